@@ -1,0 +1,51 @@
+// The CPU search backend: hashimoto over the light cache on worker threads. Slow (thousands of
+// hashes per second), but it runs the whole daemon on machines without a GPU.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "dagminer/core/device.hpp"
+
+namespace dagminer {
+
+class CpuSearchDevice final : public SearchDevice {
+ public:
+  // threads = 0 uses every hardware thread; batch is the nonces a thread claims at a time,
+  // which bounds how long a replaced job keeps being searched.
+  explicit CpuSearchDevice(unsigned threads = 0, std::uint32_t batch = 16, std::string id = "cpu");
+  ~CpuSearchDevice() override;
+
+  DeviceInfo describe() const override;
+  void prepare(std::shared_ptr<const LightCache> epoch) override;
+  void set_work(std::vector<WorkItem> work) override;
+  void start(CandidateSink sink) override;
+  void stop() override;
+  DeviceCounters counters() const override;
+
+ private:
+  struct Slot;  // a work item with its claim cursor and round-robin credit
+  std::shared_ptr<Slot> claim(std::uint64_t& first, std::uint32_t& count);
+  void run_worker();
+
+  const unsigned threads_;
+  const std::uint32_t batch_;
+  const std::string id_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable work_changed_;
+  std::vector<std::shared_ptr<Slot>> slots_;
+  std::size_t next_slot_ = 0;
+  bool running_ = false;
+  CandidateSink sink_;
+  std::vector<std::thread> workers_;
+
+  std::atomic<std::uint64_t> hashes_{0};
+  std::atomic<std::uint64_t> candidates_{0};
+};
+
+}  // namespace dagminer

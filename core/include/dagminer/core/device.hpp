@@ -1,0 +1,72 @@
+// The search-device interface: what the daemon drives, whether the hashes come from CPU
+// threads (core's CpuSearchDevice) or a CUDA GPU (gpu/). The daemon never knows which.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dagminer/core/ethash.hpp"
+
+namespace dagminer {
+
+struct DeviceInfo {
+  std::string id;    // stable handle used in config, logs and metrics: "cpu", "gpu0", ...
+  std::string kind;  // "cpu" or "cuda"
+  std::string name;  // human-readable model
+  std::uint64_t memory_bytes = 0;
+  std::string compute_capability;  // "9.0" for CUDA devices, empty for the CPU
+};
+
+// One job as a device sees it: the job blob of the design (header, 64-bit boundary, nonce
+// range) plus the epoch it needs and a tag the daemon uses to route candidates back.
+struct WorkItem {
+  std::uint64_t tag = 0;
+  std::shared_ptr<const LightCache> epoch;
+  Hash256 header{};
+  std::uint64_t boundary = 0;     // candidates have final-hash top 64 bits <= boundary
+  std::uint64_t nonce_start = 0;  // this device's slice: [nonce_start, nonce_start + nonce_count)
+  std::uint64_t nonce_count = 0;
+  std::uint32_t weight = 1;       // share of this device's hashes among the items set together
+};
+
+struct Candidate {
+  std::uint64_t tag = 0;
+  std::uint64_t nonce = 0;
+  Hash256 mix_hash{};
+};
+
+struct DeviceCounters {
+  std::uint64_t hashes = 0;             // nonces fully searched, exactly
+  std::uint64_t candidates = 0;         // delivered to the sink
+  std::uint64_t candidates_dropped = 0; // lost to a full results buffer (counted, never silent)
+};
+
+// Called from the device's own threads; must be cheap and thread-safe (post to a queue).
+using CandidateSink = std::function<void(const Candidate&)>;
+
+class SearchDevice {
+ public:
+  virtual ~SearchDevice() = default;
+
+  virtual DeviceInfo describe() const = 0;
+
+  // Makes an epoch ready to mine (a GPU builds its DAG). Blocking, thread-safe, and allowed
+  // while another epoch is being mined, so the next epoch can be prepared ahead of time.
+  virtual void prepare(std::shared_ptr<const LightCache> epoch) = 0;
+
+  // Replaces the whole work set; takes effect at the device's next batch or launch, without
+  // draining work in flight. An empty set idles the device. Items whose epoch is not
+  // prepared are prepared first.
+  virtual void set_work(std::vector<WorkItem> work) = 0;
+
+  virtual void start(CandidateSink sink) = 0;
+  // Returns once no search runs; no candidate is delivered after it returns.
+  virtual void stop() = 0;
+
+  virtual DeviceCounters counters() const = 0;
+};
+
+}  // namespace dagminer

@@ -1,0 +1,40 @@
+#include <cstdio>
+#include <exception>
+#include <vector>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  using namespace dagminer::cli;
+  CLI::App app{"dagminer: a multi-pool GPU mining daemon for Ethash and Etchash", "dagminer"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(DAGMINER_VERSION));
+
+  std::vector<std::pair<CLI::App*, Runner>> commands;
+  auto add = [&](Runner (*adder)(CLI::App&)) {
+    const auto before = app.get_subcommands({}).size();
+    Runner run = adder(app);
+    commands.emplace_back(app.get_subcommands({}).at(before), std::move(run));
+  };
+  add(add_hash_command);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" with exit code 0; every real error exits 2.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "dagminer: error: %s\n", e.what());
+    return exit_usage;
+  }
+  try {
+    for (auto& [sub, run] : commands)
+      if (sub->parsed()) return run();
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "dagminer: error: %s\n", e.what());
+    return exit_usage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dagminer: fatal: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
