@@ -1,0 +1,45 @@
+// One pool as configured: what the stratum client needs to connect, and what the scheduler
+// needs to choose between pools. Filled by the YAML loader (config.hpp) or by code in tests.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "dagminer/core/ethash.hpp"
+
+namespace dagminer {
+
+struct BackoffConfig {
+  std::chrono::milliseconds initial{1000};
+  std::chrono::milliseconds max{60000};
+  double multiplier = 2.0;
+  double jitter = 0.2;  // +/- fraction applied to each delay
+};
+
+struct TlsConfig {
+  bool verify = true;          // verify the certificate chain against the system store (or ca_file)
+  std::string ca_file;         // extra trust anchor, PEM
+  std::string fingerprint;     // optional SHA-256 of the server certificate (hex, ':' allowed)
+  std::string server_name;     // SNI / verification name override
+};
+
+struct PoolConfig {
+  std::string name;       // unique; used in logs, metrics and the API
+  std::string url;        // scheme://host:port, e.g. stratum2+tcp://pool.example:4444
+  std::string user;       // wallet or account
+  std::string password = "x";
+  std::string worker;     // appended as user.worker where the dialect expects it
+  Algorithm algo = Algorithm::ethash;
+  int priority = 0;       // failover order: lower first
+  unsigned weight = 1;    // split share
+  bool enabled = true;
+  TlsConfig tls;
+  std::chrono::seconds job_timeout{120};     // no new job for this long: the pool is dead
+  std::chrono::seconds response_timeout{30}; // a request unanswered this long: dead
+  std::chrono::seconds hashrate_interval{60};// 0 disables hashrate reports
+  BackoffConfig backoff;
+  unsigned max_protocol_errors = 20;         // malformed lines in a row before reconnecting
+};
+
+}  // namespace dagminer
