@@ -1,5 +1,6 @@
 #include "dagminer/core/cpu_backend.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <unistd.h>
 
@@ -43,18 +44,25 @@ DeviceInfo CpuSearchDevice::describe() const {
 void CpuSearchDevice::prepare(std::shared_ptr<const LightCache>) {}
 
 void CpuSearchDevice::set_work(std::vector<WorkItem> work) {
-  std::vector<std::shared_ptr<Slot>> slots;
-  for (auto& item : work) {
-    if (!item.epoch || item.weight == 0) continue;
-    auto slot = std::make_shared<Slot>();
-    slot->item = std::move(item);
-    slots.push_back(std::move(slot));
-  }
   {
     std::lock_guard lock(mutex_);
+    std::vector<std::shared_ptr<Slot>> slots;
+    for (auto& item : work) {
+      if (!item.epoch || item.weight == 0) continue;
+      // A tag already being searched keeps its slot and cursor: re-searching finds duplicates.
+      auto kept = std::find_if(slots_.begin(), slots_.end(), [&](const auto& s) { return s->item.tag == item.tag; });
+      if (kept != slots_.end()) {
+        (*kept)->item.weight = item.weight;
+        slots.push_back(std::move(*kept));
+        slots_.erase(kept);
+        continue;
+      }
+      auto slot = std::make_shared<Slot>();
+      slot->item = std::move(item);
+      slots.push_back(std::move(slot));
+    }
     for (auto& old : slots_) old->retired = true;
     slots_ = std::move(slots);
-    next_slot_ = 0;
   }
   work_changed_.notify_all();
 }

@@ -39,7 +39,6 @@ class CpuSearchDevice final : public SearchDevice {
   mutable std::mutex mutex_;
   std::condition_variable work_changed_;
   std::vector<std::shared_ptr<Slot>> slots_;
-  std::size_t next_slot_ = 0;
   bool running_ = false;
   CandidateSink sink_;
   std::vector<std::thread> workers_;

@@ -59,7 +59,9 @@ class SearchDevice {
 
   // Replaces the whole work set; takes effect at the device's next batch or launch, without
   // draining work in flight. An empty set idles the device. Items whose epoch is not
-  // prepared are prepared first.
+  // prepared are prepared first. An item whose tag is already being searched keeps its
+  // progress (it continues where it got, never re-searching nonces: that would find duplicate
+  // shares); a new tag starts at its nonce_start.
   virtual void set_work(std::vector<WorkItem> work) = 0;
 
   virtual void start(CandidateSink sink) = 0;
