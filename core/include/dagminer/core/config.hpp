@@ -1,0 +1,69 @@
+// The daemon's configuration: one YAML file (etc/dagminer.yaml documents every key). Loading
+// reports every problem with its line and column; unknown keys are errors, so typos never
+// pass silently.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dagminer/core/pool_config.hpp"
+
+namespace dagminer {
+
+enum class Strategy { failover, split };
+std::string_view to_string(Strategy s) noexcept;
+
+struct DeviceSelection {
+  bool all_gpus = true;         // "all": every GPU found, or the CPU when there is none
+  std::vector<int> gpus;        // explicit GPU indices
+  bool cpu = false;             // the CPU backend (implied by "all" when no GPU exists)
+  unsigned cpu_threads = 0;     // 0: every hardware thread
+};
+
+// GPU memory the DAGs may take: a byte count, or a fraction of the device's free memory.
+struct MemoryBudget {
+  std::optional<std::uint64_t> bytes;
+  double fraction = 0.9;
+};
+
+struct Config {
+  std::vector<PoolConfig> pools;
+  Strategy strategy = Strategy::failover;
+  std::chrono::seconds fallback_after{120};
+  DeviceSelection devices;
+  MemoryBudget memory;
+  std::filesystem::path light_cache_dir;  // empty: LightCacheStore::default_directory()
+  std::filesystem::path share_journal;    // empty: no journal
+  std::string log_level = "info";
+  std::chrono::seconds summary_interval{60};
+
+  const PoolConfig* find_pool(std::string_view name) const noexcept;
+};
+
+struct ConfigError {
+  std::string file;
+  int line = 0;    // 1-based; 0 when the problem has no position (a missing file)
+  int column = 0;  // 1-based
+  std::string message;
+  std::string to_string() const;  // "file:line:column: message"
+};
+
+struct ConfigLoad {
+  std::optional<Config> config;  // set only when errors is empty
+  std::vector<ConfigError> errors;
+};
+
+ConfigLoad parse_config(std::string_view yaml_text, const std::string& file_name = "<config>");
+ConfigLoad load_config(const std::filesystem::path& file);
+
+// "1500ms", "30s", "2m", "1h", or a plain number of seconds.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+// "8GiB", "512MiB", "4000000000", "4G" (decimal), or "90%" (fraction of free memory).
+std::optional<MemoryBudget> parse_memory_budget(std::string_view text);
+
+}  // namespace dagminer

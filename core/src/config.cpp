@@ -1,0 +1,366 @@
+#include "dagminer/core/config.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+namespace dagminer {
+
+std::string_view to_string(Strategy s) noexcept { return s == Strategy::failover ? "failover" : "split"; }
+
+const PoolConfig* Config::find_pool(std::string_view name) const noexcept {
+  for (const auto& p : pools)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+std::string ConfigError::to_string() const {
+  std::ostringstream s;
+  s << file;
+  if (line > 0) s << ':' << line << ':' << column;
+  s << ": " << message;
+  return s.str();
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || !(value >= 0) || !std::isfinite(value)) return std::nullopt;
+  const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  double ms_per_unit = 0;
+  if (unit.empty() || unit == "s") ms_per_unit = 1000;
+  else if (unit == "ms") ms_per_unit = 1;
+  else if (unit == "m" || unit == "min") ms_per_unit = 60000;
+  else if (unit == "h") ms_per_unit = 3600000;
+  else return std::nullopt;
+  const double ms = value * ms_per_unit;
+  if (ms > 1e15) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(ms)));
+}
+
+std::optional<MemoryBudget> parse_memory_budget(std::string_view text) {
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || !(value > 0) || !std::isfinite(value)) return std::nullopt;
+  const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  MemoryBudget b;
+  if (unit == "%") {
+    if (value > 100) return std::nullopt;
+    b.fraction = value / 100;
+    return b;
+  }
+  static const std::pair<std::string_view, double> units[] = {
+      {"", 1}, {"B", 1}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12},
+      {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
+  for (const auto& [name, scale] : units)
+    if (unit == name) {
+      b.bytes = static_cast<std::uint64_t>(value * scale);
+      return b;
+    }
+  return std::nullopt;
+}
+
+namespace {
+
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  void error(const YAML::Mark& mark, std::string message) {
+    errors_.push_back({file_, mark.line + 1, mark.column + 1, std::move(message)});
+  }
+  void error(const YAML::Node& node, std::string message) { error(node.Mark(), std::move(message)); }
+  std::vector<ConfigError> take_errors() { return std::move(errors_); }
+
+  // Every key of a mapping must be known; reports the rest and returns false if not a map.
+  bool check_map(const YAML::Node& node, std::string_view what, std::initializer_list<std::string_view> known) {
+    if (!node.IsMap()) {
+      error(node, std::string(what) + " must be a mapping of keys to values");
+      return false;
+    }
+    for (const auto& kv : node) {
+      const auto key = kv.first.as<std::string>();
+      bool ok = false;
+      for (auto k : known) ok = ok || key == k;
+      if (!ok) {
+        std::string list;
+        for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+        error(kv.first, "unknown key '" + key + "' in " + std::string(what) + " (known: " + list + ")");
+      }
+    }
+    return true;
+  }
+
+  std::optional<std::string> string(const YAML::Node& node, std::string_view key) {
+    if (!node.IsScalar()) {
+      error(node, std::string(key) + " must be a single value");
+      return std::nullopt;
+    }
+    return node.Scalar();
+  }
+
+  template <typename T>
+  std::optional<T> number(const YAML::Node& node, std::string_view key, T min, T max) {
+    auto text = string(node, key);
+    if (!text) return std::nullopt;
+    T value{};
+    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (ec != std::errc{} || end != text->data() + text->size() || value < min || value > max) {
+      std::ostringstream range;
+      range << min << " to " << max;
+      error(node, std::string(key) + ": expected a number from " + range.str() + ", got '" + *text + "'");
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  std::optional<bool> boolean(const YAML::Node& node, std::string_view key) {
+    auto text = string(node, key);
+    if (!text) return std::nullopt;
+    if (*text == "true" || *text == "yes" || *text == "on") return true;
+    if (*text == "false" || *text == "no" || *text == "off") return false;
+    error(node, std::string(key) + ": expected true or false, got '" + *text + "'");
+    return std::nullopt;
+  }
+
+  template <typename Rep, typename Period>
+  void duration(const YAML::Node& node, std::string_view key, std::chrono::duration<Rep, Period>& out) {
+    auto text = string(node, key);
+    if (!text) return;
+    auto d = parse_duration(*text);
+    if (!d) {
+      error(node, std::string(key) + ": expected a duration such as 500ms, 30s, 2m or 1h, got '" + *text + "'");
+      return;
+    }
+    out = std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(*d);
+  }
+
+ private:
+  std::string file_;
+  std::vector<ConfigError> errors_;
+};
+
+// The settings a pool inherits from the top level and may override.
+struct PoolDefaults {
+  std::chrono::seconds job_timeout{120};
+  std::chrono::seconds response_timeout{30};
+  std::chrono::seconds hashrate_interval{60};
+  BackoffConfig backoff;
+  unsigned max_protocol_errors = 20;
+};
+
+constexpr std::string_view known_schemes[] = {
+    "stratum+tcp",  "stratum1+tcp", "stratum2+tcp", "stratum3+tcp", "stratum+ssl",  "stratum1+ssl",
+    "stratum2+ssl", "stratum3+ssl", "stratum+tls",  "stratum1+tls", "stratum2+tls", "stratum3+tls"};
+
+// Scheme and port are checked here so that a typo is reported with its line; the stratum
+// client parses the rest.
+std::optional<std::string> url_problem(const std::string& url) {
+  const auto sep = url.find("://");
+  if (sep == std::string::npos) return "expected scheme://host:port, e.g. stratum2+tcp://pool.example:4444";
+  const auto scheme = url.substr(0, sep);
+  bool known = false;
+  for (auto k : known_schemes) known = known || scheme == k;
+  if (!known) return "unknown scheme '" + scheme + "' (stratum+tcp, stratum1+tcp, stratum2+tcp, stratum3+tcp, each also +ssl or +tls)";
+  const auto hostport = url.substr(sep + 3);
+  const auto colon = hostport.rfind(':');
+  if (colon == std::string::npos || colon == 0 || (hostport.find(']') != std::string::npos && colon < hostport.find(']')))
+    return "missing :port after the host";
+  unsigned port = 0;
+  const auto p = hostport.substr(colon + 1);
+  const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+  if (ec != std::errc{} || end != p.data() + p.size() || port == 0 || port > 65535) return "bad port '" + p + "'";
+  return std::nullopt;
+}
+
+void read_backoff(Reader& r, const YAML::Node& node, BackoffConfig& b) {
+  if (!r.check_map(node, "backoff", {"initial", "max", "multiplier", "jitter"})) return;
+  if (node["initial"]) r.duration(node["initial"], "backoff.initial", b.initial);
+  if (node["max"]) r.duration(node["max"], "backoff.max", b.max);
+  if (node["multiplier"]) b.multiplier = r.number(node["multiplier"], "backoff.multiplier", 1.0, 100.0).value_or(b.multiplier);
+  if (node["jitter"]) b.jitter = r.number(node["jitter"], "backoff.jitter", 0.0, 1.0).value_or(b.jitter);
+  if (b.max < b.initial) r.error(node, "backoff.max must be at least backoff.initial");
+}
+
+// Keys shared by the top level (defaults for every pool) and each pool.
+void read_pool_defaults(Reader& r, const YAML::Node& node, PoolDefaults& d) {
+  if (node["job_timeout"]) r.duration(node["job_timeout"], "job_timeout", d.job_timeout);
+  if (node["response_timeout"]) r.duration(node["response_timeout"], "response_timeout", d.response_timeout);
+  if (node["hashrate_interval"]) r.duration(node["hashrate_interval"], "hashrate_interval", d.hashrate_interval);
+  if (node["backoff"]) read_backoff(r, node["backoff"], d.backoff);
+  if (node["max_protocol_errors"])
+    d.max_protocol_errors = r.number(node["max_protocol_errors"], "max_protocol_errors", 1u, 100000u).value_or(d.max_protocol_errors);
+}
+
+void read_tls(Reader& r, const YAML::Node& node, TlsConfig& tls) {
+  if (!r.check_map(node, "tls", {"verify", "ca_file", "fingerprint", "server_name"})) return;
+  if (node["verify"]) tls.verify = r.boolean(node["verify"], "tls.verify").value_or(tls.verify);
+  if (node["ca_file"]) tls.ca_file = r.string(node["ca_file"], "tls.ca_file").value_or("");
+  if (node["server_name"]) tls.server_name = r.string(node["server_name"], "tls.server_name").value_or("");
+  if (node["fingerprint"]) {
+    tls.fingerprint = r.string(node["fingerprint"], "tls.fingerprint").value_or("");
+    std::string digits;
+    for (char c : tls.fingerprint)
+      if (c != ':') digits += c;
+    if (digits.size() != 64 || digits.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+      r.error(node["fingerprint"], "tls.fingerprint: expected a SHA-256 digest, 64 hex digits (':' separators allowed)");
+  }
+}
+
+PoolConfig read_pool(Reader& r, const YAML::Node& node, std::size_t index, const PoolDefaults& defaults) {
+  PoolConfig p;
+  p.name = "pool" + std::to_string(index);
+  p.priority = static_cast<int>(index);
+  if (!r.check_map(node, "a pool", {"name", "url", "user", "password", "worker", "algorithm", "priority", "weight",
+                                    "enabled", "tls", "job_timeout", "response_timeout", "hashrate_interval",
+                                    "backoff", "max_protocol_errors"}))
+    return p;
+  if (node["name"]) p.name = r.string(node["name"], "name").value_or(p.name);
+  if (!node["url"]) r.error(node, "pool '" + p.name + "': url is required");
+  else if (auto url = r.string(node["url"], "url")) {
+    p.url = *url;
+    if (auto problem = url_problem(p.url)) r.error(node["url"], "url: " + *problem);
+  }
+  if (!node["user"]) r.error(node, "pool '" + p.name + "': user is required (wallet or account)");
+  else p.user = r.string(node["user"], "user").value_or("");
+  if (node["password"]) p.password = r.string(node["password"], "password").value_or(p.password);
+  if (node["worker"]) p.worker = r.string(node["worker"], "worker").value_or("");
+  if (node["algorithm"]) {
+    if (auto name = r.string(node["algorithm"], "algorithm")) {
+      if (auto algo = parse_algorithm(*name)) p.algo = *algo;
+      else r.error(node["algorithm"], "algorithm: expected ethash or etchash, got '" + *name + "'");
+    }
+  }
+  if (node["priority"]) p.priority = r.number(node["priority"], "priority", -1000000, 1000000).value_or(p.priority);
+  if (node["weight"]) p.weight = r.number(node["weight"], "weight", 1u, 1000000u).value_or(p.weight);
+  if (node["enabled"]) p.enabled = r.boolean(node["enabled"], "enabled").value_or(p.enabled);
+  if (node["tls"]) read_tls(r, node["tls"], p.tls);
+  PoolDefaults own = defaults;
+  read_pool_defaults(r, node, own);
+  p.job_timeout = own.job_timeout;
+  p.response_timeout = own.response_timeout;
+  p.hashrate_interval = own.hashrate_interval;
+  p.backoff = own.backoff;
+  p.max_protocol_errors = own.max_protocol_errors;
+  return p;
+}
+
+void read_devices(Reader& r, const YAML::Node& node, DeviceSelection& d) {
+  if (node.IsScalar()) {
+    if (node.Scalar() == "all") return;
+    if (node.Scalar() == "cpu") {
+      d.all_gpus = false;
+      d.cpu = true;
+      return;
+    }
+    r.error(node, "devices: expected 'all', 'cpu' or a list such as [0, 1, cpu], got '" + node.Scalar() + "'");
+    return;
+  }
+  if (!node.IsSequence() || node.size() == 0) {
+    r.error(node, "devices: expected 'all', 'cpu' or a non-empty list such as [0, 1, cpu]");
+    return;
+  }
+  d.all_gpus = false;
+  for (const auto& item : node) {
+    auto text = r.string(item, "devices entry");
+    if (!text) continue;
+    if (*text == "cpu") {
+      d.cpu = true;
+      continue;
+    }
+    std::string_view digits = *text;
+    if (digits.starts_with("gpu")) digits.remove_prefix(3);
+    int index = -1;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || index < 0 || index > 255)
+      r.error(item, "devices: expected a GPU index (0, 1, ... or gpu0, gpu1, ...) or cpu, got '" + *text + "'");
+    else if (std::find(d.gpus.begin(), d.gpus.end(), index) != d.gpus.end())
+      r.error(item, "devices: GPU " + std::to_string(index) + " is listed twice");
+    else
+      d.gpus.push_back(index);
+  }
+}
+
+Config read_config(Reader& r, const YAML::Node& root) {
+  Config c;
+  if (!r.check_map(root, "the configuration",
+                   {"pools", "strategy", "fallback_after", "devices", "cpu_threads", "memory_budget", "light_cache_dir",
+                    "share_journal", "log_level", "summary_interval", "job_timeout", "response_timeout",
+                    "hashrate_interval", "backoff", "max_protocol_errors"}))
+    return c;
+  PoolDefaults defaults;
+  read_pool_defaults(r, root, defaults);
+
+  if (!root["pools"] || !root["pools"].IsSequence() || root["pools"].size() == 0) {
+    r.error(root["pools"] ? root["pools"].Mark() : root.Mark(), "pools: a list of at least one pool is required");
+  } else {
+    std::set<std::string> names;
+    std::size_t index = 0;
+    for (const auto& node : root["pools"]) {
+      c.pools.push_back(read_pool(r, node, index++, defaults));
+      if (!names.insert(c.pools.back().name).second) r.error(node, "pool name '" + c.pools.back().name + "' is used twice");
+    }
+  }
+  if (root["strategy"]) {
+    if (auto s = r.string(root["strategy"], "strategy")) {
+      if (*s == "failover") c.strategy = Strategy::failover;
+      else if (*s == "split") c.strategy = Strategy::split;
+      else r.error(root["strategy"], "strategy: expected failover or split, got '" + *s + "'");
+    }
+  }
+  if (root["fallback_after"]) r.duration(root["fallback_after"], "fallback_after", c.fallback_after);
+  if (root["devices"]) read_devices(r, root["devices"], c.devices);
+  if (root["cpu_threads"]) c.devices.cpu_threads = r.number(root["cpu_threads"], "cpu_threads", 0u, 4096u).value_or(0);
+  if (root["memory_budget"]) {
+    if (auto text = r.string(root["memory_budget"], "memory_budget")) {
+      if (auto b = parse_memory_budget(*text)) c.memory = *b;
+      else r.error(root["memory_budget"], "memory_budget: expected a size (8GiB, 4000MiB, 5G) or a percentage of free memory (90%), got '" + *text + "'");
+    }
+  }
+  if (root["light_cache_dir"]) c.light_cache_dir = r.string(root["light_cache_dir"], "light_cache_dir").value_or("");
+  if (root["share_journal"]) c.share_journal = r.string(root["share_journal"], "share_journal").value_or("");
+  if (root["log_level"]) {
+    if (auto level = r.string(root["log_level"], "log_level")) {
+      static const std::set<std::string> levels{"trace", "debug", "info", "warning", "error", "critical", "off"};
+      if (levels.count(*level)) c.log_level = *level;
+      else r.error(root["log_level"], "log_level: expected trace, debug, info, warning, error, critical or off, got '" + *level + "'");
+    }
+  }
+  if (root["summary_interval"]) r.duration(root["summary_interval"], "summary_interval", c.summary_interval);
+  return c;
+}
+
+}  // namespace
+
+ConfigLoad parse_config(std::string_view text, const std::string& file_name) {
+  Reader r(file_name);
+  ConfigLoad out;
+  try {
+    const YAML::Node root = YAML::Load(std::string(text));
+    if (!root || root.IsNull()) {
+      out.errors.push_back({file_name, 0, 0, "the configuration is empty"});
+      return out;
+    }
+    Config c = read_config(r, root);
+    out.errors = r.take_errors();
+    if (out.errors.empty()) out.config = std::move(c);
+  } catch (const YAML::Exception& e) {
+    out.errors = r.take_errors();
+    out.errors.push_back({file_name, e.mark.line + 1, e.mark.column + 1, e.msg});
+  }
+  return out;
+}
+
+ConfigLoad load_config(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) return {std::nullopt, {{file.string(), 0, 0, "cannot read the file"}}};
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), file.string());
+}
+
+}  // namespace dagminer
