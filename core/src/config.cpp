@@ -1,5 +1,6 @@
 #include "dagminer/core/config.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -347,6 +348,8 @@ ConfigLoad parse_config(std::string_view text, const std::string& file_name) {
     }
     Config c = read_config(r, root);
     out.errors = r.take_errors();
+    std::stable_sort(out.errors.begin(), out.errors.end(),
+                     [](const auto& a, const auto& b) { return std::pair(a.line, a.column) < std::pair(b.line, b.column); });
     if (out.errors.empty()) out.config = std::move(c);
   } catch (const YAML::Exception& e) {
     out.errors = r.take_errors();

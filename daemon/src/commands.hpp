@@ -20,5 +20,6 @@ struct UsageError : std::runtime_error {
 inline constexpr int exit_usage = 2;
 
 Runner add_hash_command(CLI::App& root);
+Runner add_check_config_command(CLI::App& root);
 
 }  // namespace dagminer::cli
