@@ -207,7 +207,7 @@ void read_tls(Reader& r, const YAML::Node& node, TlsConfig& tls) {
     std::string digits;
     for (char c : tls.fingerprint)
       if (c != ':') digits += c;
-    if (digits.size() != 64 || digits.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+    if (!digits.empty() && (digits.size() != 64 || digits.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos))
       r.error(node["fingerprint"], "tls.fingerprint: expected a SHA-256 digest, 64 hex digits (':' separators allowed)");
   }
 }
