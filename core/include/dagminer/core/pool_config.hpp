@@ -15,6 +15,7 @@ struct BackoffConfig {
   std::chrono::milliseconds max{60000};
   double multiplier = 2.0;
   double jitter = 0.2;  // +/- fraction applied to each delay
+  bool operator==(const BackoffConfig&) const = default;
 };
 
 struct TlsConfig {
@@ -22,6 +23,7 @@ struct TlsConfig {
   std::string ca_file;         // extra trust anchor, PEM
   std::string fingerprint;     // optional SHA-256 of the server certificate (hex, ':' allowed)
   std::string server_name;     // SNI / verification name override
+  bool operator==(const TlsConfig&) const = default;
 };
 
 struct PoolConfig {
@@ -40,6 +42,7 @@ struct PoolConfig {
   std::chrono::seconds hashrate_interval{60};// 0 disables hashrate reports
   BackoffConfig backoff;
   unsigned max_protocol_errors = 20;         // malformed lines in a row before reconnecting
+  bool operator==(const PoolConfig&) const = default;
 };
 
 }  // namespace dagminer
