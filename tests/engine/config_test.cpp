@@ -1,0 +1,214 @@
+// The YAML configuration: every documented key, defaults, and every kind of error with its line.
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "dagminer/core/config.hpp"
+
+namespace dagminer {
+namespace {
+
+using namespace std::chrono_literals;
+
+Config parse_ok(const std::string& text) {
+  auto load = parse_config(text, "test.yaml");
+  for (const auto& e : load.errors) ADD_FAILURE() << e.to_string();
+  EXPECT_TRUE(load.config.has_value());
+  return load.config.value_or(Config{});
+}
+
+std::vector<ConfigError> parse_errors(const std::string& text) {
+  auto load = parse_config(text, "test.yaml");
+  EXPECT_FALSE(load.config.has_value());
+  return load.errors;
+}
+
+TEST(Config, ExampleFileIsValidAndSetsEveryKey) {
+  auto load = load_config(std::string(DAGMINER_SOURCE_DIR) + "/etc/dagminer.yaml");
+  for (const auto& e : load.errors) ADD_FAILURE() << e.to_string();
+  ASSERT_TRUE(load.config);
+  const Config& c = *load.config;
+  ASSERT_EQ(c.pools.size(), 2u);
+  EXPECT_EQ(c.pools[0].name, "main");
+  EXPECT_EQ(c.pools[0].algo, Algorithm::etchash);
+  EXPECT_EQ(c.pools[0].weight, 3u);
+  EXPECT_EQ(c.pools[1].priority, 1);
+  EXPECT_EQ(c.strategy, Strategy::failover);
+}
+
+TEST(Config, EveryKeyParsed) {
+  const Config c = parse_ok(R"(
+pools:
+  - name: a
+    url: stratum2+ssl://pool.example:4444
+    user: wallet
+    password: secret
+    worker: rig
+    algorithm: etchash
+    priority: 5
+    weight: 7
+    enabled: false
+    tls: {verify: false, ca_file: /ca.pem, fingerprint: "AA:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99", server_name: pool.internal}
+    job_timeout: 45s
+    response_timeout: 1500ms
+    hashrate_interval: 0
+    max_protocol_errors: 3
+    backoff: {initial: 250ms, max: 2m, multiplier: 1.5, jitter: 0.1}
+  - url: "stratum1+tcp://[::1]:8008"
+    user: w2
+strategy: split
+fallback_after: 2m
+devices: [0, gpu2, cpu]
+cpu_threads: 3
+memory_budget: 6GiB
+light_cache_dir: /tmp/lc
+share_journal: /tmp/shares.jsonl
+log_level: debug
+summary_interval: 10s
+job_timeout: 90s
+response_timeout: 20s
+hashrate_interval: 30s
+max_protocol_errors: 9
+backoff: {initial: 2s, max: 30s}
+)");
+  ASSERT_EQ(c.pools.size(), 2u);
+  const PoolConfig& a = c.pools[0];
+  EXPECT_EQ(a.url, "stratum2+ssl://pool.example:4444");
+  EXPECT_EQ(a.password, "secret");
+  EXPECT_EQ(a.worker, "rig");
+  EXPECT_EQ(a.priority, 5);
+  EXPECT_EQ(a.weight, 7u);
+  EXPECT_FALSE(a.enabled);
+  EXPECT_FALSE(a.tls.verify);
+  EXPECT_EQ(a.tls.ca_file, "/ca.pem");
+  EXPECT_EQ(a.tls.server_name, "pool.internal");
+  EXPECT_EQ(a.job_timeout, 45s);
+  EXPECT_EQ(a.response_timeout, 1s);  // whole seconds
+  EXPECT_EQ(a.hashrate_interval, 0s);
+  EXPECT_EQ(a.max_protocol_errors, 3u);
+  EXPECT_EQ(a.backoff.initial, 250ms);
+  EXPECT_EQ(a.backoff.max, 120000ms);
+  EXPECT_DOUBLE_EQ(a.backoff.multiplier, 1.5);
+  EXPECT_DOUBLE_EQ(a.backoff.jitter, 0.1);
+  // The second pool inherits the top-level defaults and gets a default name and priority.
+  const PoolConfig& b = c.pools[1];
+  EXPECT_EQ(b.name, "pool1");
+  EXPECT_EQ(b.priority, 1);
+  EXPECT_EQ(b.password, "x");
+  EXPECT_EQ(b.algo, Algorithm::ethash);
+  EXPECT_EQ(b.job_timeout, 90s);
+  EXPECT_EQ(b.response_timeout, 20s);
+  EXPECT_EQ(b.hashrate_interval, 30s);
+  EXPECT_EQ(b.max_protocol_errors, 9u);
+  EXPECT_EQ(b.backoff.initial, 2000ms);
+  EXPECT_EQ(b.backoff.max, 30000ms);
+  EXPECT_EQ(c.strategy, Strategy::split);
+  EXPECT_EQ(c.fallback_after, 120s);
+  EXPECT_FALSE(c.devices.all_gpus);
+  EXPECT_EQ(c.devices.gpus, (std::vector<int>{0, 2}));
+  EXPECT_TRUE(c.devices.cpu);
+  EXPECT_EQ(c.devices.cpu_threads, 3u);
+  EXPECT_EQ(c.memory.bytes, 6ull << 30);
+  EXPECT_EQ(c.light_cache_dir, "/tmp/lc");
+  EXPECT_EQ(c.share_journal, "/tmp/shares.jsonl");
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_EQ(c.summary_interval, 10s);
+}
+
+TEST(Config, Defaults) {
+  const Config c = parse_ok("pools: [{url: 'stratum+tcp://h:1', user: u}]\n");
+  EXPECT_EQ(c.strategy, Strategy::failover);
+  EXPECT_EQ(c.fallback_after, 120s);
+  EXPECT_TRUE(c.devices.all_gpus);
+  EXPECT_FALSE(c.memory.bytes);
+  EXPECT_DOUBLE_EQ(c.memory.fraction, 0.9);
+  EXPECT_EQ(c.pools[0].name, "pool0");
+  EXPECT_TRUE(c.pools[0].tls.verify);
+  EXPECT_EQ(c.pools[0].job_timeout, 120s);
+}
+
+TEST(Config, EveryErrorHasItsLineAndColumn) {
+  const auto errors = parse_errors(
+      "pools:\n"                                   // 1
+      "  - name: a\n"                              // 2
+      "    url: stratum9+tcp://h:1\n"              // 3
+      "    user: u\n"                              // 4
+      "    wieght: 3\n"                            // 5
+      "  - name: a\n"                              // 6
+      "    url: stratum+tcp://h\n"                 // 7
+      "strategy: best\n"                           // 8
+      "fallback_after: soon\n"                     // 9
+      "devices: [gpuX]\n"                          // 10
+      "memory_budget: 150%\n"                      // 11
+      "cpu_threads: -1\n"                          // 12
+      "log_level: loud\n");                        // 13
+  std::vector<std::pair<int, std::string>> got;
+  for (const auto& e : errors) got.emplace_back(e.line, e.message);
+  auto has = [&](int line, const std::string& fragment) {
+    return std::any_of(got.begin(), got.end(), [&](auto& g) { return g.first == line && g.second.find(fragment) != std::string::npos; });
+  };
+  EXPECT_TRUE(has(3, "unknown scheme 'stratum9+tcp'"));
+  EXPECT_TRUE(has(5, "unknown key 'wieght'"));
+  EXPECT_TRUE(has(6, "user is required"));
+  EXPECT_TRUE(has(6, "used twice"));
+  EXPECT_TRUE(has(7, "missing :port"));
+  EXPECT_TRUE(has(8, "strategy"));
+  EXPECT_TRUE(has(9, "fallback_after"));
+  EXPECT_TRUE(has(10, "gpuX"));
+  EXPECT_TRUE(has(11, "memory_budget"));
+  EXPECT_TRUE(has(12, "cpu_threads"));
+  EXPECT_TRUE(has(13, "log_level"));
+  EXPECT_TRUE(std::is_sorted(got.begin(), got.end(), [](auto& a, auto& b) { return a.first < b.first; }));
+  for (const auto& e : errors) EXPECT_EQ(e.file, "test.yaml");
+}
+
+TEST(Config, SyntaxErrorHasItsPosition) {
+  const auto errors = parse_errors("pools:\n  - url: [unclosed\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_GE(errors[0].line, 2);
+}
+
+TEST(Config, StructuralErrors) {
+  EXPECT_FALSE(parse_errors("").empty());
+  EXPECT_FALSE(parse_errors("- a\n- b\n").empty());          // not a mapping
+  EXPECT_FALSE(parse_errors("strategy: split\n").empty());   // no pools
+  EXPECT_FALSE(parse_errors("pools: []\n").empty());
+  EXPECT_FALSE(parse_errors("pools: [{url: 'stratum+tcp://h:1', user: u, tls: {verify: maybe}}]\n").empty());
+  EXPECT_FALSE(parse_errors("pools: [{url: 'stratum+tcp://h:1', user: u, tls: {fingerprint: abc}}]\n").empty());
+  EXPECT_FALSE(parse_errors("pools: [{url: 'stratum+tcp://h:1', user: u, backoff: {initial: 10s, max: 1s}}]\n").empty());
+  EXPECT_FALSE(parse_errors("pools: [{url: 'stratum+tcp://h:1', user: u, weight: 0}]\n").empty());
+  EXPECT_FALSE(parse_errors("pools: [{url: 'stratum+tcp://h:70000', user: u}]\n").empty());
+}
+
+TEST(Config, MissingFileIsAnError) {
+  const auto load = load_config("/nonexistent/dagminer.yaml");
+  ASSERT_EQ(load.errors.size(), 1u);
+  EXPECT_NE(load.errors[0].to_string().find("/nonexistent/dagminer.yaml"), std::string::npos);
+}
+
+TEST(Config, Durations) {
+  EXPECT_EQ(parse_duration("1500ms"), 1500ms);
+  EXPECT_EQ(parse_duration("30s"), 30000ms);
+  EXPECT_EQ(parse_duration("30"), 30000ms);
+  EXPECT_EQ(parse_duration("2m"), 120000ms);
+  EXPECT_EQ(parse_duration("1h"), 3600000ms);
+  EXPECT_EQ(parse_duration("0.5s"), 500ms);
+  EXPECT_FALSE(parse_duration("-1s"));
+  EXPECT_FALSE(parse_duration("1 s"));
+  EXPECT_FALSE(parse_duration("1d"));
+  EXPECT_FALSE(parse_duration(""));
+}
+
+TEST(Config, MemoryBudgets) {
+  EXPECT_EQ(parse_memory_budget("8GiB")->bytes, 8ull << 30);
+  EXPECT_EQ(parse_memory_budget("5G")->bytes, 5000000000ull);
+  EXPECT_EQ(parse_memory_budget("4096")->bytes, 4096ull);
+  EXPECT_DOUBLE_EQ(parse_memory_budget("75%")->fraction, 0.75);
+  EXPECT_FALSE(parse_memory_budget("75%")->bytes);
+  EXPECT_FALSE(parse_memory_budget("0"));
+  EXPECT_FALSE(parse_memory_budget("101%"));
+  EXPECT_FALSE(parse_memory_budget("8 GiB"));
+}
+
+}  // namespace
+}  // namespace dagminer
