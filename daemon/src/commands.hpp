@@ -20,6 +20,8 @@ struct UsageError : std::runtime_error {
 inline constexpr int exit_usage = 2;
 
 Runner add_hash_command(CLI::App& root);
+Runner add_devices_command(CLI::App& root);
+Runner add_bench_command(CLI::App& root);
 Runner add_check_config_command(CLI::App& root);
 
 }  // namespace dagminer::cli

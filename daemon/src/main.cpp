@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
     commands.emplace_back(app.get_subcommands({}).at(before), std::move(run));
   };
   add(add_hash_command);
+  add(add_devices_command);
+  add(add_bench_command);
   add(add_check_config_command);
 
   try {

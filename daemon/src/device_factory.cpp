@@ -1,0 +1,32 @@
+#include "device_factory.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "dagminer/core/cpu_backend.hpp"
+#include "dagminer/gpu/gpu_device.hpp"
+
+namespace dagminer {
+
+std::vector<std::unique_ptr<SearchDevice>> open_devices(const DeviceSelection& selection, const MemoryBudget& memory) {
+  std::vector<std::unique_ptr<SearchDevice>> devices;
+  gpu::GpuDeviceOptions options;
+  options.budget = {memory.bytes.value_or(0), memory.fraction};
+  std::vector<int> indices = selection.gpus;
+  if (selection.all_gpus) {
+    const gpu::GpuListing listing = gpu::discover_gpus();
+    if (listing.devices.empty()) spdlog::info("no GPU found ({}): mining on the CPU backend", listing.error);
+    for (std::size_t i = 0; i < listing.devices.size(); ++i) indices.push_back(static_cast<int>(i));
+  }
+  for (int index : indices) {
+    try {
+      devices.push_back(gpu::open_gpu(index, options));
+    } catch (const std::exception& e) {
+      spdlog::error("GPU {}: cannot be used: {}", index, e.what());
+    }
+  }
+  if (selection.cpu || (selection.all_gpus && indices.empty()))
+    devices.push_back(std::make_unique<CpuSearchDevice>(selection.cpu_threads));
+  return devices;
+}
+
+}  // namespace dagminer

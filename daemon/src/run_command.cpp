@@ -1,0 +1,131 @@
+// `dagminer run`: the daemon itself.
+#include <csignal>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include "commands.hpp"
+#include "dagminer/core/config.hpp"
+#include "device_factory.hpp"
+#include "engine.hpp"
+#include "logging.hpp"
+#include "systemd_notify.hpp"
+
+namespace dagminer::cli {
+namespace {
+
+constexpr auto shutdown_grace = std::chrono::seconds(3);
+constexpr auto status_period = std::chrono::seconds(1);
+
+std::string status_line(const Engine& engine) {
+  std::size_t up = 0;
+  const auto pools = engine.pools();
+  for (const auto& p : pools) up += p.alive;
+  const auto& t = engine.ledger().total();
+  return fmt::format("{:.2f} MH/s, {}/{} pools up, shares A/R/S {}/{}/{}, hw errors {}", engine.hashrate() / 1e6, up,
+                     pools.size(), t.accepted, t.rejected + t.timed_out, t.stale, t.hardware_errors);
+}
+
+// READY once mining, STATUS every second, WATCHDOG only while the engine is healthy: this runs
+// on the event loop, so a stuck loop or a stalled device both starve the watchdog.
+class ServiceMonitor {
+ public:
+  ServiceMonitor(boost::asio::io_context& io, const Engine& engine, const SystemdNotifier& notifier)
+      : engine_(engine), notifier_(notifier), timer_(io) {}
+  void start() { tick(); }
+  void cancel() { timer_.cancel(); }
+
+ private:
+  void tick() {
+    if (!ready_ && engine_.mining()) {
+      ready_ = true;
+      notifier_.ready();
+      spdlog::info("mining");
+    }
+    notifier_.status(status_line(engine_));
+    const auto now = std::chrono::steady_clock::now();
+    if (const auto period = notifier_.watchdog_period(); period && now - last_watchdog_ >= *period) {
+      if (const auto problem = engine_.health_problem(); problem.empty()) {
+        notifier_.watchdog();
+        last_watchdog_ = now;
+      } else {
+        spdlog::error("unhealthy, withholding the watchdog: {}", problem);
+      }
+    }
+    timer_.expires_after(std::min<std::chrono::steady_clock::duration>(status_period, notifier_.watchdog_period().value_or(status_period)));
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) tick();
+    });
+  }
+  const Engine& engine_;
+  const SystemdNotifier& notifier_;
+  boost::asio::steady_timer timer_;
+  bool ready_ = false;
+  std::chrono::steady_clock::time_point last_watchdog_{};
+};
+
+int run_daemon(const std::string& config_file) {
+  ConfigLoad load = load_config(config_file);
+  if (!load.config) {
+    for (const auto& e : load.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    return 1;
+  }
+  setup_logging(load.config->log_level);
+  spdlog::info("dagminer {} starting with {}", DAGMINER_VERSION, config_file);
+
+  auto devices = open_devices(load.config->devices, load.config->memory);
+  if (devices.empty()) {
+    spdlog::critical("no device to mine with (devices: in {})", config_file);
+    return 1;
+  }
+
+  boost::asio::io_context io;
+  const SystemdNotifier notifier;
+  Engine engine(io, std::move(*load.config), std::move(devices));
+  ServiceMonitor monitor(io, engine, notifier);
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    if (signo == SIGHUP) {
+      spdlog::info("SIGHUP: reloading {}", config_file);
+      notifier.reloading();
+      ConfigLoad next = load_config(config_file);
+      if (!next.config) {
+        for (const auto& e : next.errors) spdlog::error("reload refused, keeping the running configuration: {}", e.to_string());
+      } else {
+        if (!set_log_level(next.config->log_level)) spdlog::warn("unknown log level {}", next.config->log_level);
+        engine.reload(std::move(*next.config));
+        spdlog::info("configuration reloaded");
+      }
+      notifier.ready();
+      signals.async_wait(on_signal);
+      return;
+    }
+    spdlog::info("{}: stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
+    notifier.stopping();
+    monitor.cancel();
+    engine.stop(shutdown_grace, [&] {
+      signals.cancel();
+      io.stop();
+    });
+  };
+  signals.async_wait(on_signal);
+  engine.start();
+  monitor.start();
+  io.run();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+Runner add_run_command(CLI::App& root) {
+  auto file = std::make_shared<std::string>("/etc/dagminer/dagminer.yaml");
+  auto* cmd = root.add_subcommand("run", "Run the mining daemon");
+  cmd->add_option("-c,--config", *file, "the YAML configuration")->capture_default_str();
+  return [file] { return run_daemon(*file); };
+}
+
+}  // namespace dagminer::cli
