@@ -1,0 +1,29 @@
+// Launchers for the CUDA kernels (kernels.cu). They only enqueue: callers check the returned
+// status, then the stream's completion, as with any CUDA launch.
+#pragma once
+
+#include <cstdint>
+
+#include <cuda_runtime_api.h>
+
+#include "dagminer/gpu/job_blob.hpp"
+
+namespace dagminer::gpu {
+
+// Computes dataset items [first, first + count) from the light cache on the device.
+cudaError_t launch_dag_build(const void* light, std::uint32_t light_items, void* dag, std::uint32_t first,
+                             std::uint32_t count, cudaStream_t stream);
+
+struct SearchLaunch {
+  const void* dag = nullptr;
+  std::uint32_t pages = 0;
+  const JobBlob* blob = nullptr;   // device copy of the launch's job blob
+  void* results = nullptr;         // ResultsHeader + entries on the device (found zeroed)
+  std::uint32_t capacity = 0;
+  std::uint32_t hashes = 0;        // threads launched; only the first blob->nonce_count report
+  int hashes_in_flight = 4;        // 1, 2, 4 or 8
+  int block_threads = 128;
+};
+cudaError_t launch_search(const SearchLaunch& launch, cudaStream_t stream);
+
+}  // namespace dagminer::gpu

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# One full run on the GPU machine (see ../shared/device/README.md): GPU tests, compute-sanitizer
+# memcheck + leak check on the short-search tests, the ceiling probe, benchmarks of the default
+# kernel shape and of variants, DAG build times; full logs under $OUT, a short table last.
+# usage, from the repository root after `pack`:  gpu/tools/device_run.sh [quick]
+set -uo pipefail
+. .device/env.sh
+out=${OUT:-/tmp/dagminer-out}
+mkdir -p "$out"
+export XDG_CACHE_HOME=/tmp/dagminer-cache
+summary=$out/summary.txt
+: > "$summary"
+note() { echo "$*" | tee -a "$summary"; }
+
+nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem,power.draw --format=csv > "$out/smi.txt" 2>&1
+
+gpu_memory_policy_tests > "$out/tests.log" 2>&1; policy_rc=$?
+gpu_device_tests >> "$out/tests.log" 2>&1; gpu_rc=$?
+note "tests: policy rc=$policy_rc gpu rc=$gpu_rc ($(grep -c '^\[       OK' "$out/tests.log") OK, $(grep -c '^\[  FAILED' "$out/tests.log") FAILED lines, $(grep -c '^\[  SKIPPED' "$out/tests.log") SKIPPED lines)"
+
+sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
+if [[ -n $sanitizer ]]; then
+  "$sanitizer" --tool memcheck --leak-check full --error-exitcode 9 \
+    gpu_device_tests --gtest_filter='-*Epoch0*' > "$out/memcheck.log" 2>&1
+  note "memcheck+leak-check rc=$? : $(grep -E 'ERROR SUMMARY|LEAK SUMMARY' "$out/memcheck.log" | tr '\n' ' ')"
+else
+  note "memcheck: compute-sanitizer not found"
+fi
+
+ceiling > "$out/ceiling431.log" 2>&1
+c431=$(sed -n 's/^ceiling_mhs=\([0-9.]*\).*/\1/p' "$out/ceiling431.log")
+ceiling 1073739904 > "$out/ceiling0.log" 2>&1
+c0=$(sed -n 's/^ceiling_mhs=\([0-9.]*\).*/\1/p' "$out/ceiling0.log")
+
+bench() {  # name, then dagminer bench arguments
+  local name=$1; shift
+  dagminer bench --json "$@" > "$out/bench_$name.json" 2> "$out/bench_$name.err"
+  local rc=$?
+  python3 - "$out/bench_$name.json" "$name" "$rc" "$c431" "$c0" <<'PY' | tee -a "$summary"
+import json, sys
+path, name, rc, c431, c0 = sys.argv[1:]
+try:
+    j = json.load(open(path))
+except Exception as e:
+    print(f"{name:<14} rc={rc} no JSON ({e})"); sys.exit()
+ceil = float(c431 or 0) if j["epoch"] == 431 else float(c0 or 0)
+ratio = j["mhs"] / ceil * 100 if ceil else 0
+print(f"{name:<14} rc={rc} {j['algo']} {j['epoch']}: {j['mhs']:.1f} MH/s = {ratio:.1f}% of {ceil:.1f}; "
+      f"DAG {j.get('dag_build_seconds', 0):.3f} s; cand {j['candidates_verified']}/{j['candidates']} ok, "
+      f"bad {j['candidates_bad']}, items bad {j.get('dag_items_bad')}; launch {j.get('launch_ms', 0):.2f} ms, "
+      f"stale {j.get('stale_fraction', 0)*100:.3f}%")
+PY
+}
+
+bench e431 --algo etchash --epoch 431 --seconds 20
+bench e0 --algo ethash --epoch 0 --seconds 10
+if [[ ${1:-} != quick ]]; then
+  for f in 1 2 4 8; do
+    for b in 128 256; do bench "v_f${f}_b$b" --algo etchash --epoch 431 --seconds 4 --in-flight $f --block $b; done
+  done
+  for l in 262144 1048576 4194304; do
+    bench "jobs_l$l" --algo etchash --epoch 431 --seconds 6 --launch-hashes $l --job-interval-ms 100
+  done
+fi
+note "ceiling_mhs 431: $c431   epoch 0 (1 GB): $c0"
+echo "==== summary"; cat "$summary"

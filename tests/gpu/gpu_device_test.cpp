@@ -1,0 +1,284 @@
+// The DAG and search kernels, the device worker and the memory manager on a real GPU, checked
+// against core's CPU reference. Every test skips itself, saying why, where there is no GPU.
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "dagminer/core/light_cache_store.hpp"
+#include "dagminer/core/target.hpp"
+#include "dagminer/gpu/gpu_device.hpp"
+
+namespace dagminer::gpu {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A small synthetic epoch (prime sizes, its own seed) whose whole dataset the CPU computes.
+std::shared_ptr<const LightCache> synthetic_epoch(int epoch, std::uint32_t light_items, std::uint32_t pages) {
+  auto c = std::make_shared<LightCache>();
+  c->algo = Algorithm::etchash;
+  c->epoch = epoch;
+  c->seed = ethash_seed(epoch);
+  c->dataset_bytes = std::uint64_t{pages} * page_bytes;
+  c->items = build_light_cache_items(c->seed, light_items);
+  return c;
+}
+
+// Ethash epoch 0 (16 MB light cache, 1 GB DAG), built once per test binary.
+std::shared_ptr<const LightCache> epoch0() {
+  static const auto cache = [] {
+    const auto dir = std::filesystem::temp_directory_path() / "dagminer-gpu-tests";
+    return LightCacheStore(dir).get(Algorithm::ethash, 0).cache;
+  }();
+  return cache;
+}
+
+Hash256 random_header(std::mt19937_64& rng) {
+  Hash256 h;
+  for (auto& b : h) b = static_cast<std::uint8_t>(rng());
+  return h;
+}
+
+struct Collected {
+  std::mutex mutex;
+  std::vector<Candidate> found;
+  CandidateSink sink() {
+    return [this](const Candidate& c) {
+      std::lock_guard lock(mutex);
+      found.push_back(c);
+    };
+  }
+};
+
+// Runs until the device has counted `hashes` or the deadline passes.
+void run_until(GpuSearchDevice& gpu, std::uint64_t hashes, std::chrono::seconds deadline = 60s) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  while (gpu.counters().hashes < hashes && std::chrono::steady_clock::now() < end && gpu.fault().empty())
+    std::this_thread::sleep_for(1ms);
+}
+
+class Gpu : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const GpuListing listing = discover_gpus();
+    if (listing.devices.empty()) GTEST_SKIP() << "no GPU: " << listing.error;
+  }
+};
+
+TEST_F(Gpu, Epoch0DagItemsEqualTheReference) {
+  auto cache = epoch0();
+  auto gpu = open_gpu(0);
+  const std::uint32_t items = static_cast<std::uint32_t>(cache->dataset_bytes / dataset_item_bytes);
+  std::vector<std::uint32_t> indices{0, 1, 2, 3, 4, items / 2, items - 2, items - 1};
+  std::mt19937 rng(std::random_device{}());
+  for (int i = 0; i < 24; ++i) indices.push_back(std::uniform_int_distribution<std::uint32_t>(0, items - 1)(rng));
+  const auto got = gpu->read_dag_items(*cache, indices);
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    const Item64 want = dataset_item(cache->items, indices[i]);
+    EXPECT_EQ(std::memcmp(&got[i], &want, sizeof want), 0) << "DAG item " << indices[i];
+  }
+  EXPECT_EQ(gpu->memory_stats().dag_builds, 1u);
+}
+
+TEST_F(Gpu, WholeSyntheticDagEqualsTheReference) {
+  const auto cache = synthetic_epoch(9001, 1009, 4099);
+  auto gpu = open_gpu(0);
+  std::vector<std::uint32_t> all(2 * 4099);
+  for (std::uint32_t i = 0; i < all.size(); ++i) all[i] = i;
+  const auto got = gpu->read_dag_items(*cache, all);
+  const auto reference = build_dataset(cache->items, 4099);
+  EXPECT_EQ(std::memcmp(got.data(), reference.data(), got.size() * sizeof(Item64)), 0);
+  EXPECT_THROW((void)gpu->read_dag_items(*cache, std::vector<std::uint32_t>{2 * 4099}), std::out_of_range);
+}
+
+// Every nonce of the range is hashed on the CPU over the full synthetic dataset: the GPU must
+// report exactly the nonces at or under the boundary, each with the right mix hash.
+TEST_F(Gpu, SearchReportsExactlyTheCandidatesOfARange) {
+  const auto cache = synthetic_epoch(9002, 1013, 4093);
+  const auto dataset = build_dataset(cache->items, 4093);
+  GpuDeviceOptions o;
+  o.launch_hashes = 1000;  // several launches on several streams, the last one partial
+  o.results_capacity = 1024;
+  auto gpu = open_gpu(0, o);
+  std::mt19937_64 rng(std::random_device{}());
+  WorkItem w;
+  w.tag = 77;
+  w.epoch = cache;
+  w.header = random_header(rng);
+  w.boundary = ~std::uint64_t{0} >> 4;  // one hash in 16
+  w.nonce_start = rng();
+  w.nonce_count = 6000;
+
+  std::map<std::uint64_t, Hash256> expected;
+  for (std::uint64_t n = w.nonce_start; n != w.nonce_start + w.nonce_count; ++n) {
+    const HashResult r = hashimoto_full(dataset, w.header, n);
+    if (hash_top64(r.final_hash) <= w.boundary) expected[n] = r.mix_hash;
+  }
+  ASSERT_GT(expected.size(), 100u);
+
+  Collected got;
+  gpu->set_work({w});
+  gpu->start(got.sink());
+  run_until(*gpu, w.nonce_count);
+  gpu->stop();
+  ASSERT_EQ(gpu->fault(), "");
+  EXPECT_EQ(gpu->counters().hashes, w.nonce_count);
+  EXPECT_EQ(gpu->counters().candidates_dropped, 0u);
+  std::map<std::uint64_t, Hash256> found;
+  for (const auto& c : got.found) {
+    EXPECT_EQ(c.tag, 77u);
+    EXPECT_TRUE(found.emplace(c.nonce, c.mix_hash).second) << "nonce " << c.nonce << " reported twice";
+    const HashResult light = hashimoto_light(*cache, w.header, c.nonce);
+    EXPECT_EQ(light.mix_hash, c.mix_hash);
+    EXPECT_LE(hash_top64(light.final_hash), w.boundary);
+  }
+  EXPECT_EQ(found, expected);
+}
+
+TEST_F(Gpu, Epoch0SearchMissesNoCandidate) {
+  auto cache = epoch0();
+  auto gpu = open_gpu(0);
+  std::mt19937_64 rng(std::random_device{}());
+  WorkItem w;
+  w.tag = 5;
+  w.epoch = cache;
+  w.header = random_header(rng);
+  w.boundary = ~std::uint64_t{0} >> 3;
+  w.nonce_start = rng();
+  w.nonce_count = 2048;
+  Collected got;
+  gpu->set_work({w});
+  gpu->start(got.sink());
+  run_until(*gpu, w.nonce_count);
+  gpu->stop();
+  ASSERT_EQ(gpu->fault(), "");
+  std::set<std::uint64_t> found;
+  for (const auto& c : got.found) found.insert(c.nonce);
+  std::set<std::uint64_t> expected;
+  for (std::uint64_t n = w.nonce_start; n != w.nonce_start + w.nonce_count; ++n) {
+    const HashResult r = hashimoto_light(*cache, w.header, n);
+    if (hash_top64(r.final_hash) > w.boundary) continue;
+    expected.insert(n);
+  }
+  for (const auto& c : got.found) EXPECT_EQ(hashimoto_light(*cache, w.header, c.nonce).mix_hash, c.mix_hash);
+  EXPECT_EQ(found, expected);
+  EXPECT_GT(expected.size(), 100u);
+}
+
+TEST_F(Gpu, FullResultsBufferCountsTheOverflow) {
+  const auto cache = synthetic_epoch(9003, 1009, 1031);
+  GpuDeviceOptions o;
+  o.launch_hashes = 512;
+  o.results_capacity = 4;
+  auto gpu = open_gpu(0, o);
+  WorkItem w;
+  w.epoch = cache;
+  w.boundary = ~std::uint64_t{0};  // every hash is a candidate
+  w.nonce_count = 4 * 512;
+  Collected got;
+  gpu->set_work({w});
+  gpu->start(got.sink());
+  run_until(*gpu, w.nonce_count);
+  gpu->stop();
+  EXPECT_EQ(gpu->counters().candidates, 4u * 4);
+  EXPECT_EQ(gpu->counters().candidates_dropped, 4u * (512 - 4));
+  EXPECT_EQ(got.found.size(), 16u);
+}
+
+TEST_F(Gpu, NewWorkTakesOverWhileRunning) {
+  const auto cache = synthetic_epoch(9004, 1009, 2053);
+  GpuDeviceOptions o;
+  o.launch_hashes = 4096;
+  auto gpu = open_gpu(0, o);
+  std::mt19937_64 rng(std::random_device{}());
+  WorkItem a;
+  a.tag = 1;
+  a.epoch = cache;
+  a.header = random_header(rng);
+  a.boundary = ~std::uint64_t{0} >> 8;
+  a.nonce_count = ~std::uint64_t{0};
+  WorkItem b = a;
+  b.tag = 2;
+  b.header = random_header(rng);
+  Collected got;
+  gpu->set_work({a});
+  gpu->start(got.sink());
+  run_until(*gpu, 1u << 16);
+  gpu->set_work({b});
+  const std::uint64_t at_switch = gpu->counters().hashes;
+  run_until(*gpu, at_switch + (1u << 18));
+  gpu->stop();
+  ASSERT_EQ(gpu->fault(), "");
+  std::size_t of_b = 0;
+  for (const auto& c : got.found) {
+    const WorkItem& w = c.tag == 1 ? a : b;
+    ASSERT_TRUE(c.tag == 1 || c.tag == 2);
+    of_b += c.tag == 2;
+    EXPECT_EQ(hashimoto_light(*cache, w.header, c.nonce).mix_hash, c.mix_hash) << "tag " << c.tag;
+  }
+  EXPECT_GT(of_b, 0u);
+  EXPECT_EQ(got.found.back().tag, 2u);
+}
+
+TEST_F(Gpu, ManagerBudgetEvictionAndStatistics) {
+  const auto e1 = synthetic_epoch(9101, 1009, 1u << 16), e2 = synthetic_epoch(9102, 1009, 1u << 16),
+             e3 = synthetic_epoch(9103, 1009, 1u << 16);
+  const std::uint64_t need = (1u << 16) * std::uint64_t{page_bytes} + 1009 * sizeof(Item64);
+  auto m = make_device_memory_manager(0, MemoryBudget{2 * need, 0});
+  (void)m->acquire_dag(*e1);
+  (void)m->acquire_dag(*e2);
+  {
+    const DagLease held1 = m->acquire_dag(*e1);  // in use, and now the most recently used
+    const DagLease held3 = m->acquire_dag(*e3);  // evicts 9102, the least recently used
+    EXPECT_FALSE(m->is_resident({Algorithm::etchash, 9102}));
+    try {
+      (void)m->acquire_dag(*e2);
+      FAIL() << "a DAG was built while both resident ones were in use";
+    } catch (const GpuError& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::budget_in_use) << e.what();
+    }
+  }
+  (void)m->acquire_dag(*e2);  // now evicts 9101, used before 9103
+  EXPECT_FALSE(m->is_resident({Algorithm::etchash, 9101}));
+  EXPECT_TRUE(m->is_resident({Algorithm::etchash, 9103}));
+  const MemoryStats s = m->stats();
+  EXPECT_EQ(s.dag_builds, 4u);
+  EXPECT_EQ(s.evictions, 2u);
+  EXPECT_EQ(s.resident.size(), 2u);
+  EXPECT_EQ(s.bytes_of(MemoryKind::dag), 2 * (1u << 16) * std::uint64_t{page_bytes});
+  EXPECT_EQ(s.bytes_of(MemoryKind::light_cache), 2 * 1009 * sizeof(Item64));
+  EXPECT_GT(s.total_dag_build_seconds, 0.0);
+}
+
+TEST_F(Gpu, DagLargerThanTheDeviceIsAClearError) {
+  auto m = make_device_memory_manager(0, MemoryBudget{std::uint64_t{1} << 50, 0});
+  auto huge = std::make_shared<LightCache>(*synthetic_epoch(9200, 1009, 1031));
+  huge->dataset_bytes = std::uint64_t{0xFFFF'FFFF} * page_bytes;  // 550 GB
+  try {
+    (void)m->acquire_dag(*huge);
+    FAIL() << "a 550 GB DAG was accepted";
+  } catch (const GpuError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::dag_too_large);
+    EXPECT_NE(std::string(e.what()).find("of device memory is free"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW((void)m->acquire_dag(*synthetic_epoch(9201, 1009, 1031)));  // still usable
+}
+
+TEST_F(Gpu, MissingDeviceIsNoDevice) {
+  try {
+    (void)open_gpu(99);
+    FAIL() << "gpu99 opened";
+  } catch (const GpuError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::no_device) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace dagminer::gpu
