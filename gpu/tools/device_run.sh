@@ -15,12 +15,12 @@ note() { echo "$*" | tee -a "$summary"; }
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem,power.draw --format=csv > "$out/smi.txt" 2>&1
 
 gpu_memory_policy_tests > "$out/tests.log" 2>&1; policy_rc=$?
-gpu_device_tests >> "$out/tests.log" 2>&1; gpu_rc=$?
+timeout 240 gpu_device_tests >> "$out/tests.log" 2>&1; gpu_rc=$?
 note "tests: policy rc=$policy_rc gpu rc=$gpu_rc ($(grep -c '^\[       OK' "$out/tests.log") OK, $(grep -c '^\[  FAILED' "$out/tests.log") FAILED lines, $(grep -c '^\[  SKIPPED' "$out/tests.log") SKIPPED lines)"
 
 sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
 if [[ -n $sanitizer ]]; then
-  "$sanitizer" --tool memcheck --leak-check full --error-exitcode 9 \
+  timeout 240 "$sanitizer" --tool memcheck --leak-check full --error-exitcode 9 \
     gpu_device_tests --gtest_filter='-*Epoch0*' > "$out/memcheck.log" 2>&1
   note "memcheck+leak-check rc=$? : $(grep -E 'ERROR SUMMARY|LEAK SUMMARY' "$out/memcheck.log" | tr '\n' ' ')"
 else
@@ -34,7 +34,7 @@ c0=$(sed -n 's/^ceiling_mhs=\([0-9.]*\).*/\1/p' "$out/ceiling0.log")
 
 bench() {  # name, then dagminer bench arguments
   local name=$1; shift
-  dagminer bench --json "$@" > "$out/bench_$name.json" 2> "$out/bench_$name.err"
+  timeout 90 dagminer bench --json "$@" > "$out/bench_$name.json" 2> "$out/bench_$name.err"
   local rc=$?
   python3 - "$out/bench_$name.json" "$name" "$rc" "$c431" "$c0" <<'PY' | tee -a "$summary"
 import json, sys
