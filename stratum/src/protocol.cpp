@@ -1,0 +1,440 @@
+#include "dagminer/stratum/protocol.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "dagminer/core/hex.hpp"
+
+namespace dagminer::stratum {
+namespace json = boost::json;
+
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+[[noreturn]] void bad_url(std::string_view url, const std::string& why) {
+  throw std::invalid_argument("invalid pool URL '" + std::string(url) + "': " + why);
+}
+
+std::uint16_t parse_port(std::string_view url, std::string_view text) {
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535)
+    bad_url(url, "port '" + std::string(text) + "' is not a number from 1 to 65535");
+  return static_cast<std::uint16_t>(value);
+}
+
+const json::array& as_array(const json::value& v, std::string_view what) {
+  if (!v.is_array()) throw ProtocolError(std::string(what) + " is not an array");
+  return v.get_array();
+}
+
+const json::string& as_string(const json::value& v, std::string_view what) {
+  if (!v.is_string()) throw ProtocolError(std::string(what) + " is not a string");
+  return v.get_string();
+}
+
+Hash256 as_hash(const json::value& v, std::string_view what) {
+  const auto hash = parse_hex_array<32>(as_string(v, what));
+  if (!hash) throw ProtocolError(std::string(what) + " is not a 32-byte hex string");
+  return *hash;
+}
+
+std::optional<double> as_number(const json::value& v) noexcept {
+  if (v.is_int64()) return static_cast<double>(v.get_int64());
+  if (v.is_uint64()) return static_cast<double>(v.get_uint64());
+  if (v.is_double()) return v.get_double();
+  return std::nullopt;
+}
+
+// Pools write job ids as strings; a few write numbers. Either is kept as text.
+std::string job_id_of(const json::value& v) {
+  if (v.is_string()) return std::string(v.get_string());
+  if (v.is_int64() || v.is_uint64()) return json::serialize(v);
+  throw ProtocolError("job id is neither a string nor an integer");
+}
+
+bool flag_of(const json::value& v, std::string_view what) {
+  if (v.is_bool()) return v.get_bool();
+  if (v.is_string()) {
+    const std::string s = lower(v.get_string());
+    if (s == "1" || s == "true") return true;
+    if (s == "0" || s == "false") return false;
+  }
+  throw ProtocolError(std::string(what) + " is not a boolean");
+}
+
+std::uint64_t height_of(const json::value& v) {
+  if (v.is_string()) {
+    const auto h = parse_hex_u64(v.get_string());
+    if (!h) throw ProtocolError("block height is not a hex number");
+    return *h;
+  }
+  if (v.is_uint64()) return v.get_uint64();
+  if (v.is_int64() && v.get_int64() >= 0) return static_cast<std::uint64_t>(v.get_int64());
+  throw ProtocolError("block height is neither a hex string nor a non-negative integer");
+}
+
+}  // namespace
+
+// --- URLs -------------------------------------------------------------------------------------
+
+PoolUrl parse_pool_url(std::string_view url) {
+  const auto sep = url.find("://");
+  if (sep == std::string_view::npos) bad_url(url, "expected scheme://host:port");
+  const std::string scheme = lower(url.substr(0, sep));
+  const auto plus = scheme.find('+');
+  const std::string base = scheme.substr(0, plus);
+  const std::string transport = plus == std::string::npos ? std::string() : scheme.substr(plus + 1);
+  PoolUrl out;
+  if (base == "stratum") out.dialect = Dialect::automatic;
+  else if (base == "stratum1") out.dialect = Dialect::ethproxy;
+  else if (base == "stratum2") out.dialect = Dialect::ethereum_stratum_1;
+  else if (base == "stratum3") out.dialect = Dialect::ethereum_stratum_2;
+  else bad_url(url, "unknown scheme '" + scheme + "' (expected stratum, stratum1, stratum2 or stratum3 followed by +tcp, +ssl or +tls)");
+  if (transport == "tcp") out.tls = false;
+  else if (transport == "ssl" || transport == "tls") out.tls = true;
+  else bad_url(url, "unknown transport in scheme '" + scheme + "' (expected +tcp, +ssl or +tls)");
+
+  std::string_view rest = url.substr(sep + 3);
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  if (rest.find('/') != std::string_view::npos) bad_url(url, "a pool URL has no path");
+  if (rest.find('@') != std::string_view::npos) bad_url(url, "credentials belong in user/password, not in the URL");
+  std::string_view port;
+  if (!rest.empty() && rest.front() == '[') {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) bad_url(url, "unterminated '[' in an IPv6 address");
+    out.host = std::string(rest.substr(1, close - 1));
+    if (close + 1 >= rest.size() || rest[close + 1] != ':') bad_url(url, "missing :port after the IPv6 address");
+    port = rest.substr(close + 2);
+  } else {
+    const auto colon = rest.rfind(':');
+    if (colon == std::string_view::npos) bad_url(url, "missing :port");
+    out.host = std::string(rest.substr(0, colon));
+    if (out.host.find(':') != std::string::npos) bad_url(url, "write an IPv6 address in brackets: [addr]:port");
+    port = rest.substr(colon + 1);
+  }
+  if (out.host.empty()) bad_url(url, "missing host");
+  out.port = parse_port(url, port);
+  return out;
+}
+
+std::string to_string(const PoolUrl& url) {
+  const bool v6 = url.host.find(':') != std::string::npos;
+  return (v6 ? "[" + url.host + "]" : url.host) + ":" + std::to_string(url.port);
+}
+
+// --- Backoff ----------------------------------------------------------------------------------
+
+std::chrono::milliseconds backoff_delay(const BackoffConfig& config, unsigned failures, double unit_random) noexcept {
+  const double max = static_cast<double>(std::max<std::int64_t>(0, config.max.count()));
+  double base = static_cast<double>(std::max<std::int64_t>(0, config.initial.count()));
+  const double multiplier = std::max(1.0, config.multiplier);
+  for (unsigned i = 1; i < failures && base < max; ++i) base *= multiplier;
+  base = std::min(base, max);
+  const double jitter = std::clamp(config.jitter, 0.0, 1.0);
+  const double r = std::clamp(unit_random, 0.0, 1.0);
+  const double delay = std::clamp(base * (1.0 + jitter * (2.0 * r - 1.0)), 0.0, max);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(delay));
+}
+
+// --- Framing ----------------------------------------------------------------------------------
+
+void LineFramer::append(std::string_view data) {
+  if (pos_ > 0 && pos_ * 2 >= buffer_.size()) {
+    buffer_.erase(0, pos_);
+    pos_ = 0;
+  }
+  buffer_.append(data);
+}
+
+std::optional<LineFramer::Event> LineFramer::next() {
+  for (;;) {
+    if (overlong_pending_) {
+      overlong_pending_ = false;
+      return Event{Event::overlong, {}};
+    }
+    const auto nl = buffer_.find('\n', pos_);
+    if (discarding_) {
+      if (nl == std::string::npos) {
+        buffer_.clear();
+        pos_ = 0;
+        return std::nullopt;
+      }
+      pos_ = nl + 1;
+      discarding_ = false;
+      continue;
+    }
+    if (nl == std::string::npos) {
+      if (buffered() <= limit_) return std::nullopt;
+      // Report now, not at the LF: a peer may never send one.
+      buffer_.clear();
+      pos_ = 0;
+      discarding_ = true;
+      overlong_pending_ = true;
+      continue;
+    }
+    std::size_t end = nl;
+    if (end > pos_ && buffer_[end - 1] == '\r') --end;
+    const std::size_t start = pos_;
+    pos_ = nl + 1;
+    if (end - start > limit_) return Event{Event::overlong, {}};
+    std::string_view line(buffer_.data() + start, end - start);
+    if (std::all_of(line.begin(), line.end(), [](char c) { return c == ' ' || c == '\t' || c == '\r'; })) continue;
+    return Event{Event::line, std::string(line)};
+  }
+}
+
+// --- Messages ---------------------------------------------------------------------------------
+
+std::optional<std::uint64_t> Message::numeric_id() const noexcept {
+  if (id.is_uint64()) return id.get_uint64();
+  if (id.is_int64() && id.get_int64() >= 0) return static_cast<std::uint64_t>(id.get_int64());
+  if (id.is_string()) {
+    const auto& s = id.get_string();
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (!s.empty() && ec == std::errc() && end == s.data() + s.size()) return value;
+  }
+  return std::nullopt;
+}
+
+Message decode_message(std::string_view line) {
+  boost::system::error_code ec;
+  json::value root = json::parse(line, ec);
+  if (ec) throw ProtocolError("invalid JSON: " + ec.message());
+  if (!root.is_object()) throw ProtocolError("a message must be a JSON object");
+  json::object& obj = root.get_object();
+  Message m;
+  if (auto* id = obj.if_contains("id")) m.id = std::move(*id);
+  if (auto* method = obj.if_contains("method"); method && !method->is_null()) {
+    m.method = std::string(as_string(*method, "method"));
+    if (m.method.empty()) throw ProtocolError("method is empty");
+  }
+  if (auto* params = obj.if_contains("params")) m.params = std::move(*params);
+  if (auto* result = obj.if_contains("result")) m.result = std::move(*result);
+  if (auto* error = obj.if_contains("error"); error && !error->is_null()) m.error = decode_error(*error);
+  if (m.is_response() && m.id.is_null() && m.result.is_null() && !m.error)
+    throw ProtocolError("neither a request nor a response (no method, id or result)");
+  return m;
+}
+
+RpcError decode_error(const json::value& error) {
+  auto code_of = [](const json::value& v) {
+    const auto n = as_number(v);
+    if (!n || !std::isfinite(*n)) return 0;
+    return static_cast<int>(std::clamp(*n, double(std::numeric_limits<int>::min()), double(std::numeric_limits<int>::max())));
+  };
+  auto text_of = [](const json::value& v) { return v.is_string() ? std::string(v.get_string()) : json::serialize(v); };
+  if (error.is_string()) return {0, std::string(error.get_string())};
+  if (error.is_array()) {
+    const auto& a = error.get_array();
+    RpcError out;
+    if (!a.empty()) out.code = code_of(a[0]);
+    if (a.size() > 1) out.message = text_of(a[1]);
+    return out;
+  }
+  if (error.is_object()) {
+    const auto& o = error.get_object();
+    RpcError out;
+    if (auto* c = o.if_contains("code")) out.code = code_of(*c);
+    if (auto* m = o.if_contains("message")) out.message = text_of(*m);
+    return out;
+  }
+  return {0, json::serialize(error)};
+}
+
+std::string request_line(Dialect dialect, std::uint64_t id, std::string_view method, const json::value& params) {
+  json::object o;
+  o["id"] = id;
+  if (dialect == Dialect::ethproxy) o["jsonrpc"] = "2.0";
+  o["method"] = method;
+  if (!params.is_null()) o["params"] = params;
+  else if (dialect != Dialect::ethereum_stratum_2) o["params"] = json::array();
+  return json::serialize(o) + "\n";
+}
+
+std::string notification_line(Dialect dialect, std::string_view method, const json::value& params) {
+  json::object o;
+  if (dialect != Dialect::ethereum_stratum_2) o["id"] = nullptr;
+  o["method"] = method;
+  if (!params.is_null()) o["params"] = params;
+  return json::serialize(o) + "\n";
+}
+
+std::string response_line(Dialect dialect, const json::value& id, const json::value& result,
+                          const std::optional<RpcError>& error) {
+  json::object o;
+  o["id"] = id;
+  if (dialect == Dialect::ethereum_stratum_2) {
+    if (error) o["error"] = json::object{{"code", error->code}, {"message", error->message}};
+    else if (!result.is_null()) o["result"] = result;
+    return json::serialize(o) + "\n";
+  }
+  if (dialect == Dialect::ethproxy) o["jsonrpc"] = "2.0";
+  o["result"] = result;
+  if (!error) o["error"] = nullptr;
+  else if (dialect == Dialect::ethproxy) o["error"] = json::object{{"code", error->code}, {"message", error->message}};
+  else o["error"] = json::array{error->code, error->message, nullptr};
+  return json::serialize(o) + "\n";
+}
+
+// --- Dialects ---------------------------------------------------------------------------------
+
+Es1Subscription decode_es1_subscribe_result(const json::value& result) {
+  const auto& a = as_array(result, "mining.subscribe result");
+  if (a.empty()) throw ProtocolError("mining.subscribe result is empty");
+  Es1Subscription out;
+  if (a[0].is_array()) {
+    const auto& sub = a[0].get_array();
+    if (sub.size() > 2 && sub[2].is_string()) out.protocol = std::string(sub[2].get_string());
+  }
+  if (a.size() > 1 && !a[1].is_null()) {
+    const auto nonces = NonceSpace::from_extranonce_hex(as_string(a[1], "extranonce"));
+    if (!nonces) throw ProtocolError("extranonce is not hex of at most 6 bytes");
+    out.nonces = *nonces;
+  }
+  return out;
+}
+
+WorkNotice decode_es1_notify(const json::value& params) {
+  const auto& a = as_array(params, "mining.notify params");
+  if (a.size() < 3) throw ProtocolError("mining.notify needs [job id, seed hash, header hash, clean]");
+  WorkNotice w;
+  w.job_id = job_id_of(a[0]);
+  w.seed = as_hash(a[1], "seed hash");
+  w.header = as_hash(a[2], "header hash");
+  if (a.size() > 3) w.clean = flag_of(a[3], "clean flag");
+  return w;
+}
+
+double decode_es1_difficulty(const json::value& params) {
+  const auto& a = as_array(params, "mining.set_difficulty params");
+  const auto d = a.empty() ? std::nullopt : as_number(a[0]);
+  if (!d || !std::isfinite(*d) || *d <= 0) throw ProtocolError("mining.set_difficulty needs a positive number");
+  return *d;
+}
+
+NonceSpace decode_es1_extranonce(const json::value& params) {
+  const auto& a = as_array(params, "mining.set_extranonce params");
+  if (a.empty()) throw ProtocolError("mining.set_extranonce needs an extranonce");
+  const auto nonces = NonceSpace::from_extranonce_hex(as_string(a[0], "extranonce"));
+  if (!nonces) throw ProtocolError("extranonce is not hex of at most 6 bytes");
+  return *nonces;
+}
+
+bool looks_like_ethproxy_work(const json::value& result) noexcept {
+  if (!result.is_array()) return false;
+  const auto& a = result.get_array();
+  return a.size() >= 3 && a[0].is_string() && a[1].is_string() && a[2].is_string();
+}
+
+WorkNotice decode_ethproxy_work(const json::value& result) {
+  const auto& a = as_array(result, "work");
+  if (a.size() < 3) throw ProtocolError("work needs [header hash, seed hash, boundary]");
+  WorkNotice w;
+  w.header = as_hash(a[0], "header hash");
+  w.seed = as_hash(a[1], "seed hash");
+  w.target = target_from_hex(as_string(a[2], "boundary"));
+  if (!w.target) throw ProtocolError("boundary is not hex of at most 32 bytes");
+  if (a.size() > 3 && !a[3].is_null()) w.height = height_of(a[3]);
+  w.job_id = to_hex(std::span<const std::uint8_t>(w.header.data(), 8));
+  w.clean = true;  // EthProxy sends work for a new block: older headers are void
+  return w;
+}
+
+Es2Settings decode_es2_set(const json::value& params) {
+  if (!params.is_object()) throw ProtocolError("mining.set params is not an object");
+  const auto& o = params.get_object();
+  Es2Settings s;
+  if (auto* v = o.if_contains("epoch")) {
+    const auto e = decode_hex_number(*v, "epoch");
+    if (e > static_cast<std::uint64_t>(max_epoch)) throw ProtocolError("epoch is out of range");
+    s.epoch = static_cast<int>(e);
+  }
+  if (auto* v = o.if_contains("target")) {
+    s.target = target_from_hex(as_string(*v, "target"));
+    if (!s.target) throw ProtocolError("target is not hex of at most 32 bytes");
+  }
+  if (auto* v = o.if_contains("algo")) {
+    s.algo = parse_algorithm(as_string(*v, "algo"));
+    if (!s.algo) throw ProtocolError("unsupported algorithm '" + std::string(v->get_string()) + "'");
+  }
+  if (auto* v = o.if_contains("extranonce")) {
+    const auto& text = as_string(*v, "extranonce");
+    s.nonces = text.empty() ? std::optional<NonceSpace>(NonceSpace{}) : NonceSpace::from_extranonce_hex(text);
+    if (!s.nonces) throw ProtocolError("extranonce is not hex of at most 6 bytes");
+  }
+  return s;
+}
+
+WorkNotice decode_es2_notify(const json::value& params) {
+  const auto& a = as_array(params, "mining.notify params");
+  if (a.size() < 4) throw ProtocolError("mining.notify needs [job id, block height, header hash, clean]");
+  WorkNotice w;
+  w.job_id = job_id_of(a[0]);
+  w.height = decode_hex_number(a[1], "block height");
+  w.header = as_hash(a[2], "header hash");
+  w.clean = flag_of(a[3], "clean flag");
+  return w;
+}
+
+ReconnectRequest decode_reconnect(const json::value& params) {
+  ReconnectRequest r;
+  auto port_of = [](const json::value& v, bool hex) -> std::uint16_t {
+    std::uint64_t port = 0;
+    if (v.is_string() && hex) port = decode_hex_number(v, "port");
+    else if (v.is_string()) {
+      const auto& s = v.get_string();
+      const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), port);
+      if (ec != std::errc() || end != s.data() + s.size()) port = 0;
+    } else if (v.is_int64() && v.get_int64() > 0) port = static_cast<std::uint64_t>(v.get_int64());
+    else if (v.is_uint64()) port = v.get_uint64();
+    if (port == 0 || port > 65535) throw ProtocolError("reconnect port is not a port number");
+    return static_cast<std::uint16_t>(port);
+  };
+  if (params.is_object()) {  // EIP-1571: port in hex
+    const auto& o = params.get_object();
+    if (auto* h = o.if_contains("host"); h && !h->is_null()) r.host = std::string(as_string(*h, "reconnect host"));
+    if (auto* p = o.if_contains("port"); p && !p->is_null()) r.port = port_of(*p, true);
+  } else if (params.is_array()) {
+    const auto& a = params.get_array();
+    if (a.size() > 0 && !a[0].is_null()) r.host = std::string(as_string(a[0], "reconnect host"));
+    if (a.size() > 1 && !a[1].is_null()) r.port = port_of(a[1], false);
+    if (a.size() > 2 && !a[2].is_null()) {
+      const auto w = as_number(a[2]);
+      if (!w || !std::isfinite(*w) || *w < 0) throw ProtocolError("reconnect wait is not a number of seconds");
+      r.wait = std::chrono::seconds(static_cast<std::int64_t>(std::min(*w, 600.0)));
+    }
+  } else if (!params.is_null()) {
+    throw ProtocolError("reconnect params are neither an array nor an object");
+  }
+  if (r.host && r.host->empty()) r.host.reset();
+  return r;
+}
+
+std::string hex_number(std::uint64_t value) {
+  std::string s = to_hex_u64(value);
+  const auto first = s.find_first_not_of('0');
+  return first == std::string::npos ? "0" : s.substr(first);
+}
+
+std::uint64_t decode_hex_number(const json::value& value, std::string_view what) {
+  if (value.is_uint64()) return value.get_uint64();
+  if (value.is_int64() && value.get_int64() >= 0) return static_cast<std::uint64_t>(value.get_int64());
+  const auto n = value.is_string() ? parse_hex_u64(value.get_string()) : std::nullopt;
+  if (!n) throw ProtocolError(std::string(what) + " is not a hex number");
+  return *n;
+}
+
+}  // namespace dagminer::stratum
