@@ -226,7 +226,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
     while (!self->stopped_) {
       Endpoint target{self->url_.host, self->url_.port};
       if (self->redirect_) target = *std::exchange(self->redirect_, std::nullopt);
-      co_await self->serve(self, target);
+      co_await self->serve(target);  // `self` keeps this alive
       if (self->stopped_) break;
       ++self->counters_.reconnects;
 
@@ -249,7 +249,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   // One connection, from resolving to the end of the session. Leaves the reason in fail_reason_.
-  awaitable<void> serve(std::shared_ptr<Impl> self, Endpoint target) {
+  awaitable<void> serve(Endpoint target) {
     begin_session();
     const std::uint64_t generation = generation_;
     set_state(PoolState::connecting, target.host + ":" + std::to_string(target.port));
@@ -259,20 +259,23 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
       if (auto client = weak.lock(); client && client->generation_ == generation) client->fail(why);
     });
     deadline_ = Clock::now() + config_.response_timeout;
-    asio::co_spawn(executor_, watchdog(self, generation), asio::detached);
+    asio::co_spawn(executor_, watchdog(shared_from_this(), generation), asio::detached);
     try {
-      const auto endpoints = co_await resolver_.async_resolve(target.host, std::to_string(target.port), use_awaitable);
+      // Named locals, not temporaries, in co_await expressions: GCC 12 mis-destroys those.
+      const std::string service = std::to_string(target.port);
+      const auto endpoints = co_await resolver_.async_resolve(target.host, service, use_awaitable);
       co_await asio::async_connect(transport->socket(), endpoints, use_awaitable);
       transport->set_keepalive();
       if (url_.tls) {
         const std::string name = config_.tls.server_name.empty() ? target.host : config_.tls.server_name;
-        co_await transport->handshake(TlsPolicy{config_.tls.verify, config_.tls.ca_file, pin_, name});
+        const TlsPolicy policy{config_.tls.verify, config_.tls.ca_file, pin_, name};
+        co_await transport->handshake(policy);
       }
       deadline_.reset();
       spdlog::info("pool {}: connected to {}{}", config_.name, target.host + ":" + std::to_string(target.port), url_.tls ? " (TLS)" : "");
       set_state(PoolState::connected, transport->peer());
       begin_handshake();
-      co_await read_loop(transport, generation);
+      co_await read_loop(*transport, generation);
     } catch (const boost::system::system_error& e) {
       fail(transport->describe(e.code()));
     } catch (const std::exception& e) {
@@ -397,11 +400,11 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
 
   // --- reading ---
 
-  awaitable<void> read_loop(std::shared_ptr<Transport> transport, std::uint64_t generation) {
+  awaitable<void> read_loop(Transport& transport, std::uint64_t generation) {
     LineFramer framer;
     std::array<char, 16 * 1024> buffer;
     while (generation_ == generation) {
-      const std::size_t n = co_await transport->read_some(asio::buffer(buffer));
+      const std::size_t n = co_await transport.read_some(asio::buffer(buffer));
       framer.append(std::string_view(buffer.data(), n));
       while (auto event = framer.next()) {
         if (event->kind == LineFramer::Event::overlong) protocol_error("line longer than " + std::to_string(max_line_bytes) + " bytes discarded", "");

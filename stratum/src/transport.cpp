@@ -64,7 +64,7 @@ void Transport::set_keepalive() {
 #endif
 }
 
-asio::awaitable<void> Transport::handshake(const TlsPolicy& policy) {
+asio::awaitable<void> Transport::handshake(TlsPolicy policy) {
   if (!tls_) co_return;
   boost::system::error_code ec;
   if (!policy.ca_file.empty()) {

@@ -34,7 +34,7 @@ class Transport {
   boost::asio::ip::tcp::socket& socket() noexcept { return stream_.next_layer(); }
   bool is_open() const noexcept { return stream_.next_layer().is_open(); }
   void set_keepalive();
-  boost::asio::awaitable<void> handshake(const TlsPolicy& policy);  // client side; no-op without TLS
+  boost::asio::awaitable<void> handshake(TlsPolicy policy);  // client side; no-op without TLS
   boost::asio::awaitable<void> accept();                            // server side; no-op without TLS
   boost::asio::awaitable<std::size_t> read_some(boost::asio::mutable_buffer buffer);
   boost::asio::awaitable<void> write(std::string_view data);

@@ -1,0 +1,220 @@
+// The client against a misbehaving pool: each simulator fault, a scripted pool sending unknown
+// methods, replies to unknown ids and wrong types, and dead-pool detection. Every test checks
+// that the client recovers (or stays up) and how it reported what happened.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "dagminer/stratum/protocol.hpp"
+#include "harness.hpp"
+
+namespace dagminer::stratum {
+namespace {
+
+using test::Rig;
+using namespace std::chrono_literals;
+
+class Faults : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { spdlog::set_level(spdlog::level::off); }
+
+  bool reason_contains(const Rig& rig, PoolState state, const std::string& text) {
+    for (const auto& [s, why] : rig.recorder.states)
+      if (s == state && why.find(text) != std::string::npos) return true;
+    return false;
+  }
+};
+
+TEST_F(Faults, DroppedConnectionIsReconnected) {
+  Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
+  rig.connect();
+  ASSERT_TRUE(rig.wait_jobs(1));
+  rig.sim->inject(Fault::drop_connections);
+  ASSERT_TRUE(rig.wait_jobs(2));
+  EXPECT_EQ(rig.client->counters().reconnects, 1u);
+  EXPECT_TRUE(reason_contains(rig, PoolState::disconnected, "closed"));
+  EXPECT_EQ(rig.recorder.count_state(PoolState::authorized), 2u);
+  EXPECT_EQ(rig.submit(rig.share_for_last_job(true)).outcome, ShareOutcome::accepted);
+}
+
+TEST_F(Faults, PoolNotListeningIsRetriedWithBackoff) {
+  Rig rig(test::simulator_config(Dialect::ethereum_stratum_2));
+  rig.connect();
+  ASSERT_TRUE(rig.wait_jobs(1));
+  rig.sim->inject(Fault::pause_listening, 700ms);
+  rig.sim->inject(Fault::drop_connections);
+  ASSERT_TRUE(rig.wait_jobs(2));
+  // 50, 100, 200, 200 ... ms (+/- 10%) fit several refused attempts into 700 ms.
+  EXPECT_GE(rig.client->counters().reconnects, 3u);
+  EXPECT_LE(rig.client->counters().reconnects, 12u);
+  EXPECT_TRUE(reason_contains(rig, PoolState::disconnected, "refused"));
+}
+
+TEST_F(Faults, MalformedLinesAreCountedAndOnlyARunOfThemReconnects) {
+  Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
+  rig.connect();  // max_protocol_errors = 3
+  ASSERT_TRUE(rig.wait_jobs(1));
+  rig.sim->inject(Fault::malformed_line);
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.client->counters().protocol_errors == 1; }));
+  rig.sim->new_job(true);  // a good line resets the run
+  ASSERT_TRUE(rig.wait_jobs(2));
+  rig.sim->inject(Fault::malformed_line);
+  rig.sim->inject(Fault::malformed_line);
+  test::run_for(rig.io, 200ms);
+  EXPECT_EQ(rig.client->counters().protocol_errors, 3u);
+  EXPECT_EQ(rig.client->counters().reconnects, 0u);
+  EXPECT_TRUE(rig.client->alive());
+  rig.sim->inject(Fault::malformed_line);  // the third in a row
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return reason_contains(rig, PoolState::disconnected, "3 protocol errors in a row"); }));
+  EXPECT_EQ(rig.client->counters().reconnects, 1u);
+  ASSERT_TRUE(rig.wait_jobs(3));
+}
+
+TEST_F(Faults, OverlongLineIsDiscardedWithoutDroppingThePool) {
+  Rig rig(test::simulator_config(Dialect::ethproxy));
+  rig.connect();
+  ASSERT_TRUE(rig.wait_jobs(1));
+  rig.sim->inject(Fault::overlong_line);
+  rig.sim->new_job(true);
+  ASSERT_TRUE(rig.wait_jobs(2));
+  EXPECT_EQ(rig.client->counters().protocol_errors, 1u);
+  EXPECT_EQ(rig.client->counters().reconnects, 0u);
+  EXPECT_EQ(rig.submit(rig.share_for_last_job(true)).outcome, ShareOutcome::accepted);
+}
+
+TEST_F(Faults, UnansweredSubmitTimesOutAndThePoolIsDropped) {
+  Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
+  rig.connect();  // response_timeout = 1 s
+  ASSERT_TRUE(rig.wait_jobs(1));
+  rig.sim->inject(Fault::delay_replies, 1500ms);
+  const auto r = rig.submit(rig.share_for_last_job(true));
+  EXPECT_EQ(rig.client->counters().shares_sent, 1u);
+  EXPECT_EQ(r.outcome, ShareOutcome::timed_out);
+  EXPECT_NE(r.reason.find("no reply to share submission within 1 s"), std::string::npos) << r.reason;
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return reason_contains(rig, PoolState::disconnected, "no reply to share submission within 1 s"); }));
+  ASSERT_TRUE(rig.wait_jobs(2));  // once replies are prompt again
+}
+
+TEST_F(Faults, RefusedAuthorizationIsReportedAndRetriedAfterTheBackoffMaximum) {
+  Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
+  rig.sim->inject(Fault::reject_all, 900ms);
+  rig.connect([](PoolConfig& p) { p.backoff.max = 300ms; });
+  ASSERT_TRUE(rig.wait_jobs(1));
+  const auto refusals = rig.recorder.count_state(PoolState::auth_failed);
+  EXPECT_GE(refusals, 1u);
+  EXPECT_LE(refusals, 4u);  // 900 ms / 300 ms between tries, not a tight loop
+  EXPECT_TRUE(reason_contains(rig, PoolState::auth_failed, "refused user '0xwallet.rig1'"));
+  for (const auto& [s, why] : rig.recorder.states) EXPECT_EQ(why.find("secret-password"), std::string::npos);
+  EXPECT_FALSE(rig.recorder.has_state(PoolState::disconnected));  // reported once, as auth_failed
+}
+
+TEST_F(Faults, ReusedJobIdsAreToldApartByHeader) {
+  Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
+  rig.connect();
+  ASSERT_TRUE(rig.wait_jobs(1));
+  const Job first = rig.last_job();
+  const Share old = rig.share_for_last_job(true);
+  rig.sim->inject(Fault::reuse_job_ids, 1h);
+  rig.sim->new_job(true);
+  ASSERT_TRUE(rig.wait_jobs(2));
+  EXPECT_EQ(rig.last_job().id, first.id);
+  EXPECT_NE(rig.last_job().header, first.header);
+  EXPECT_EQ(rig.submit(old).outcome, ShareOutcome::stale);
+  EXPECT_EQ(rig.submit(rig.share_for_last_job(true)).outcome, ShareOutcome::accepted);
+}
+
+TEST_F(Faults, ReconnectRequestIsHonoured) {
+  for (Dialect d : {Dialect::ethereum_stratum_1, Dialect::ethereum_stratum_2}) {
+    Rig rig(test::simulator_config(d));
+    rig.connect();
+    ASSERT_TRUE(rig.wait_jobs(1));
+    rig.sim->inject(Fault::request_reconnect);
+    ASSERT_TRUE(rig.wait_jobs(2));
+    EXPECT_EQ(rig.client->counters().reconnects, 1u);
+    EXPECT_TRUE(reason_contains(rig, PoolState::disconnected, "asked to reconnect"));
+    EXPECT_EQ(rig.sim->sessions().size(), 2u);
+  }
+}
+
+TEST_F(Faults, SilentPoolIsDeclaredDead) {
+  Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
+  rig.connect([](PoolConfig& p) { p.job_timeout = 1s; });
+  ASSERT_TRUE(rig.wait_jobs(1));
+  rig.sim->inject(Fault::go_silent, 1500ms);
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.has_state(PoolState::disconnected); }, 3s));
+  EXPECT_TRUE(reason_contains(rig, PoolState::disconnected, "no new job within 1 s"));
+  EXPECT_FALSE(rig.client->alive());
+  ASSERT_TRUE(rig.wait_jobs(2, 6s));
+}
+
+TEST_F(Faults, ScheduledFaultsKeepTheClientCycling) {
+  Rig rig(test::simulator_config(Dialect::ethereum_stratum_2));
+  rig.sim->schedule({Fault::drop_connections, 300ms, {}});
+  rig.connect();
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.client->counters().reconnects >= 2; }));
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.client->alive(); }));
+  EXPECT_GE(rig.sim->sessions().size(), 3u);
+  EXPECT_NE(rig.sim->summary().find("session 3"), std::string::npos);
+}
+
+// A pool that answers the EthereumStratum/1.0.0 handshake, then sends a reply to an id never
+// used, an unknown method with an id, a notify with wrong types, and finally a good job.
+TEST_F(Faults, UnknownMethodsUnknownIdsAndWrongTypesAreCountedNotFatal) {
+  namespace asio = boost::asio;
+  asio::io_context server_io;
+  asio::ip::tcp::acceptor acceptor(server_io, {asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = acceptor.local_endpoint().port();
+  std::string answer_to_unknown_method;
+  std::thread pool([&] {
+    asio::ip::tcp::socket s = acceptor.accept();
+    asio::streambuf in;
+    auto read_id = [&] {
+      asio::read_until(s, in, '\n');
+      std::istream is(&in);
+      std::string line;
+      std::getline(is, line);
+      return decode_message(line);
+    };
+    auto send = [&](const std::string& line) { asio::write(s, asio::buffer(line + "\n")); };
+    const auto subscribe = read_id();
+    send(R"({"id":)" + std::to_string(*subscribe.numeric_id()) + R"(,"result":[["mining.notify","x","EthereumStratum/1.0.0"],"0102"],"error":null})");
+    (void)read_id();  // mining.extranonce.subscribe: left unanswered, as some pools do
+    const auto authorize = read_id();
+    send(R"({"id":)" + std::to_string(*authorize.numeric_id()) + R"(,"result":true,"error":null})");
+    send(R"({"id":4242,"result":true,"error":null})");
+    send(R"({"id":77,"method":"mining.frobnicate","params":[]})");
+    send(R"({"id":null,"method":"mining.notify","params":[1,2,3,4]})");
+    send(R"({"id":null,"method":"mining.notify","params":["j1","0000000000000000000000000000000000000000000000000000000000000000","1111111111111111111111111111111111111111111111111111111111111111",true]})");
+    const auto reply = read_id();
+    answer_to_unknown_method = reply.error ? reply.error->message : "";
+    boost::system::error_code ec;
+    asio::read_until(s, in, "never", ec);  // until the client goes away
+  });
+  asio::io_context io;
+  test::Recorder rec;
+  PoolConfig config = test::fast_pool("stratum2+tcp://127.0.0.1:" + std::to_string(port));
+  config.max_protocol_errors = 5;
+  {
+    PoolClient client(io, config, rec.callbacks());
+    client.start();
+    ASSERT_TRUE(test::run_until(io, [&] { return !rec.jobs.empty(); }));
+    EXPECT_EQ(client.counters().protocol_errors, 3u);
+    EXPECT_EQ(client.counters().reconnects, 0u);
+    EXPECT_EQ(rec.jobs[0].id, "j1");
+    EXPECT_EQ(rec.jobs[0].nonces.first(), 0x0102000000000000ull);
+    EXPECT_EQ(rec.jobs[0].target, target_from_difficulty(1.0));  // no set_difficulty: difficulty 1
+    test::run_for(io, 100ms);
+  }
+  test::run_for(io, 100ms);
+  pool.join();
+  EXPECT_EQ(answer_to_unknown_method, "method not found");
+}
+
+}  // namespace
+}  // namespace dagminer::stratum
