@@ -20,8 +20,10 @@ struct UsageError : std::runtime_error {
 inline constexpr int exit_usage = 2;
 
 Runner add_hash_command(CLI::App& root);
+Runner add_demo_command(CLI::App& root);
 Runner add_devices_command(CLI::App& root);
 Runner add_bench_command(CLI::App& root);
 Runner add_check_config_command(CLI::App& root);
+Runner add_run_command(CLI::App& root);
 
 }  // namespace dagminer::cli

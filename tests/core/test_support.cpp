@@ -1,0 +1,59 @@
+#include "test_support.hpp"
+
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+#include "dagminer/core/hex.hpp"
+#include "dagminer/core/light_cache_store.hpp"
+
+namespace dagminer::test {
+
+boost::json::object load_vectors(std::string_view file_name) {
+  const auto path = std::filesystem::path(DAGMINER_TEST_DATA) / file_name;
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open " + path.string());
+  std::stringstream text;
+  text << in.rdbuf();
+  boost::system::error_code ec;
+  auto doc = boost::json::parse(text.str(), ec);
+  if (ec || !doc.is_object()) throw std::runtime_error(path.string() + ": not a JSON object: " + ec.message());
+  return std::move(doc.as_object());
+}
+
+std::string str(const boost::json::value& v) { return std::string(v.as_string()); }
+
+Hash256 hash256(std::string_view hex) {
+  const auto bytes = parse_hex_array<32>(hex);
+  if (!bytes) throw std::invalid_argument("not a 32-byte hex value: " + std::string(hex));
+  return *bytes;
+}
+
+std::filesystem::path shared_cache_directory() { return DAGMINER_TEST_CACHE_DIR; }
+
+std::shared_ptr<const LightCache> shared_light_cache(Algorithm algo, int epoch) {
+  return LightCacheStore(shared_cache_directory()).get(algo, epoch).cache;
+}
+
+std::shared_ptr<const LightCache> synthetic_light_cache(std::uint8_t seed_byte, std::size_t items, std::uint32_t pages) {
+  auto cache = std::make_shared<LightCache>();
+  cache->seed.fill(seed_byte);
+  cache->items = build_light_cache_items(cache->seed, items);
+  cache->dataset_bytes = std::uint64_t{pages} * page_bytes;
+  return cache;
+}
+
+TempDir::TempDir() {
+  std::random_device random;
+  path_ = std::filesystem::temp_directory_path() /
+          ("dagminer-test-" + std::to_string(random()) + "-" + std::to_string(random()));
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+}  // namespace dagminer::test

@@ -1,0 +1,45 @@
+// Shared helpers for the core tests: known-answer files, hex, light caches kept between test
+// processes, and scratch directories.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/json.hpp>
+
+#include "dagminer/core/ethash.hpp"
+
+namespace dagminer::test {
+
+// A file of tests/data parsed as JSON; throws naming the file when it is missing or malformed.
+boost::json::object load_vectors(std::string_view file_name);
+
+std::string str(const boost::json::value& v);  // a JSON string as std::string
+Hash256 hash256(std::string_view hex);           // 64 hex digits; throws otherwise
+
+// Real light caches shared by every test process of one build (ctest runs each case in its
+// own process): built once into the build tree through LightCacheStore, loaded afterwards.
+std::filesystem::path shared_cache_directory();
+std::shared_ptr<const LightCache> shared_light_cache(Algorithm algo, int epoch);
+
+// A small synthetic epoch (a few hundred cache items, a few thousand pages): hashimoto costs
+// the same 64 page reads as on a real epoch, but the cache fits in CPU caches.
+std::shared_ptr<const LightCache> synthetic_light_cache(std::uint8_t seed_byte, std::size_t items = 301,
+                                                         std::uint32_t pages = 4099);
+
+// A fresh directory under the system temp directory, removed with everything in it.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace dagminer::test
