@@ -86,7 +86,7 @@ PoolConfig fast_pool(const std::string& url) {
   p.user = "0xwallet";
   p.worker = "rig1";
   p.password = "secret-password";
-  p.job_timeout = std::chrono::seconds(5);
+  p.job_timeout = std::chrono::seconds(30);  // tests of dead pools set their own
   p.response_timeout = std::chrono::seconds(1);
   p.hashrate_interval = std::chrono::seconds(0);
   p.backoff.initial = std::chrono::milliseconds(50);

@@ -47,8 +47,8 @@ struct Recorder {
 // Pool settings that make every test quick: 1 s timeouts, 50-200 ms backoff.
 PoolConfig fast_pool(const std::string& url);
 
-// The low difficulty the simulator uses: some tens of light hashes find a share.
-inline constexpr double easy_difficulty = 1e-8;
+// The low difficulty the simulator uses: about one light hash in four finds a share.
+inline constexpr double easy_difficulty = 1e-9;
 stratum::SimulatorConfig simulator_config(stratum::Dialect dialect = stratum::Dialect::automatic, double difficulty = easy_difficulty);
 
 // A simulator and a client of it on one loop.
