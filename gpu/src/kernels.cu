@@ -107,8 +107,9 @@ __device__ __forceinline__ uint4 spread(const std::uint64_t w[8], int owner, int
 
 // ---- DAG build: 4 lanes per item, the group's 4 items in flight at once ----
 
-__global__ void __launch_bounds__(256) dag_kernel(const uint4* __restrict__ light, FastMod items_mod, uint4* __restrict__ dag,
-                                                  std::uint32_t first, std::uint32_t count) {
+template <bool StreamingStores, int MinBlocks>
+__global__ void __launch_bounds__(256, MinBlocks) dag_kernel(const uint4* __restrict__ light, FastMod items_mod,
+                                                            uint4* __restrict__ dag, std::uint32_t first, std::uint32_t count) {
   const std::uint32_t tid = blockIdx.x * blockDim.x + threadIdx.x;
   const int lane = static_cast<int>(threadIdx.x & 3);
   const std::uint32_t item = first + tid;  // first is a multiple of 4, so groups are aligned
@@ -164,9 +165,12 @@ __global__ void __launch_bounds__(256) dag_kernel(const uint4* __restrict__ ligh
   if (tid < count) {
     uint4* out = dag + std::size_t{item} * 4;
 #pragma unroll
-    for (int q = 0; q < 4; ++q)
-      out[q] = make_uint4(static_cast<std::uint32_t>(own[2 * q]), static_cast<std::uint32_t>(own[2 * q] >> 32),
-                          static_cast<std::uint32_t>(own[2 * q + 1]), static_cast<std::uint32_t>(own[2 * q + 1] >> 32));
+    for (int q = 0; q < 4; ++q) {
+      const uint4 v = make_uint4(static_cast<std::uint32_t>(own[2 * q]), static_cast<std::uint32_t>(own[2 * q] >> 32),
+                                 static_cast<std::uint32_t>(own[2 * q + 1]), static_cast<std::uint32_t>(own[2 * q + 1] >> 32));
+      if constexpr (StreamingStores) __stcs(out + q, v);
+      else out[q] = v;
+    }
   }
 }
 
@@ -263,11 +267,22 @@ std::uint32_t blocks_for(std::uint64_t threads, int block) {
 }  // namespace
 
 cudaError_t launch_dag_build(const void* light, std::uint32_t light_items, void* dag, std::uint32_t first,
-                             std::uint32_t count, cudaStream_t stream) {
+                             std::uint32_t count, const DagBuildShape& shape, cudaStream_t stream) {
   if (light_items == 0 || first % 4 != 0) return cudaErrorInvalidValue;
   constexpr int block = 256;
-  dag_kernel<<<blocks_for(count, block), block, 0, stream>>>(static_cast<const uint4*>(light), fastmod_for(light_items),
-                                                              static_cast<uint4*>(dag), first, count);
+  const std::uint32_t grid = blocks_for(count, block);
+  const auto in = static_cast<const uint4*>(light);
+  const auto out = static_cast<uint4*>(dag);
+  const FastMod items = fastmod_for(light_items);
+  if (shape.min_blocks_per_sm == 3) {
+    if (shape.streaming_stores) dag_kernel<true, 3><<<grid, block, 0, stream>>>(in, items, out, first, count);
+    else dag_kernel<false, 3><<<grid, block, 0, stream>>>(in, items, out, first, count);
+  } else if (shape.min_blocks_per_sm == 1) {
+    if (shape.streaming_stores) dag_kernel<true, 1><<<grid, block, 0, stream>>>(in, items, out, first, count);
+    else dag_kernel<false, 1><<<grid, block, 0, stream>>>(in, items, out, first, count);
+  } else {
+    return cudaErrorInvalidValue;
+  }
   return cudaGetLastError();
 }
 

@@ -10,9 +10,16 @@
 
 namespace dagminer::gpu {
 
+// How the DAG-build kernel runs (tuned in gpu/tools/dag_build_tune.cpp; see bench/gpu-notes.md).
+struct DagBuildShape {
+  bool streaming_stores = true;     // DAG writes marked evict-first, so they do not push the light cache out of L2
+  bool persist_light_in_l2 = true;  // an L2 access-policy window keeps (part of) the light cache resident
+  int min_blocks_per_sm = 1;        // 1 or 3: occupancy asked of the compiler (fewer registers a thread)
+};
+
 // Computes dataset items [first, first + count) from the light cache on the device.
 cudaError_t launch_dag_build(const void* light, std::uint32_t light_items, void* dag, std::uint32_t first,
-                             std::uint32_t count, cudaStream_t stream);
+                             std::uint32_t count, const DagBuildShape& shape, cudaStream_t stream);
 
 struct SearchLaunch {
   const void* dag = nullptr;

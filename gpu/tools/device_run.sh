@@ -55,12 +55,19 @@ PY
 bench e431 --algo etchash --epoch 431 --seconds 20
 bench e0 --algo ethash --epoch 0 --seconds 10
 if [[ ${1:-} != quick ]]; then
-  for f in 1 2 4 8; do
-    for b in 128 256; do bench "v_f${f}_b$b" --algo etchash --epoch 431 --seconds 4 --in-flight $f --block $b; done
+  dagminer_dag_tune etchash 431 2 > "$out/dag_tune.log" 2>&1
+  sed 's/^dag_build //' "$out/dag_tune.log" | tee -a "$summary"
+  for v in "4 128" "8 64" "8 96" "8 128" "8 160" "8 192" "8 256"; do
+    set -- $v
+    bench "v_f$1_b$2" --algo etchash --epoch 431 --seconds 5 --in-flight $1 --block $2
   done
-  for l in 262144 1048576 4194304; do
+  for l in 131072 262144 1048576; do
     bench "jobs_l$l" --algo etchash --epoch 431 --seconds 6 --launch-hashes $l --job-interval-ms 100
   done
+  bench e431_again --algo etchash --epoch 431 --seconds 20
 fi
+grep -h 'page gather' "$out"/ceiling*.log | tee -a "$summary"
 note "ceiling_mhs 431: $c431   epoch 0 (1 GB): $c0"
+tar -czf "$out/logs.tgz" -C "$out" --exclude logs.tgz --exclude summary.txt . 2>/dev/null
+find "$out" -mindepth 1 -not -name logs.tgz -not -name summary.txt -delete
 echo "==== summary"; cat "$summary"

@@ -144,7 +144,9 @@ TEST_F(Gpu, SearchReportsExactlyTheCandidatesOfARange) {
 
 TEST_F(Gpu, Epoch0SearchMissesNoCandidate) {
   auto cache = epoch0();
-  auto gpu = open_gpu(0);
+  GpuDeviceOptions o;
+  o.results_capacity = 1024;  // about 256 candidates expected: none may be dropped
+  auto gpu = open_gpu(0, o);
   std::mt19937_64 rng(std::random_device{}());
   WorkItem w;
   w.tag = 5;
@@ -168,6 +170,7 @@ TEST_F(Gpu, Epoch0SearchMissesNoCandidate) {
     expected.insert(n);
   }
   for (const auto& c : got.found) EXPECT_EQ(hashimoto_light(*cache, w.header, c.nonce).mix_hash, c.mix_hash);
+  EXPECT_EQ(gpu->counters().candidates_dropped, 0u);
   EXPECT_EQ(found, expected);
   EXPECT_GT(expected.size(), 100u);
 }
