@@ -122,17 +122,13 @@ void Engine::prepare_next_epoch(const JobRecord& record) {
   });
 }
 
-void Engine::on_state(const std::string& name, stratum::PoolState state, const std::string& reason) {
+// The client logs connection events with their reasons; the engine only tracks liveness.
+void Engine::on_state(const std::string& name, stratum::PoolState state, const std::string&) {
   auto it = pools_.find(name);
   if (it == pools_.end()) return;
-  Pool& pool = it->second;
-  const auto& s = stratum::to_string(state);
   if (state == stratum::PoolState::disconnected || state == stratum::PoolState::auth_failed) {
-    spdlog::warn("pool {}: {}{}{}", name, s, reason.empty() ? "" : ": ", reason);
-    pool.alive = false;
+    it->second.alive = false;
     reschedule();
-  } else {
-    spdlog::info("pool {}: {}{}{}", name, s, reason.empty() ? "" : ": ", reason);
   }
 }
 

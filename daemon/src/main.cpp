@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     Runner run = adder(app);
     commands.emplace_back(app.get_subcommands({}).at(before), std::move(run));
   };
+  add(add_run_command);
   add(add_hash_command);
   add(add_demo_command);
   add(add_devices_command);

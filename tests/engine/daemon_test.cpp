@@ -1,0 +1,214 @@
+// The daemon end to end on the CPU backend: `dagminer run` as a subprocess against simulated
+// pools over real loopback sockets. Failover and fallback, split by weight, reconnects after
+// faults with the accounting balanced, stale shares across clean jobs, two epochs at once, and
+// configuration reload.
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "daemon_harness.hpp"
+
+namespace dagminer::test {
+namespace {
+
+// About one share per 9 hashes: several shares a second from one CPU thread at epoch 0, which
+// does 50-300 light hashes a second depending on the machine's load.
+constexpr double easy_difficulty = 2e-9;
+
+struct PoolSpec {
+  std::string name;
+  std::string url;
+  int priority = 0;
+  unsigned weight = 1;
+  std::string algorithm = "ethash";
+};
+
+std::string daemon_config(const std::vector<PoolSpec>& pools, const std::string& strategy, const std::string& extra = "") {
+  std::ostringstream y;
+  y << "pools:\n";
+  for (const auto& p : pools)
+    y << "  - {name: " << p.name << ", url: '" << p.url << "', user: testwallet, worker: rig, priority: " << p.priority
+      << ", weight: " << p.weight << ", algorithm: " << p.algorithm << "}\n";
+  y << "strategy: " << strategy << "\n"
+    << "devices: cpu\n"
+    << "cpu_threads: 1\n"
+    << "light_cache_dir: '" << shared_light_cache_dir().string() << "'\n"
+    << "summary_interval: 2s\n"
+    << "fallback_after: 3s\n"
+    << "job_timeout: 6s\n"
+    << "response_timeout: 3s\n"
+    << "hashrate_interval: 2s\n"
+    << "backoff: {initial: 200ms, max: 1s}\n"
+    << "share_journal: shares.jsonl\n"
+    << extra;
+  return y.str();
+}
+
+stratum::SimulatorConfig simulator(std::string name, double difficulty = easy_difficulty) {
+  stratum::SimulatorConfig c;
+  c.name = std::move(name);
+  c.difficulty = difficulty;
+  c.job_interval = std::chrono::milliseconds(4000);
+  return c;
+}
+
+// Outcomes per pool from the daemon's share journal.
+std::map<std::string, std::map<std::string, int>> journal(const DaemonProcess& d) {
+  std::map<std::string, std::map<std::string, int>> out;
+  std::ifstream in(d.dir() / "shares.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const auto v = boost::json::parse(line).as_object();
+    ++out[std::string(v.at("pool").as_string())][std::string(v.at("outcome").as_string())];
+  }
+  return out;
+}
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  // Built once here, so the daemon and the simulators load it rather than race to build it.
+  void SetUp() override { shared_light_cache(Algorithm::ethash, 0); }
+  void stop_cleanly(DaemonProcess& d) {
+    d.signal(SIGTERM);
+    EXPECT_EQ(d.wait_exit(10s), 0) << d.log();
+  }
+  SimulatedPools pools_;
+};
+
+TEST_F(DaemonTest, MinesOnePoolAndStopsCleanly) {
+  const auto pool = pools_.add(simulator("solo"));
+  DaemonProcess d(daemon_config({{"solo", pools_.url(pool)}}, "failover"));
+  ASSERT_TRUE(eventually([&] { return pools_.totals(pool).accepted >= 3; }, 60s)) << d.log();
+  EXPECT_TRUE(d.wait_for_log("share accepted", 5s));
+  stop_cleanly(d);
+  // Every share the pool accepted is in the daemon's books, and nothing is left pending.
+  const auto j = journal(d);
+  EXPECT_EQ(static_cast<std::uint64_t>(j.at("solo").at("accepted")), pools_.totals(pool).accepted);
+  EXPECT_EQ(pools_.totals(pool).invalid, 0u);
+  EXPECT_EQ(pools_.totals(pool).low_difficulty, 0u);
+  EXPECT_EQ(d.count_in_log("hardware error"), 0u);
+}
+
+TEST_F(DaemonTest, FailsOverAndFallsBackAfterTheConfiguredTime) {
+  const auto primary = pools_.add(simulator("primary"));
+  const auto backup = pools_.add(simulator("backup"));
+  DaemonProcess d(daemon_config({{"primary", pools_.url(primary), 0}, {"backup", pools_.url(backup), 1}}, "failover"));
+  ASSERT_TRUE(eventually([&] { return pools_.totals(primary).accepted >= 2; }, 60s)) << d.log();
+  EXPECT_EQ(pools_.totals(backup).accepted, 0u);
+
+  // The primary goes away: its connections drop and it stops listening for 8 s.
+  const auto fault_at = std::chrono::steady_clock::now();
+  pools_.with(primary, [](stratum::PoolSimulator& p) {
+    p.inject(stratum::Fault::pause_listening, 8s);
+    p.inject(stratum::Fault::drop_connections);
+    return 0;
+  });
+  ASSERT_TRUE(eventually([&] { return pools_.totals(backup).accepted >= 2; }, 30s)) << d.log();
+  EXPECT_EQ(d.count_in_log("mining backup"), 1u);
+
+  // It comes back at ~8 s; after fallback_after (3 s) of being alive it is mined again.
+  ASSERT_TRUE(eventually([&] { return d.count_in_log("mining primary") >= 2; }, 40s)) << d.log();
+  EXPECT_GE(std::chrono::steady_clock::now() - fault_at, 8s + 3s - 500ms);
+  const auto before = pools_.totals(primary).accepted;
+  ASSERT_TRUE(eventually([&] { return pools_.totals(primary).accepted >= before + 2; }, 30s)) << d.log();
+  stop_cleanly(d);
+}
+
+TEST_F(DaemonTest, SplitSharesHashesByWeight) {
+  const auto a = pools_.add(simulator("heavy"));
+  const auto b = pools_.add(simulator("light"));
+  DaemonProcess d(daemon_config({{"heavy", pools_.url(a), 0, 3}, {"light", pools_.url(b), 1, 1}}, "split"));
+  ASSERT_TRUE(eventually([&] { return pools_.totals(a).accepted + pools_.totals(b).accepted >= 160; }, 120s)) << d.log();
+  stop_cleanly(d);
+  const double heavy = static_cast<double>(pools_.totals(a).accepted);
+  const double total = heavy + static_cast<double>(pools_.totals(b).accepted);
+  // Expect 0.75; binomial standard deviation at n = 160 is 0.034: allow 3 of them.
+  EXPECT_NEAR(heavy / total, 0.75, 0.1) << heavy << " of " << total;
+}
+
+TEST_F(DaemonTest, ReconnectsAfterEveryFaultWithTheAccountsBalanced) {
+  const auto pool = pools_.add(simulator("flaky"));
+  DaemonProcess d(daemon_config({{"flaky", pools_.url(pool)}}, "failover", "max_protocol_errors: 2\n"));
+  ASSERT_TRUE(eventually([&] { return pools_.totals(pool).accepted >= 2; }, 60s)) << d.log();
+  const std::vector<std::pair<stratum::Fault, std::chrono::milliseconds>> faults = {
+      {stratum::Fault::drop_connections, 0ms}, {stratum::Fault::malformed_line, 0ms},
+      {stratum::Fault::overlong_line, 0ms},    {stratum::Fault::request_reconnect, 0ms},
+      {stratum::Fault::go_silent, 8000ms},     {stratum::Fault::delay_replies, 1000ms},
+      {stratum::Fault::reject_all, 1500ms}};
+  for (const auto& [fault, duration] : faults) {
+    pools_.with(pool, [&](stratum::PoolSimulator& p) {
+      p.inject(fault, duration);
+      return 0;
+    });
+    const auto before = pools_.totals(pool).accepted;
+    EXPECT_TRUE(eventually([&] { return pools_.totals(pool).accepted >= before + 2; }, 60s))
+        << "no shares after " << stratum::to_string(fault) << "\n" << d.log();
+  }
+  stop_cleanly(d);
+  // The daemon's books agree with the pool's: every share accepted there is accepted here,
+  // every found share has exactly one outcome (the journal holds one line per outcome).
+  const auto j = journal(d).at("flaky");
+  EXPECT_EQ(static_cast<std::uint64_t>(j.count("accepted") ? j.at("accepted") : 0), pools_.totals(pool).accepted);
+  EXPECT_TRUE(d.wait_for_log("A/R/S", 1s));
+}
+
+TEST_F(DaemonTest, SharesOfAReplacedJobAreStaleAndNotSent) {
+  auto config = simulator("churn", 1e-9);  // nearly every hash is a share
+  config.job_interval = 300ms;             // clean jobs, fast
+  const auto pool = pools_.add(config);
+  DaemonProcess d(daemon_config({{"churn", pools_.url(pool)}}, "failover"));
+  ASSERT_TRUE(eventually([&] { return journal(d)["churn"]["stale"] >= 3; }, 60s)) << d.log();
+  stop_cleanly(d);
+  const auto j = journal(d).at("churn");
+  EXPECT_GT(j.count("accepted") ? j.at("accepted") : 0, 0);
+  EXPECT_TRUE(d.log().find("job replaced by a clean job") != std::string::npos);
+}
+
+TEST_F(DaemonTest, MinesTwoEpochsAtOnce) {
+  auto older = simulator("epoch0");
+  auto newer = simulator("epoch1");
+  newer.epoch = 1;
+  const auto a = pools_.add(older);
+  const auto b = pools_.add(newer);
+  DaemonProcess d(daemon_config({{"epoch0", pools_.url(a), 0, 1}, {"epoch1", pools_.url(b), 1, 1}}, "split"));
+  ASSERT_TRUE(eventually([&] { return pools_.totals(a).accepted >= 3 && pools_.totals(b).accepted >= 3; }, 90s)) << d.log();
+  EXPECT_EQ(pools_.totals(a).invalid + pools_.totals(b).invalid, 0u);
+  stop_cleanly(d);
+}
+
+TEST_F(DaemonTest, ReloadAppliesOnlyWhatChangedAndRefusesAnInvalidFile) {
+  const auto a = pools_.add(simulator("alpha"));
+  const auto b = pools_.add(simulator("beta"));
+  DaemonProcess d(daemon_config({{"alpha", pools_.url(a)}}, "split"));
+  ASSERT_TRUE(eventually([&] { return pools_.totals(a).accepted >= 2; }, 60s)) << d.log();
+  auto sessions = [&](std::size_t i) { return pools_.with(i, [](stratum::PoolSimulator& p) { return p.sessions(); }); };
+  ASSERT_EQ(sessions(a).size(), 1u);
+
+  // Add a pool: it connects and mines; the untouched one keeps its connection.
+  d.rewrite_config(daemon_config({{"alpha", pools_.url(a)}, {"beta", pools_.url(b)}}, "split"));
+  d.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return pools_.totals(b).accepted >= 2; }, 60s)) << d.log();
+  EXPECT_EQ(sessions(a).size(), 1u);
+  EXPECT_TRUE(sessions(a)[0].open);
+
+  // An invalid file is refused with its line; the running configuration stays.
+  d.rewrite_config("pools:\n  - url: nowhere\n");
+  d.signal(SIGHUP);
+  ASSERT_TRUE(d.wait_for_log("reload refused", 10s)) << d.log();
+  EXPECT_TRUE(d.wait_for_log("dagminer.yaml:2:", 1s)) << d.log();
+  const auto before = pools_.totals(a).accepted;
+  ASSERT_TRUE(eventually([&] { return pools_.totals(a).accepted >= before + 2; }, 60s)) << d.log();
+
+  // Remove a pool: its connection closes.
+  d.rewrite_config(daemon_config({{"beta", pools_.url(b)}}, "split"));
+  d.signal(SIGHUP);
+  EXPECT_TRUE(eventually([&] { return !sessions(a)[0].open; }, 10s)) << d.log();
+  EXPECT_TRUE(d.running());
+  stop_cleanly(d);
+}
+
+}  // namespace
+}  // namespace dagminer::test
