@@ -24,6 +24,7 @@ Runner add_demo_command(CLI::App& root);
 Runner add_devices_command(CLI::App& root);
 Runner add_bench_command(CLI::App& root);
 Runner add_check_config_command(CLI::App& root);
+Runner add_poolsim_command(CLI::App& root);
 Runner add_run_command(CLI::App& root);
 
 }  // namespace dagminer::cli

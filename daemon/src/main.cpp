@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   add(add_devices_command);
   add(add_bench_command);
   add(add_check_config_command);
+  add(add_poolsim_command);
 
   try {
     app.parse(argc, argv);
