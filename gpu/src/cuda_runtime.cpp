@@ -85,40 +85,12 @@ class CudaAllocator final : public DeviceAllocator {
 // Items per DAG-build launch: bounded so one launch stays well under a second on any card.
 constexpr std::uint32_t dag_items_per_launch = 1u << 24;
 
-namespace {
-
-// Asks L2 to keep the light cache (as much as the persisting carve-out holds) while the DAG
-// build's random parent reads run on `stream`; undone by release_l2_window.
-void keep_light_in_l2(int device, cudaStream_t stream, const DagBuffers& b) {
-  cudaDeviceProp p{};
-  check_cuda(cudaGetDeviceProperties(&p, device), device, "cudaGetDeviceProperties");
-  if (p.persistingL2CacheMaxSize <= 0 || p.accessPolicyMaxWindowSize <= 0) return;
-  const std::size_t carve = std::min<std::size_t>(static_cast<std::size_t>(p.persistingL2CacheMaxSize), b.light_bytes);
-  check_cuda(cudaDeviceSetLimit(cudaLimitPersistingL2CacheSize, carve), device, "persisting L2 size for the DAG build");
-  cudaStreamAttrValue attr{};
-  attr.accessPolicyWindow.base_ptr = b.light;
-  attr.accessPolicyWindow.num_bytes = std::min<std::size_t>(b.light_bytes, static_cast<std::size_t>(p.accessPolicyMaxWindowSize));
-  attr.accessPolicyWindow.hitRatio =
-      static_cast<float>(std::min(1.0, static_cast<double>(carve) / static_cast<double>(attr.accessPolicyWindow.num_bytes)));
-  attr.accessPolicyWindow.hitProp = cudaAccessPropertyPersisting;
-  attr.accessPolicyWindow.missProp = cudaAccessPropertyStreaming;
-  check_cuda(cudaStreamSetAttribute(stream, cudaStreamAttributeAccessPolicyWindow, &attr), device, "L2 access policy window");
-}
-
-void release_l2_window(int device) {
-  check_cuda(cudaCtxResetPersistingL2Cache(), device, "resetting persisting L2 lines");
-  check_cuda(cudaDeviceSetLimit(cudaLimitPersistingL2CacheSize, 0), device, "persisting L2 size after the DAG build");
-}
-
-}  // namespace
-
 void build_dag(int device, const DagBuffers& b, const LightCache& cache, const DagBuildShape& shape) {
   use_device(device);
   cudaStream_t stream = nullptr;
   check_cuda(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), device, "cudaStreamCreate for the DAG build");
   const std::string what = "DAG build of " + to_string(DagKey{cache.algo, cache.epoch});
   try {
-    if (shape.persist_light_in_l2) keep_light_in_l2(device, stream, b);
     const auto bytes = cache.bytes();
     check_cuda(cudaMemcpyAsync(b.light, bytes.data(), bytes.size(), cudaMemcpyHostToDevice, stream), device,
                what + ": light cache upload");
@@ -129,13 +101,8 @@ void build_dag(int device, const DagBuffers& b, const LightCache& cache, const D
                  device, what + ": launch");
     }
     check_cuda(cudaStreamSynchronize(stream), device, what);
-    if (shape.persist_light_in_l2) release_l2_window(device);
   } catch (...) {
     (void)cudaStreamDestroy(stream);
-    if (shape.persist_light_in_l2) {  // best effort: the build's own error is the one to report
-      (void)cudaCtxResetPersistingL2Cache();
-      (void)cudaDeviceSetLimit(cudaLimitPersistingL2CacheSize, 0);
-    }
     throw;
   }
   check_cuda(cudaStreamDestroy(stream), device, "cudaStreamDestroy after the DAG build");

@@ -12,9 +12,8 @@ namespace dagminer::gpu {
 
 // How the DAG-build kernel runs (tuned in gpu/tools/dag_build_tune.cpp; see bench/gpu-notes.md).
 struct DagBuildShape {
-  bool streaming_stores = true;     // DAG writes marked evict-first, so they do not push the light cache out of L2
-  bool persist_light_in_l2 = true;  // an L2 access-policy window keeps (part of) the light cache resident
-  int min_blocks_per_sm = 1;        // 1 or 3: occupancy asked of the compiler (fewer registers a thread)
+  bool streaming_stores = true;  // DAG writes marked evict-first, so they push less of the light cache out of L2
+  int min_blocks_per_sm = 3;     // 1 or 3 blocks of 256 per SM asked of the compiler (89 or 80 registers)
 };
 
 // Computes dataset items [first, first + count) from the light cache on the device.

@@ -54,14 +54,25 @@ PY
 
 bench e431 --algo etchash --epoch 431 --seconds 20
 bench e0 --algo ethash --epoch 0 --seconds 10
+dagminer devices > "$out/devices.txt" 2>&1; note "devices: $(head -1 "$out/devices.txt")"
 if [[ ${1:-} != quick ]]; then
   dagminer_dag_tune etchash 431 2 > "$out/dag_tune.log" 2>&1
   sed 's/^dag_build //' "$out/dag_tune.log" | tee -a "$summary"
-  for v in "4 128" "8 64" "8 96" "8 128" "8 160" "8 192" "8 256"; do
+  if command -v ncu > /dev/null; then  # one launch of each kernel, clocks left as they are
+    sections="--section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats"
+    timeout 120 ncu --clock-control none --launch-count 1 --kernel-name regex:dag_kernel $sections \
+      dagminer_dag_tune etchash 431 1 > "$out/ncu_dag.log" 2>&1
+    timeout 120 ncu --clock-control none --launch-skip 200 --launch-count 1 --kernel-name regex:search_kernel $sections \
+      dagminer bench --algo etchash --epoch 431 --seconds 2 > "$out/ncu_search.log" 2>&1
+    for k in dag search; do
+      note "ncu $k: $(grep -E '^ +(DRAM Throughput|L2 Hit Rate|Memory Throughput|L1/TEX Hit Rate|Achieved Occupancy|Registers Per Thread|Compute \(SM\) Throughput|Duration) ' "$out/ncu_$k.log" | awk '{$1=$1; print}' | tr '\n' ';')"
+    done
+  fi
+  for v in "8 64" "8 128" "8 256"; do
     set -- $v
     bench "v_f$1_b$2" --algo etchash --epoch 431 --seconds 5 --in-flight $1 --block $2
   done
-  for l in 131072 262144 1048576; do
+  for l in 65536 262144 1048576; do
     bench "jobs_l$l" --algo etchash --epoch 431 --seconds 6 --launch-hashes $l --job-interval-ms 100
   done
   bench e431_again --algo etchash --epoch 431 --seconds 20

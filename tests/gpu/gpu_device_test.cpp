@@ -230,6 +230,77 @@ TEST_F(Gpu, NewWorkTakesOverWhileRunning) {
   EXPECT_EQ(got.found.back().tag, 2u);
 }
 
+// Launches go to items by weight (smooth weighted round robin per launch): with weights 1 and
+// 3 a quarter of the launches, so about a quarter of the candidates, are the first item's.
+TEST_F(Gpu, HashesSplitByWeight) {
+  const auto cache = synthetic_epoch(9005, 1009, 2053);
+  GpuDeviceOptions o;
+  o.launch_hashes = 4096;
+  o.results_capacity = 1024;
+  auto gpu = open_gpu(0, o);
+  std::mt19937_64 rng(std::random_device{}());
+  WorkItem a;
+  a.tag = 1;
+  a.epoch = cache;
+  a.header = random_header(rng);
+  a.boundary = ~std::uint64_t{0} >> 4;
+  a.nonce_count = ~std::uint64_t{0};
+  a.weight = 1;
+  WorkItem b = a;
+  b.tag = 2;
+  b.header = random_header(rng);
+  b.weight = 3;
+  Collected got;
+  gpu->set_work({a, b});
+  gpu->start(got.sink());
+  run_until(*gpu, 400 * 4096);
+  gpu->stop();
+  ASSERT_EQ(gpu->fault(), "");
+  std::size_t of_a = 0;
+  for (const auto& c : got.found) of_a += c.tag == 1;
+  ASSERT_GT(got.found.size(), 50000u);
+  const double share = static_cast<double>(of_a) / static_cast<double>(got.found.size());
+  EXPECT_NEAR(share, 0.25, 0.02);
+}
+
+// The next epoch's DAG is built while the current one is mined, then mining moves to it.
+TEST_F(Gpu, NextEpochIsPreparedWhileMining) {
+  const auto current = synthetic_epoch(9006, 1009, 2053), next = synthetic_epoch(9007, 1013, 2069);
+  GpuDeviceOptions o;
+  o.launch_hashes = 8192;
+  auto gpu = open_gpu(0, o);
+  std::mt19937_64 rng(std::random_device{}());
+  WorkItem a;
+  a.tag = 1;
+  a.epoch = current;
+  a.header = random_header(rng);
+  a.boundary = ~std::uint64_t{0} >> 8;
+  a.nonce_count = ~std::uint64_t{0};
+  WorkItem b = a;
+  b.tag = 2;
+  b.epoch = next;
+  Collected got;
+  gpu->set_work({a});
+  gpu->start(got.sink());
+  run_until(*gpu, 1u << 16);
+  const std::uint64_t before = gpu->counters().hashes;
+  gpu->prepare(next);
+  EXPECT_GT(gpu->counters().hashes, before);  // mining went on during the build
+  EXPECT_TRUE(gpu->memory().is_resident({Algorithm::etchash, 9007}));
+  gpu->set_work({b});
+  run_until(*gpu, gpu->counters().hashes + (1u << 18));
+  gpu->stop();
+  ASSERT_EQ(gpu->fault(), "");
+  EXPECT_EQ(gpu->memory_stats().dag_builds, 2u);
+  std::size_t of_b = 0;
+  for (const auto& c : got.found) {
+    const auto& epoch = c.tag == 1 ? current : next;
+    of_b += c.tag == 2;
+    EXPECT_EQ(hashimoto_light(*epoch, b.header, c.nonce).mix_hash, c.mix_hash) << "tag " << c.tag;
+  }
+  EXPECT_GT(of_b, 0u);
+}
+
 TEST_F(Gpu, ManagerBudgetEvictionAndStatistics) {
   const auto e1 = synthetic_epoch(9101, 1009, 1u << 16), e2 = synthetic_epoch(9102, 1009, 1u << 16),
              e3 = synthetic_epoch(9103, 1009, 1u << 16);
