@@ -52,6 +52,7 @@ namespace {
 
 constexpr const char* agent = "dagminer/0.1";
 constexpr std::size_t jobs_kept = 32;  // valid jobs of the connection (pools keep a few)
+constexpr int handshake_rounds = 3;    // response timeouts allowed from connecting to authorized
 
 enum class Request { hello, subscribe, extranonce_subscribe, authorize, login, get_work, submit, hashrate, noop };
 
@@ -258,7 +259,8 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
     outbox_ = std::make_shared<Outbox>(transport, [weak = weak_from_this(), generation](const std::string& why) {
       if (auto client = weak.lock(); client && client->generation_ == generation) client->fail(why);
     });
-    deadline_ = Clock::now() + config_.response_timeout;
+    // Resolving, connecting, TLS and the dialect's handshake: a few round trips.
+    deadline_ = Clock::now() + handshake_rounds * config_.response_timeout;
     asio::co_spawn(executor_, watchdog(shared_from_this(), generation), asio::detached);
     try {
       // Named locals, not temporaries, in co_await expressions: GCC 12 mis-destroys those.
@@ -271,7 +273,6 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
         const TlsPolicy policy{config_.tls.verify, config_.tls.ca_file, pin_, name};
         co_await transport->handshake(policy);
       }
-      deadline_.reset();
       spdlog::info("pool {}: connected to {}{}", config_.name, target.host + ":" + std::to_string(target.port), url_.tls ? " (TLS)" : "");
       set_state(PoolState::connected, transport->peer());
       begin_handshake();
@@ -349,7 +350,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
   void check_deadlines() {
     const auto now = Clock::now();
     if (deadline_ && now > *deadline_) {
-      fail("no connection within " + std::to_string(config_.response_timeout.count()) + " s");
+      fail("not connected and authorized within " + std::to_string((handshake_rounds * config_.response_timeout).count()) + " s");
       return;
     }
     for (auto it = pending_.begin(); it != pending_.end();) {
@@ -583,6 +584,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
     dialect_ = dialect_ == Dialect::automatic ? session_dialect_ : dialect_;
     if (session_dialect_ == Dialect::ethereum_stratum_2) es2_token_ = std::string(m.result.get_string());
     authorized_ = true;
+    deadline_.reset();
     job_deadline_ = Clock::now() + config_.job_timeout;
     last_hashrate_ = Clock::now();
     set_state(PoolState::authorized, login());
@@ -736,7 +738,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
   std::shared_ptr<Outbox> outbox_;
   unsigned consecutive_errors_ = 0;
   std::optional<std::chrono::milliseconds> latency_;
-  std::optional<Clock::time_point> deadline_;      // connect + handshake
+  std::optional<Clock::time_point> deadline_;      // connect + handshake, until authorized
   std::optional<Clock::time_point> job_deadline_;  // authorized: the next job is due
   Clock::time_point last_sent_{};
   Clock::time_point last_hashrate_{};

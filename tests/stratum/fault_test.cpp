@@ -163,57 +163,87 @@ TEST_F(Faults, ScheduledFaultsKeepTheClientCycling) {
   EXPECT_NE(rig.sim->summary().find("session 3"), std::string::npos);
 }
 
-// A pool that answers the EthereumStratum/1.0.0 handshake, then sends a reply to an id never
-// used, an unknown method with an id, a notify with wrong types, and finally a good job.
-TEST_F(Faults, UnknownMethodsUnknownIdsAndWrongTypesAreCountedNotFatal) {
-  namespace asio = boost::asio;
-  asio::io_context server_io;
-  asio::ip::tcp::acceptor acceptor(server_io, {asio::ip::make_address("127.0.0.1"), 0});
-  const auto port = acceptor.local_endpoint().port();
-  std::string answer_to_unknown_method;
-  std::thread pool([&] {
-    asio::ip::tcp::socket s = acceptor.accept();
-    asio::streambuf in;
-    auto read_id = [&] {
-      asio::read_until(s, in, '\n');
-      std::istream is(&in);
-      std::string line;
-      std::getline(is, line);
-      return decode_message(line);
-    };
-    auto send = [&](const std::string& line) { asio::write(s, asio::buffer(line + "\n")); };
-    const auto subscribe = read_id();
-    send(R"({"id":)" + std::to_string(*subscribe.numeric_id()) + R"(,"result":[["mining.notify","x","EthereumStratum/1.0.0"],"0102"],"error":null})");
-    (void)read_id();  // mining.extranonce.subscribe: left unanswered, as some pools do
-    const auto authorize = read_id();
-    send(R"({"id":)" + std::to_string(*authorize.numeric_id()) + R"(,"result":true,"error":null})");
-    send(R"({"id":4242,"result":true,"error":null})");
-    send(R"({"id":77,"method":"mining.frobnicate","params":[]})");
-    send(R"({"id":null,"method":"mining.notify","params":[1,2,3,4]})");
-    send(R"({"id":null,"method":"mining.notify","params":["j1","0000000000000000000000000000000000000000000000000000000000000000","1111111111111111111111111111111111111111111111111111111111111111",true]})");
-    const auto reply = read_id();
-    answer_to_unknown_method = reply.error ? reply.error->message : "";
-    boost::system::error_code ec;
-    asio::read_until(s, in, "never", ec);  // until the client goes away
-  });
-  asio::io_context io;
-  test::Recorder rec;
-  PoolConfig config = test::fast_pool("stratum2+tcp://127.0.0.1:" + std::to_string(port));
-  config.max_protocol_errors = 5;
-  {
-    PoolClient client(io, config, rec.callbacks());
-    client.start();
-    ASSERT_TRUE(test::run_until(io, [&] { return !rec.jobs.empty(); }));
-    EXPECT_EQ(client.counters().protocol_errors, 3u);
-    EXPECT_EQ(client.counters().reconnects, 0u);
-    EXPECT_EQ(rec.jobs[0].id, "j1");
-    EXPECT_EQ(rec.jobs[0].nonces.first(), 0x0102000000000000ull);
-    EXPECT_EQ(rec.jobs[0].target, target_from_difficulty(1.0));  // no set_difficulty: difficulty 1
-    test::run_for(io, 100ms);
+// A pool on its own thread that follows a script over one blocking connection, then waits
+// until the client goes away. Declare it before the client, so the client closes first.
+class ScriptedPool {
+ public:
+  using Script = std::function<void(ScriptedPool&)>;
+  explicit ScriptedPool(Script script)
+      : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}), socket_(io_), thread_([this, script] {
+          acceptor_.accept(socket_);
+          script(*this);
+          boost::system::error_code ec;
+          boost::asio::read_until(socket_, in_, "never", ec);
+        }) {}
+  ~ScriptedPool() { thread_.join(); }
+
+  std::string url() const { return "stratum2+tcp://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+  Message read() {
+    boost::asio::read_until(socket_, in_, '\n');
+    std::istream is(&in_);
+    std::string line;
+    std::getline(is, line);
+    return decode_message(line);
   }
-  test::run_for(io, 100ms);
-  pool.join();
+  void send(const std::string& line) { boost::asio::write(socket_, boost::asio::buffer(line + "\n")); }
+  void reply(const Message& request, const std::string& result) {
+    send(R"({"id":)" + std::to_string(*request.numeric_id()) + R"(,"result":)" + result + R"(,"error":null})");
+  }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::streambuf in_;
+  std::thread thread_;
+};
+
+// After the EthereumStratum/1.0.0 handshake: a reply to an id never used, an unknown method with
+// an id, a notify with wrong types, and finally a good job.
+TEST_F(Faults, UnknownMethodsUnknownIdsAndWrongTypesAreCountedNotFatal) {
+  std::string answer_to_unknown_method;
+  ScriptedPool pool([&](ScriptedPool& p) {
+    p.reply(p.read(), R"([["mining.notify","x","EthereumStratum/1.0.0"],"0102"])");
+    (void)p.read();  // mining.extranonce.subscribe: left unanswered, as some pools do
+    p.reply(p.read(), "true");
+    p.send(R"({"id":4242,"result":true,"error":null})");
+    p.send(R"({"id":77,"method":"mining.frobnicate","params":[]})");
+    p.send(R"({"id":null,"method":"mining.notify","params":[1,2,3,4]})");
+    p.send(R"({"id":null,"method":"mining.notify","params":["j1","0000000000000000000000000000000000000000000000000000000000000000","1111111111111111111111111111111111111111111111111111111111111111",true]})");
+    const auto reply = p.read();
+    answer_to_unknown_method = reply.error ? reply.error->message : "";
+  });
+  boost::asio::io_context io;
+  test::Recorder rec;
+  PoolConfig config = test::fast_pool(pool.url());
+  config.max_protocol_errors = 5;
+  PoolClient client(io, config, rec.callbacks());
+  client.start();
+  ASSERT_TRUE(test::run_until(io, [&] { return !rec.jobs.empty() && !answer_to_unknown_method.empty(); }));
+  EXPECT_EQ(client.counters().protocol_errors, 3u);
+  EXPECT_EQ(client.counters().reconnects, 0u);
+  EXPECT_EQ(rec.jobs[0].id, "j1");
+  EXPECT_EQ(rec.jobs[0].nonces.first(), 0x0102000000000000ull);
+  EXPECT_EQ(rec.jobs[0].target, target_from_difficulty(1.0));  // no set_difficulty: difficulty 1
   EXPECT_EQ(answer_to_unknown_method, "method not found");
+}
+
+// A subscription answer the client cannot use leaves nothing pending: the handshake deadline
+// still ends the connection.
+TEST_F(Faults, StalledHandshakeIsDeclaredDead) {
+  ScriptedPool pool([](ScriptedPool& p) { p.reply(p.read(), R"([["mining.notify","x","EthereumStratum/1.0.0"],"zz"])"); });
+  boost::asio::io_context io;
+  test::Recorder rec;
+  PoolClient client(io, test::fast_pool(pool.url()), rec.callbacks());
+  client.start();
+  auto reported = [&] {
+    for (const auto& [s, why] : rec.states)
+      if (s == PoolState::disconnected && why.find("not connected and authorized within 3 s") != std::string::npos) return true;
+    return false;
+  };
+  ASSERT_TRUE(test::run_until(io, reported, 6s));
+  EXPECT_EQ(client.counters().protocol_errors, 1u);
+  EXPECT_TRUE(rec.jobs.empty());
 }
 
 }  // namespace
