@@ -255,7 +255,7 @@ void read_devices(Reader& r, const YAML::Node& node, DeviceSelection& d) {
     if (node.Scalar() == "all") return;
     if (node.Scalar() == "cpu") {
       d.all_gpus = false;
-      d.cpu = true;
+      d.cpu = 1;
       return;
     }
     r.error(node, "devices: expected 'all', 'cpu' or a list such as [0, 1, cpu], got '" + node.Scalar() + "'");
@@ -269,8 +269,8 @@ void read_devices(Reader& r, const YAML::Node& node, DeviceSelection& d) {
   for (const auto& item : node) {
     auto text = r.string(item, "devices entry");
     if (!text) continue;
-    if (*text == "cpu") {
-      d.cpu = true;
+    if (*text == "cpu") {  // listed n times: n CPU devices, each with cpu_threads threads
+      ++d.cpu;
       continue;
     }
     std::string_view digits = *text;

@@ -1,5 +1,7 @@
 #include "device_factory.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "dagminer/core/cpu_backend.hpp"
@@ -24,8 +26,9 @@ std::vector<std::unique_ptr<SearchDevice>> open_devices(const DeviceSelection& s
       spdlog::error("GPU {}: cannot be used: {}", index, e.what());
     }
   }
-  if (selection.cpu || (selection.all_gpus && indices.empty()))
-    devices.push_back(std::make_unique<CpuSearchDevice>(selection.cpu_threads));
+  const unsigned cpus = selection.all_gpus && indices.empty() ? std::max(1u, selection.cpu) : selection.cpu;
+  for (unsigned i = 0; i < cpus; ++i)
+    devices.push_back(std::make_unique<CpuSearchDevice>(selection.cpu_threads, 16, cpus == 1 ? "cpu" : "cpu" + std::to_string(i)));
   return devices;
 }
 

@@ -42,7 +42,7 @@ class ServiceMonitor {
     if (!ready_ && engine_.mining()) {
       ready_ = true;
       notifier_.ready();
-      spdlog::info("mining");
+      spdlog::info("ready: the devices have work");
     }
     notifier_.status(status_line(engine_));
     const auto now = std::chrono::steady_clock::now();

@@ -106,13 +106,19 @@ backoff: {initial: 2s, max: 30s}
   EXPECT_EQ(c.fallback_after, 120s);
   EXPECT_FALSE(c.devices.all_gpus);
   EXPECT_EQ(c.devices.gpus, (std::vector<int>{0, 2}));
-  EXPECT_TRUE(c.devices.cpu);
+  EXPECT_EQ(c.devices.cpu, 1u);
   EXPECT_EQ(c.devices.cpu_threads, 3u);
   EXPECT_EQ(c.memory.bytes, 6ull << 30);
   EXPECT_EQ(c.light_cache_dir, "/tmp/lc");
   EXPECT_EQ(c.share_journal, "/tmp/shares.jsonl");
   EXPECT_EQ(c.log_level, "debug");
   EXPECT_EQ(c.summary_interval, 10s);
+}
+
+TEST(Config, CpuListedTwiceIsTwoDevices) {
+  EXPECT_EQ(parse_ok("pools: [{url: 'stratum+tcp://h:1', user: u}]\ndevices: [cpu, cpu]\n").devices.cpu, 2u);
+  EXPECT_EQ(parse_ok("pools: [{url: 'stratum+tcp://h:1', user: u}]\ndevices: cpu\n").devices.cpu, 1u);
+  EXPECT_EQ(parse_ok("pools: [{url: 'stratum+tcp://h:1', user: u}]\n").devices.cpu, 0u);
 }
 
 TEST(Config, Defaults) {

@@ -27,14 +27,15 @@ struct PoolSpec {
   std::string algorithm = "ethash";
 };
 
-std::string daemon_config(const std::vector<PoolSpec>& pools, const std::string& strategy, const std::string& extra = "") {
+std::string daemon_config(const std::vector<PoolSpec>& pools, const std::string& strategy, const std::string& extra = "",
+                          const std::string& devices = "cpu") {
   std::ostringstream y;
   y << "pools:\n";
   for (const auto& p : pools)
     y << "  - {name: " << p.name << ", url: '" << p.url << "', user: testwallet, worker: rig, priority: " << p.priority
       << ", weight: " << p.weight << ", algorithm: " << p.algorithm << "}\n";
   y << "strategy: " << strategy << "\n"
-    << "devices: cpu\n"
+    << "devices: " << devices << "\n"
     << "cpu_threads: 1\n"
     << "light_cache_dir: '" << shared_light_cache_dir().string() << "'\n"
     << "summary_interval: 2s\n"
@@ -56,14 +57,17 @@ stratum::SimulatorConfig simulator(std::string name, double difficulty = easy_di
   return c;
 }
 
+std::vector<boost::json::object> journal_lines(const DaemonProcess& d) {
+  std::vector<boost::json::object> out;
+  std::ifstream in(d.dir() / "shares.jsonl");
+  for (std::string line; std::getline(in, line);) out.push_back(boost::json::parse(line).as_object());
+  return out;
+}
+
 // Outcomes per pool from the daemon's share journal.
 std::map<std::string, std::map<std::string, int>> journal(const DaemonProcess& d) {
   std::map<std::string, std::map<std::string, int>> out;
-  std::ifstream in(d.dir() / "shares.jsonl");
-  for (std::string line; std::getline(in, line);) {
-    const auto v = boost::json::parse(line).as_object();
-    ++out[std::string(v.at("pool").as_string())][std::string(v.at("outcome").as_string())];
-  }
+  for (const auto& v : journal_lines(d)) ++out[std::string(v.at("pool").as_string())][std::string(v.at("outcome").as_string())];
   return out;
 }
 
@@ -177,6 +181,25 @@ TEST_F(DaemonTest, MinesTwoEpochsAtOnce) {
   ASSERT_TRUE(eventually([&] { return pools_.totals(a).accepted >= 3 && pools_.totals(b).accepted >= 3; }, 90s)) << d.log();
   EXPECT_EQ(pools_.totals(a).invalid + pools_.totals(b).invalid, 0u);
   stop_cleanly(d);
+}
+
+TEST_F(DaemonTest, TwoDevicesSearchDisjointHalvesOfTheNonceSpace) {
+  const auto pool = pools_.add(simulator("pair"));  // 2-byte extranonce: 2^48 miner nonces
+  DaemonProcess d(daemon_config({{"pair", pools_.url(pool)}}, "failover", "", "[cpu, cpu]"));
+  auto by_device = [&] {
+    std::map<std::string, std::vector<std::uint64_t>> nonces;
+    for (const auto& v : journal_lines(d))
+      if (v.at("outcome").as_string() == "accepted")
+        nonces[std::string(v.at("device").as_string())].push_back(std::stoull(std::string(v.at("nonce").as_string()), nullptr, 16));
+    return nonces;
+  };
+  ASSERT_TRUE(eventually([&] { auto n = by_device(); return n["cpu0"].size() >= 3 && n["cpu1"].size() >= 3; }, 60s)) << d.log();
+  stop_cleanly(d);
+  constexpr std::uint64_t half = 1ull << 47, miner_bits = (1ull << 48) - 1;
+  auto nonces = by_device();
+  for (auto nonce : nonces["cpu0"]) EXPECT_LT(nonce & miner_bits, half) << std::hex << nonce;
+  for (auto nonce : nonces["cpu1"]) EXPECT_GE(nonce & miner_bits, half) << std::hex << nonce;
+  EXPECT_EQ(pools_.totals(pool).duplicate, 0u);
 }
 
 TEST_F(DaemonTest, ReloadAppliesOnlyWhatChangedAndRefusesAnInvalidFile) {

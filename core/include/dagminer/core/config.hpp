@@ -21,8 +21,8 @@ std::string_view to_string(Strategy s) noexcept;
 struct DeviceSelection {
   bool all_gpus = true;         // "all": every GPU found, or the CPU when there is none
   std::vector<int> gpus;        // explicit GPU indices
-  bool cpu = false;             // the CPU backend (implied by "all" when no GPU exists)
-  unsigned cpu_threads = 0;     // 0: every hardware thread
+  unsigned cpu = 0;             // CPU backend devices: "cpu" listed n times (implied once by "all" without a GPU)
+  unsigned cpu_threads = 0;     // per CPU device; 0: every hardware thread
 };
 
 // GPU memory the DAGs may take: a byte count, or a fraction of the device's free memory.
