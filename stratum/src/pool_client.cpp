@@ -313,7 +313,8 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
       if (p.kind == Request::submit)
         report(p.share_id, {ShareOutcome::timed_out, 0, "connection lost before the pool answered (" + reason + ")", elapsed(p.sent)});
     pending_.clear();
-    previous_jobs_ = std::move(jobs_);
+    // Attempts that never got a job leave the jobs of the last good connection in place.
+    if (session_had_job_) previous_jobs_ = std::move(jobs_);
     jobs_.clear();
     session_has_job_ = false;
     // An automatic dialect that got no answer at all tries the other one next time.

@@ -10,10 +10,18 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <spdlog/spdlog.h>
+
 #include "dagminer/core/hex.hpp"
 #include "dagminer/core/light_cache_store.hpp"
 
 namespace dagminer::test {
+
+// Warnings and errors only: the tests provoke many on purpose.
+const bool quiet_logs = [] {
+  spdlog::set_level(spdlog::level::warn);
+  return true;
+}();
 
 bool run_until(boost::asio::io_context& io, const std::function<bool()>& done, std::chrono::milliseconds limit) {
   const auto deadline = Clock::now() + limit;
