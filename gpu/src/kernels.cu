@@ -105,72 +105,75 @@ __device__ __forceinline__ uint4 spread(const std::uint64_t w[8], int owner, int
                     static_cast<std::uint32_t>(b >> 32));
 }
 
-// ---- DAG build: 4 lanes per item, the group's 4 items in flight at once ----
+// ---- DAG build: 4 lanes per item; each lane owns IPL items, so a group has 4 x IPL in flight ----
 
-template <bool StreamingStores, int MinBlocks>
+template <int MinBlocks, int IPL>
 __global__ void __launch_bounds__(256, MinBlocks) dag_kernel(const uint4* __restrict__ light, FastMod items_mod,
                                                             uint4* __restrict__ dag, std::uint32_t first, std::uint32_t count) {
+  constexpr int group_items = 4 * IPL;
   const std::uint32_t tid = blockIdx.x * blockDim.x + threadIdx.x;
   const int lane = static_cast<int>(threadIdx.x & 3);
-  const std::uint32_t item = first + tid;  // first is a multiple of 4, so groups are aligned
-  const std::uint32_t base = item - static_cast<std::uint32_t>(lane);
+  const std::uint32_t base = first + (tid >> 2) * group_items;  // item k of the group is base + k, owned by lane k % 4
 
-  std::uint64_t own[8];
-  {
+  std::uint64_t own[IPL][8];
+#pragma unroll
+  for (int i = 0; i < IPL; ++i) {
+    const std::uint32_t item = base + static_cast<std::uint32_t>(lane + 4 * i);
     const uint4* src = light + std::size_t{mod(item, items_mod)} * 4;
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
       const uint4 v = __ldg(src + q);
-      own[2 * q] = lo_hi(v.x, v.y);
-      own[2 * q + 1] = lo_hi(v.z, v.w);
+      own[i][2 * q] = lo_hi(v.x, v.y);
+      own[i][2 * q + 1] = lo_hi(v.z, v.w);
     }
-    own[0] ^= item;
-    keccak512_64(own);
+    own[i][0] ^= item;
+    keccak512_64(own[i]);
   }
 
-  uint4 mix[4];
+  uint4 mix[group_items];
 #pragma unroll
-  for (int k = 0; k < 4; ++k) mix[k] = spread<4>(own, k, lane);
+  for (int k = 0; k < group_items; ++k) mix[k] = spread<4>(own[k / 4], k % 4, lane);
 
 #pragma unroll 4
   for (std::uint32_t j = 0; j < 256; j += 4) {
     const int src = static_cast<int>((j >> 2) & 3);  // mix word j % 16 lives in lane (j % 16) / 4
 #pragma unroll
     for (int c = 0; c < 4; ++c) {
-      std::uint32_t parent[4];
+      std::uint32_t parent[group_items];
 #pragma unroll
-      for (int k = 0; k < 4; ++k) {
+      for (int k = 0; k < group_items; ++k) {
         const std::uint32_t w = __shfl_sync(0xffffffffu, component(mix[k], c), src, 4);
         parent[k] = mod(fnv((base + k) ^ (j + c), w), items_mod);
       }
 #pragma unroll
-      for (int k = 0; k < 4; ++k) mix[k] = fnv4(mix[k], __ldg(light + std::size_t{parent[k]} * 4 + lane));
+      for (int k = 0; k < group_items; ++k) mix[k] = fnv4(mix[k], __ldg(light + std::size_t{parent[k]} * 4 + lane));
     }
   }
 
   // Gather each item's 16 words back to its owner for the final Keccak.
-  std::uint32_t words[16];
+  std::uint32_t words[IPL][16];
 #pragma unroll
-  for (int k = 0; k < 4; ++k)
+  for (int k = 0; k < group_items; ++k)
 #pragma unroll
     for (int l = 0; l < 4; ++l)
 #pragma unroll
       for (int c = 0; c < 4; ++c) {
         const std::uint32_t v = __shfl_sync(0xffffffffu, component(mix[k], c), l, 4);
-        if (lane == k) words[4 * l + c] = v;
+        if (lane == k % 4) words[k / 4][4 * l + c] = v;
       }
 #pragma unroll
-  for (int i = 0; i < 8; ++i) own[i] = lo_hi(words[2 * i], words[2 * i + 1]);
-  keccak512_64(own);
-  if (tid < count) {
+  for (int i = 0; i < IPL; ++i) {
+#pragma unroll
+    for (int w = 0; w < 8; ++w) own[i][w] = lo_hi(words[i][2 * w], words[i][2 * w + 1]);
+    keccak512_64(own[i]);
+    const std::uint32_t item = base + static_cast<std::uint32_t>(lane + 4 * i);
+    if (item - first >= count) continue;
     uint4* out = dag + std::size_t{item} * 4;
 #pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      const uint4 v = make_uint4(static_cast<std::uint32_t>(own[2 * q]), static_cast<std::uint32_t>(own[2 * q] >> 32),
-                                 static_cast<std::uint32_t>(own[2 * q + 1]), static_cast<std::uint32_t>(own[2 * q + 1] >> 32));
-      if constexpr (StreamingStores) __stcs(out + q, v);
-      else out[q] = v;
-    }
+    for (int q = 0; q < 4; ++q)  // evict-first: the DAG should not push the light cache out of L2
+      __stcs(out + q, make_uint4(static_cast<std::uint32_t>(own[i][2 * q]), static_cast<std::uint32_t>(own[i][2 * q] >> 32),
+                                 static_cast<std::uint32_t>(own[i][2 * q + 1]),
+                                 static_cast<std::uint32_t>(own[i][2 * q + 1] >> 32)));
   }
 }
 
@@ -268,21 +271,17 @@ std::uint32_t blocks_for(std::uint64_t threads, int block) {
 
 cudaError_t launch_dag_build(const void* light, std::uint32_t light_items, void* dag, std::uint32_t first,
                              std::uint32_t count, const DagBuildShape& shape, cudaStream_t stream) {
-  if (light_items == 0 || first % 4 != 0) return cudaErrorInvalidValue;
+  const int ipl = shape.items_per_lane;
+  if (light_items == 0 || (ipl != 1 && ipl != 2) || first % (4 * ipl) != 0) return cudaErrorInvalidValue;
   constexpr int block = 256;
-  const std::uint32_t grid = blocks_for(count, block);
+  const std::uint32_t grid = blocks_for((std::uint64_t{count} + 4 * ipl - 1) / (4 * ipl) * 4, block);
   const auto in = static_cast<const uint4*>(light);
   const auto out = static_cast<uint4*>(dag);
   const FastMod items = fastmod_for(light_items);
-  if (shape.min_blocks_per_sm == 3) {
-    if (shape.streaming_stores) dag_kernel<true, 3><<<grid, block, 0, stream>>>(in, items, out, first, count);
-    else dag_kernel<false, 3><<<grid, block, 0, stream>>>(in, items, out, first, count);
-  } else if (shape.min_blocks_per_sm == 1) {
-    if (shape.streaming_stores) dag_kernel<true, 1><<<grid, block, 0, stream>>>(in, items, out, first, count);
-    else dag_kernel<false, 1><<<grid, block, 0, stream>>>(in, items, out, first, count);
-  } else {
-    return cudaErrorInvalidValue;
-  }
+  if (shape.min_blocks_per_sm == 1 && ipl == 1) dag_kernel<1, 1><<<grid, block, 0, stream>>>(in, items, out, first, count);
+  else if (shape.min_blocks_per_sm == 3 && ipl == 1) dag_kernel<3, 1><<<grid, block, 0, stream>>>(in, items, out, first, count);
+  else if (shape.min_blocks_per_sm == 2 && ipl == 2) dag_kernel<2, 2><<<grid, block, 0, stream>>>(in, items, out, first, count);
+  else return cudaErrorInvalidValue;
   return cudaGetLastError();
 }
 

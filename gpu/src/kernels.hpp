@@ -12,8 +12,10 @@ namespace dagminer::gpu {
 
 // How the DAG-build kernel runs (tuned in gpu/tools/dag_build_tune.cpp; see bench/gpu-notes.md).
 struct DagBuildShape {
-  bool streaming_stores = true;  // DAG writes marked evict-first, so they push less of the light cache out of L2
-  int min_blocks_per_sm = 3;     // 1 or 3 blocks of 256 per SM asked of the compiler (89 or 80 registers)
+  // Built combinations (blocks of 256 per SM asked of the compiler, items a lane owns):
+  // (1, 1), (3, 1) and (2, 2); a lane has 4 x items_per_lane parent reads in flight.
+  int min_blocks_per_sm = 1;
+  int items_per_lane = 1;
 };
 
 // Computes dataset items [first, first + count) from the light cache on the device.

@@ -68,12 +68,13 @@ if [[ ${1:-} != quick ]]; then
       note "ncu $k: $(grep -E '^ +(DRAM Throughput|L2 Hit Rate|Memory Throughput|L1/TEX Hit Rate|Achieved Occupancy|Registers Per Thread|Compute \(SM\) Throughput|Duration) ' "$out/ncu_$k.log" | awk '{$1=$1; print}' | tr '\n' ';')"
     done
   fi
-  for v in "8 64" "8 128" "8 256"; do
+  for v in "262144 3" "262144 4" "524288 3" "1048576 3"; do  # launch size and streams, long runs
     set -- $v
-    bench "v_f$1_b$2" --algo etchash --epoch 431 --seconds 5 --in-flight $1 --block $2
+    bench "p_l$1_s$2" --algo etchash --epoch 431 --seconds 20 --launch-hashes $1 --streams $2
   done
-  for l in 65536 262144 1048576; do
-    bench "jobs_l$l" --algo etchash --epoch 431 --seconds 6 --launch-hashes $l --job-interval-ms 100
+  for v in "262144 3" "262144 4" "524288 3"; do
+    set -- $v
+    bench "jobs_l$1_s$2" --algo etchash --epoch 431 --seconds 6 --launch-hashes $1 --streams $2 --job-interval-ms 100
   done
   bench e431_again --algo etchash --epoch 431 --seconds 20
 fi
