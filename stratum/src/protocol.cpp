@@ -74,6 +74,12 @@ bool flag_of(const json::value& v, std::string_view what) {
   throw ProtocolError(std::string(what) + " is not a boolean");
 }
 
+NonceSpace extranonce_of(const json::value& v) {
+  const auto nonces = NonceSpace::from_extranonce_hex(as_string(v, "extranonce"));  // "" is no extranonce
+  if (!nonces) throw ProtocolError("extranonce is not hex of at most 6 bytes");
+  return *nonces;
+}
+
 std::uint64_t height_of(const json::value& v) {
   if (v.is_string()) {
     const auto h = parse_hex_u64(v.get_string());
@@ -299,11 +305,7 @@ Es1Subscription decode_es1_subscribe_result(const json::value& result) {
     const auto& sub = a[0].get_array();
     if (sub.size() > 2 && sub[2].is_string()) out.protocol = std::string(sub[2].get_string());
   }
-  if (a.size() > 1 && !a[1].is_null()) {
-    const auto nonces = NonceSpace::from_extranonce_hex(as_string(a[1], "extranonce"));
-    if (!nonces) throw ProtocolError("extranonce is not hex of at most 6 bytes");
-    out.nonces = *nonces;
-  }
+  if (a.size() > 1 && !a[1].is_null()) out.nonces = extranonce_of(a[1]);
   return out;
 }
 
@@ -328,9 +330,7 @@ double decode_es1_difficulty(const json::value& params) {
 NonceSpace decode_es1_extranonce(const json::value& params) {
   const auto& a = as_array(params, "mining.set_extranonce params");
   if (a.empty()) throw ProtocolError("mining.set_extranonce needs an extranonce");
-  const auto nonces = NonceSpace::from_extranonce_hex(as_string(a[0], "extranonce"));
-  if (!nonces) throw ProtocolError("extranonce is not hex of at most 6 bytes");
-  return *nonces;
+  return extranonce_of(a[0]);
 }
 
 bool looks_like_ethproxy_work(const json::value& result) noexcept {
@@ -370,11 +370,7 @@ Es2Settings decode_es2_set(const json::value& params) {
     s.algo = parse_algorithm(as_string(*v, "algo"));
     if (!s.algo) throw ProtocolError("unsupported algorithm '" + std::string(v->get_string()) + "'");
   }
-  if (auto* v = o.if_contains("extranonce")) {
-    const auto& text = as_string(*v, "extranonce");
-    s.nonces = text.empty() ? std::optional<NonceSpace>(NonceSpace{}) : NonceSpace::from_extranonce_hex(text);
-    if (!s.nonces) throw ProtocolError("extranonce is not hex of at most 6 bytes");
-  }
+  if (auto* v = o.if_contains("extranonce")) s.nonces = extranonce_of(*v);
   return s;
 }
 

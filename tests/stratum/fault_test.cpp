@@ -92,7 +92,7 @@ TEST_F(Faults, UnansweredSubmitTimesOutAndThePoolIsDropped) {
   Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
   rig.connect();  // response_timeout = 1 s
   ASSERT_TRUE(rig.wait_jobs(1));
-  rig.sim->inject(Fault::delay_replies, 1500ms);
+  rig.sim->inject(Fault::delay_replies, 2500ms);
   const auto r = rig.submit(rig.share_for_last_job(true));
   EXPECT_EQ(rig.client->counters().shares_sent, 1u);
   EXPECT_EQ(r.outcome, ShareOutcome::timed_out);
@@ -146,11 +146,11 @@ TEST_F(Faults, SilentPoolIsDeclaredDead) {
   Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
   rig.connect([](PoolConfig& p) { p.job_timeout = 1s; });
   ASSERT_TRUE(rig.wait_jobs(1));
-  rig.sim->inject(Fault::go_silent, 1500ms);
+  rig.sim->inject(Fault::go_silent, 2500ms);
   ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.has_state(PoolState::disconnected); }, 3s));
   EXPECT_TRUE(reason_contains(rig, PoolState::disconnected, "no new job within 1 s"));
   EXPECT_FALSE(rig.client->alive());
-  ASSERT_TRUE(rig.wait_jobs(2, 6s));
+  ASSERT_TRUE(rig.wait_jobs(2, 8s));
 }
 
 TEST_F(Faults, ScheduledFaultsKeepTheClientCycling) {
