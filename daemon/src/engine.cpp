@@ -60,16 +60,17 @@ void Engine::start() {
 void Engine::add_pool(const PoolConfig& config) {
   Pool& pool = pools_[config.name];
   pool.config = config;
-  if (!config.enabled) {
-    spdlog::info("pool {}: disabled in the configuration", config.name);
-    return;
-  }
-  const std::string name = config.name;
+  if (config.enabled) connect(pool);
+  else spdlog::info("pool {}: disabled in the configuration", config.name);
+}
+
+void Engine::connect(Pool& pool) {
+  const std::string name = pool.config.name;
   stratum::PoolClient::Callbacks callbacks;
   callbacks.on_job = [this, name](Job job) { on_job(name, std::move(job)); };
   callbacks.on_state = [this, name](stratum::PoolState state, const std::string& reason) { on_state(name, state, reason); };
   callbacks.on_share_result = [this, name](std::uint64_t id, const ShareResult& r) { on_share_result(name, id, r); };
-  pool.client = std::make_unique<stratum::PoolClient>(io_, config, std::move(callbacks));
+  pool.client = std::make_unique<stratum::PoolClient>(io_, pool.config, std::move(callbacks));
   pool.client->start();
 }
 
@@ -143,12 +144,14 @@ void Engine::reschedule() {
   if (selection != mining_) {
     std::string names;
     for (const auto& s : selection) names += (names.empty() ? "" : ", ") + s.pool + (selection.size() > 1 ? fmt::format(" (weight {})", s.weight) : "");
-    if (selection.empty()) spdlog::warn("no pool is alive: devices keep the last work for up to the job timeout");
+    if (paused_) spdlog::info("paused: the devices have no work");
+    else if (selection.empty()) spdlog::warn("no pool is alive: devices keep the last work for up to the job timeout");
     else spdlog::info("mining {}", names);
     if (selection.empty()) idle_since_ = Clock::now();
     mining_ = selection;
   }
-  if (selection.empty()) {
+  if (paused_) selection.clear();
+  if (selection.empty() && !paused_) {
     // Keep mining the last jobs for a while: shares found are held by the pool clients and
     // submitted if the job survives the reconnect. After the job timeout, idle.
     std::chrono::seconds grace{0};
@@ -313,7 +316,7 @@ void Engine::reload(Config config) {
       continue;
     }
     spdlog::info("pool {}: {}", it->first, next ? "changed, reconnecting" : "removed");
-    if (it->second.client) it->second.client->stop();
+    close(it->second, next ? "pool reconfigured" : "pool removed");
     it = pools_.erase(it);
   }
   for (const auto& p : config.pools)
@@ -350,10 +353,7 @@ void Engine::finish_stop() {
     timer_.async_wait([this](const boost::system::error_code&) { finish_stop(); });
     return;
   }
-  for (auto& [key, p] : pending_) settle(p.share, {ShareOutcome::timed_out, 0, "no reply before shutdown", {}});
-  pending_.clear();
-  for (auto& [name, p] : pools_)
-    if (p.client) p.client->stop();
+  for (auto& [name, p] : pools_) close(p, "shutdown");
   log_summary();
   if (auto done = std::exchange(stop_done_, nullptr)) done();
 }
@@ -372,6 +372,60 @@ std::vector<PoolStatus> Engine::pools() const {
   return out;
 }
 
-std::vector<DeviceStatus> Engine::devices() const { return device_status_; }
+std::vector<DeviceStatus> Engine::devices() const {
+  std::vector<DeviceStatus> out = device_status_;
+  for (std::size_t d = 0; d < devices_.size(); ++d) {
+    out[d].counters = devices_[d]->counters();
+    if (const auto* gpu = dynamic_cast<const gpu::GpuSearchDevice*>(devices_[d].get())) {
+      out[d].memory = gpu->memory_stats();
+      out[d].fault = gpu->fault();
+    }
+  }
+  return out;
+}
+
+// Closes a pool's connection. Its client reports nothing after it is gone, so shares still
+// waiting for the pool's answer are settled here: they count as timed out, never as lost.
+void Engine::close(Pool& pool, const std::string& why) {
+  if (!pool.client) return;
+  pool.client->stop();
+  pool.client.reset();
+  pool.alive = false;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->first.first != pool.config.name) {
+      ++it;
+      continue;
+    }
+    settle(it->second.share, {ShareOutcome::timed_out, 0, why + " before the pool answered", {}});
+    it = pending_.erase(it);
+  }
+}
+
+bool Engine::set_pool_enabled(const std::string& name, bool enabled) {
+  auto it = pools_.find(name);
+  if (it == pools_.end()) return false;
+  Pool& pool = it->second;
+  if (pool.config.enabled == enabled) return true;
+  spdlog::info("pool {}: {} at runtime", name, enabled ? "enabled" : "disabled");
+  pool.config.enabled = enabled;
+  if (enabled) {
+    connect(pool);
+  } else {
+    close(pool, "pool disabled");
+  }
+  reschedule();
+  return true;
+}
+
+void Engine::pause() {
+  if (std::exchange(paused_, true)) return;
+  reschedule();
+}
+
+void Engine::resume() {
+  if (!std::exchange(paused_, false)) return;
+  mining_.clear();  // log the selection again
+  reschedule();
+}
 
 }  // namespace dagminer

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "dagminer/core/config.hpp"
 #include "dagminer/core/device.hpp"
 #include "dagminer/core/scheduler.hpp"
+#include "dagminer/gpu/gpu_device.hpp"
 #include "dagminer/stratum/pool_client.hpp"
 #include "epoch_provider.hpp"
 #include "share_journal.hpp"
@@ -29,6 +31,8 @@ struct DeviceStatus {
   DeviceInfo info;
   DeviceCounters counters;
   double hashrate = 0;  // H/s over the last rate interval
+  std::optional<gpu::MemoryStats> memory;  // GPUs only
+  std::string fault;                       // why a GPU stopped on its own; empty if healthy
 };
 
 struct PoolStatus {
@@ -54,6 +58,13 @@ class Engine {
   // Stops the devices, waits up to `grace` for pending share replies, closes the pools, then
   // calls done (on the loop).
   void stop(std::chrono::milliseconds grace, std::function<void()> done);
+
+  // Runtime controls (the HTTP API): a disabled pool disconnects until enabled again; a paused
+  // engine gives the devices no work. Return false for an unknown pool name.
+  bool set_pool_enabled(const std::string& name, bool enabled);
+  void pause();
+  void resume();
+  bool paused() const noexcept { return paused_; }
 
   std::vector<PoolStatus> pools() const;
   std::vector<DeviceStatus> devices() const;
@@ -83,6 +94,8 @@ class Engine {
   };
 
   void add_pool(const PoolConfig& config);
+  void connect(Pool& pool);
+  void close(Pool& pool, const std::string& why);
   void on_job(const std::string& pool, Job job);
   void on_state(const std::string& pool, stratum::PoolState state, const std::string& reason);
   void on_share_result(const std::string& pool, std::uint64_t id, const ShareResult& result);
@@ -118,6 +131,7 @@ class Engine {
   Clock::time_point started_{};
   boost::asio::steady_timer timer_;
   bool stopping_ = false;
+  bool paused_ = false;
   Clock::time_point stop_deadline_{};
   std::function<void()> stop_done_;
 };
