@@ -28,7 +28,7 @@ std::string format_rate(double hs) {
 Engine::Engine(boost::asio::io_context& io, Config config, std::vector<std::unique_ptr<SearchDevice>> devices)
     : io_(io),
       config_(std::move(config)),
-      epochs_(io.get_executor(), workers_,
+      epochs_(io.get_executor(), background_,
               LightCacheStore(config_.light_cache_dir.empty() ? LightCacheStore::default_directory() : config_.light_cache_dir)),
       devices_(std::move(devices)),
       selector_(config_.strategy, config_.fallback_after),
@@ -42,7 +42,8 @@ Engine::Engine(boost::asio::io_context& io, Config config, std::vector<std::uniq
 
 Engine::~Engine() {
   for (auto& d : devices_) d->stop();
-  workers_.join();
+  verifiers_.join();
+  background_.join();
 }
 
 void Engine::start() {
@@ -113,7 +114,7 @@ void Engine::prepare_next_epoch(const JobRecord& record) {
   if (next > max_epoch || epochs_.find(algo, next)) return;
   epochs_.get(algo, next, [this](std::shared_ptr<const LightCache> cache) {
     for (auto& d : devices_)
-      boost::asio::post(workers_, [device = d.get(), cache] {
+      boost::asio::post(background_, [device = d.get(), cache] {
         try {
           device->prepare(cache);
         } catch (const std::exception& e) {
@@ -189,7 +190,7 @@ void Engine::on_candidate(std::size_t device, Candidate candidate) {
     return;
   }
   std::shared_ptr<const JobRecord> record = it->second;
-  boost::asio::post(workers_, [this, device, record, candidate] {
+  boost::asio::post(verifiers_, [this, device, record, candidate] {
     HashResult hash = hashimoto_light(*record->cache, record->job.header, candidate.nonce);
     boost::asio::post(io_, [this, device, record, candidate, hash] { on_verified(device, record, candidate, hash); });
   });

@@ -1,6 +1,6 @@
 // The multi-pool engine: pool clients in, device work out, candidates back to shares. Runs on
 // one Asio event loop; device threads only post candidates to it; slow work (light caches,
-// CPU verification, DAG preparation) runs on a small worker pool.
+// CPU verification, DAG preparation) runs on worker threads.
 #pragma once
 
 #include <chrono>
@@ -110,7 +110,8 @@ class Engine {
 
   boost::asio::io_context& io_;
   Config config_;
-  boost::asio::thread_pool workers_{2};
+  boost::asio::thread_pool verifiers_{2};   // CPU re-verification of candidates: never queued behind builds
+  boost::asio::thread_pool background_{2};  // light-cache builds and DAG preparation (seconds each)
   EpochProvider epochs_;
   std::vector<std::unique_ptr<SearchDevice>> devices_;
   std::map<std::string, Pool> pools_;
