@@ -232,7 +232,7 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   std::string summary() const {
-    std::string out = "poolsim " + config_.name + ": " + std::to_string(sessions_.size()) + " sessions, " +
+    std::string out = "poolsim " + config_.name + ": " + std::to_string(sessions_.size()) + (sessions_.size() == 1 ? " session, " : " sessions, ") +
                       std::string(dagminer::to_string(config_.algo)) + " epoch " + std::to_string(config_.epoch) + "\n";
     auto line = [](const SessionStats& s) {
       char buf[256];
