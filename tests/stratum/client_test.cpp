@@ -264,6 +264,28 @@ TEST(Stop, ReportsHeldSharesAndStopsReconnecting) {
   EXPECT_EQ(rig.client->counters().reconnects, reconnects);
 }
 
+// Etchash (ECIP-1099): the pool sends the seed of Ethash epoch 2E (EthereumStratum/1.0.0) or the
+// epoch and algorithm (EthereumStratum/2.0.0); the DAG epoch is E, and shares verify against it.
+class Etchash : public ::testing::TestWithParam<Dialect> {};
+
+TEST_P(Etchash, JobsCarryTheDagEpochAndSharesVerify) {
+  auto config = test::simulator_config(GetParam());
+  config.algo = Algorithm::etchash;
+  config.epoch = 1;
+  config.cache = test::light_cache(Algorithm::etchash, 1);
+  Rig rig(config);
+  // EthereumStratum/2.0.0 announces the algorithm; the others rely on the configuration.
+  rig.connect([&](PoolConfig& p) { p.algo = GetParam() == Dialect::ethereum_stratum_2 ? Algorithm::ethash : Algorithm::etchash; });
+  ASSERT_TRUE(rig.wait_jobs(1));
+  const Job& job = rig.last_job();
+  EXPECT_EQ(job.algo, Algorithm::etchash);
+  EXPECT_EQ(job.epoch, 1);
+  EXPECT_EQ(job.seed, ethash_seed(2));
+  EXPECT_EQ(rig.submit(rig.share_for_last_job(true)).outcome, ShareOutcome::accepted);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stratum, Etchash, ::testing::Values(Dialect::ethereum_stratum_1, Dialect::ethereum_stratum_2), name_of);
+
 // EthereumStratum/1.0.0 section IV: extranonce a2eea0, job bf0488aa, difficulty 1; the miner
 // submits cfae7df760 and the pool accepts it (share difficulty about 1.863).
 TEST(WorkedExample, EthereumStratum1SpecificationScenario) {
