@@ -179,8 +179,9 @@ __global__ void __launch_bounds__(256, MinBlocks) dag_kernel(const uint4* __rest
 
 // ---- search: 8 lanes per hash (a 128-byte page is 8 x 16 bytes), PH hashes in flight ----
 
-template <int PH>
-__global__ void __launch_bounds__(256) search_kernel(const uint4* __restrict__ dag, FastMod pages_mod,
+// MinBlocks 0 leaves the register count to the compiler (103 at PH 8); 5 or 6 cap it (96, 80).
+template <int PH, int MaxThreads, int MinBlocks>
+__global__ void __launch_bounds__(MaxThreads, MinBlocks) search_kernel(const uint4* __restrict__ dag, FastMod pages_mod,
                                                      const JobBlob* __restrict__ blob, ResultsHeader* results,
                                                      std::uint32_t capacity) {
   const std::uint32_t tid = blockIdx.x * blockDim.x + threadIdx.x;
@@ -292,13 +293,16 @@ cudaError_t launch_search(const SearchLaunch& l, cudaStream_t stream) {
   const auto results = static_cast<ResultsHeader*>(l.results);
   const FastMod pages = fastmod_for(l.pages);
   const std::uint32_t grid = blocks_for(l.hashes, l.block_threads);
-  switch (l.hashes_in_flight) {
-    case 1: search_kernel<1><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity); break;
-    case 2: search_kernel<2><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity); break;
-    case 4: search_kernel<4><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity); break;
-    case 8: search_kernel<8><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity); break;
-    default: return cudaErrorInvalidValue;
-  }
+  const int ph = l.hashes_in_flight, mb = l.min_blocks_per_sm;
+  if (mb == 0 && ph == 1) search_kernel<1, 256, 0><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity);
+  else if (mb == 0 && ph == 2) search_kernel<2, 256, 0><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity);
+  else if (mb == 0 && ph == 4) search_kernel<4, 256, 0><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity);
+  else if (mb == 0 && ph == 8) search_kernel<8, 256, 0><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity);
+  else if (mb == 5 && ph == 8 && l.block_threads <= 128)
+    search_kernel<8, 128, 5><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity);
+  else if (mb == 6 && ph == 8 && l.block_threads <= 128)
+    search_kernel<8, 128, 6><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity);
+  else return cudaErrorInvalidValue;
   return cudaGetLastError();
 }
 

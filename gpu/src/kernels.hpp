@@ -14,7 +14,7 @@ namespace dagminer::gpu {
 struct DagBuildShape {
   // Built combinations (blocks of 256 per SM asked of the compiler, items a lane owns):
   // (1, 1), (3, 1) and (2, 2); a lane has 4 x items_per_lane parent reads in flight.
-  int min_blocks_per_sm = 1;
+  int min_blocks_per_sm = 3;
   int items_per_lane = 1;
 };
 
@@ -29,8 +29,9 @@ struct SearchLaunch {
   void* results = nullptr;         // ResultsHeader + entries on the device (found zeroed)
   std::uint32_t capacity = 0;
   std::uint32_t hashes = 0;        // threads launched; only the first blob->nonce_count report
-  int hashes_in_flight = 4;        // 1, 2, 4 or 8
+  int hashes_in_flight = 8;        // 1, 2, 4 or 8
   int block_threads = 128;
+  int min_blocks_per_sm = 0;       // 0: the compiler's choice; 5 or 6 (with 8 in flight, blocks <= 128)
 };
 cudaError_t launch_search(const SearchLaunch& launch, cudaStream_t stream);
 

@@ -58,7 +58,7 @@ dagminer devices > "$out/devices.txt" 2>&1; note "devices: $(head -1 "$out/devic
 if [[ ${1:-} != quick ]]; then
   dagminer_dag_tune etchash 431 2 > "$out/dag_tune.log" 2>&1
   sed 's/^dag_build //' "$out/dag_tune.log" | tee -a "$summary"
-  if command -v ncu > /dev/null; then  # one launch of each kernel, clocks left as they are
+  if [[ -n ${NCU:-} ]] && command -v ncu > /dev/null; then  # one launch of each kernel, clocks left as they are
     sections="--section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats"
     timeout 120 ncu --clock-control none --launch-count 1 --kernel-name regex:dag_kernel $sections \
       dagminer_dag_tune etchash 431 1 > "$out/ncu_dag.log" 2>&1
@@ -68,14 +68,11 @@ if [[ ${1:-} != quick ]]; then
       note "ncu $k: $(grep -E '^ +(DRAM Throughput|L2 Hit Rate|Memory Throughput|L1/TEX Hit Rate|Achieved Occupancy|Registers Per Thread|Compute \(SM\) Throughput|Duration) ' "$out/ncu_$k.log" | awk '{$1=$1; print}' | tr '\n' ';')"
     done
   fi
-  for v in "262144 3" "262144 4" "524288 3" "1048576 3"; do  # launch size and streams, long runs
+  for v in "128 0" "128 5" "128 6" "64 5" "64 6"; do  # block size and register cap (min blocks per SM)
     set -- $v
-    bench "p_l$1_s$2" --algo etchash --epoch 431 --seconds 20 --launch-hashes $1 --streams $2
+    bench "s_b$1_m$2" --algo etchash --epoch 431 --seconds 10 --block $1 --min-blocks $2
   done
-  for v in "262144 3" "262144 4" "524288 3"; do
-    set -- $v
-    bench "jobs_l$1_s$2" --algo etchash --epoch 431 --seconds 6 --launch-hashes $1 --streams $2 --job-interval-ms 100
-  done
+  bench jobs_l262144 --algo etchash --epoch 431 --seconds 6 --job-interval-ms 100
   bench e431_again --algo etchash --epoch 431 --seconds 20
 fi
 grep -h 'page gather' "$out"/ceiling*.log | tee -a "$summary"
