@@ -119,9 +119,9 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void start() {
-    if (running_) return;
-    running_ = true;
     stopped_ = false;
+    if (running_) return;  // a loop still unwinding from stop() carries on
+    running_ = true;
     asio::co_spawn(executor_, run(shared_from_this()), asio::detached);
   }
 

@@ -264,6 +264,19 @@ TEST(Stop, ReportsHeldSharesAndStopsReconnecting) {
   EXPECT_EQ(rig.client->counters().reconnects, reconnects);
 }
 
+TEST(Stop, StartAgainReconnects) {
+  Rig rig(test::simulator_config(Dialect::ethereum_stratum_2));
+  rig.connect();
+  ASSERT_TRUE(rig.wait_jobs(1));
+  rig.client->stop();
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.has_state(PoolState::disconnected); }));
+  EXPECT_FALSE(rig.client->alive());
+  rig.client->start();
+  ASSERT_TRUE(rig.wait_jobs(2));
+  EXPECT_TRUE(rig.client->alive());
+  EXPECT_EQ(rig.sim->sessions().size(), 2u);
+}
+
 // Etchash (ECIP-1099): the pool sends the seed of Ethash epoch 2E (EthereumStratum/1.0.0) or the
 // epoch and algorithm (EthereumStratum/2.0.0); the DAG epoch is E, and shares verify against it.
 class Etchash : public ::testing::TestWithParam<Dialect> {};

@@ -51,7 +51,7 @@ class PoolClient {
   PoolClient(const PoolClient&) = delete;
   PoolClient& operator=(const PoolClient&) = delete;
 
-  void start();
+  void start();  // connects, and keeps reconnecting until stop(); may be called again after stop()
   // Graceful: closes the connection, stops reconnecting; shares still waiting for a reply or
   // for a reconnect are reported timed_out / stale.
   void stop();
