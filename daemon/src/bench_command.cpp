@@ -189,7 +189,6 @@ int run_bench(const BenchOptions& o) {
     out["streams"] = o.gpu.streams;
     out["hashes_in_flight"] = o.gpu.hashes_in_flight;
     out["block_threads"] = o.gpu.block_threads;
-    out["min_blocks_per_sm"] = o.gpu.min_blocks_per_sm;
     out["launches"] = p1.launches - p0.launches;
     out["launch_ms"] = elapsed * 1e3 / static_cast<double>(std::max<std::uint64_t>(1, p1.launches - p0.launches)) *
                        static_cast<double>(o.gpu.streams);
@@ -239,7 +238,6 @@ Runner add_bench_command(CLI::App& root) {
   cmd->add_option("--in-flight", o->gpu.hashes_in_flight, "GPU: hashes in flight per 8-lane group (1, 2, 4, 8)")
       ->check(CLI::IsMember({1, 2, 4, 8}));
   cmd->add_option("--block", o->gpu.block_threads, "GPU: threads per block (32..256, multiple of 32)")->check(CLI::Range(32, 256));
-  cmd->add_option("--min-blocks", o->gpu.min_blocks_per_sm, "GPU: 0, or 5/6 blocks per SM (register cap; 8 in flight, block <= 128)");
   cmd->add_option("--threads", o->cpu_threads, "CPU: worker threads (default: all)");
   cmd->add_option("--job-interval-ms", o->job_interval_ms, "replace the job this often (measures job-change cost)");
   cmd->add_option("--dag-samples", o->dag_samples, "GPU: DAG items checked against the CPU (first, last, random)");

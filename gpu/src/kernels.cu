@@ -105,83 +105,76 @@ __device__ __forceinline__ uint4 spread(const std::uint64_t w[8], int owner, int
                     static_cast<std::uint32_t>(b >> 32));
 }
 
-// ---- DAG build: 4 lanes per item; each lane owns IPL items, so a group has 4 x IPL in flight ----
+// ---- DAG build: 4 lanes per item, the group's 4 items in flight at once ----
 
-template <int MinBlocks, int IPL>
+template <int MinBlocks>
 __global__ void __launch_bounds__(256, MinBlocks) dag_kernel(const uint4* __restrict__ light, FastMod items_mod,
                                                             uint4* __restrict__ dag, std::uint32_t first, std::uint32_t count) {
-  constexpr int group_items = 4 * IPL;
   const std::uint32_t tid = blockIdx.x * blockDim.x + threadIdx.x;
   const int lane = static_cast<int>(threadIdx.x & 3);
-  const std::uint32_t base = first + (tid >> 2) * group_items;  // item k of the group is base + k, owned by lane k % 4
+  const std::uint32_t item = first + tid;  // first is a multiple of 4, so groups are aligned
+  const std::uint32_t base = item - static_cast<std::uint32_t>(lane);
 
-  std::uint64_t own[IPL][8];
-#pragma unroll
-  for (int i = 0; i < IPL; ++i) {
-    const std::uint32_t item = base + static_cast<std::uint32_t>(lane + 4 * i);
+  std::uint64_t own[8];
+  {
     const uint4* src = light + std::size_t{mod(item, items_mod)} * 4;
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
       const uint4 v = __ldg(src + q);
-      own[i][2 * q] = lo_hi(v.x, v.y);
-      own[i][2 * q + 1] = lo_hi(v.z, v.w);
+      own[2 * q] = lo_hi(v.x, v.y);
+      own[2 * q + 1] = lo_hi(v.z, v.w);
     }
-    own[i][0] ^= item;
-    keccak512_64(own[i]);
+    own[0] ^= item;
+    keccak512_64(own);
   }
 
-  uint4 mix[group_items];
+  uint4 mix[4];
 #pragma unroll
-  for (int k = 0; k < group_items; ++k) mix[k] = spread<4>(own[k / 4], k % 4, lane);
+  for (int k = 0; k < 4; ++k) mix[k] = spread<4>(own, k, lane);
 
 #pragma unroll 4
   for (std::uint32_t j = 0; j < 256; j += 4) {
     const int src = static_cast<int>((j >> 2) & 3);  // mix word j % 16 lives in lane (j % 16) / 4
 #pragma unroll
     for (int c = 0; c < 4; ++c) {
-      std::uint32_t parent[group_items];
+      std::uint32_t parent[4];
 #pragma unroll
-      for (int k = 0; k < group_items; ++k) {
+      for (int k = 0; k < 4; ++k) {
         const std::uint32_t w = __shfl_sync(0xffffffffu, component(mix[k], c), src, 4);
         parent[k] = mod(fnv((base + k) ^ (j + c), w), items_mod);
       }
 #pragma unroll
-      for (int k = 0; k < group_items; ++k) mix[k] = fnv4(mix[k], __ldg(light + std::size_t{parent[k]} * 4 + lane));
+      for (int k = 0; k < 4; ++k) mix[k] = fnv4(mix[k], __ldg(light + std::size_t{parent[k]} * 4 + lane));
     }
   }
 
   // Gather each item's 16 words back to its owner for the final Keccak.
-  std::uint32_t words[IPL][16];
+  std::uint32_t words[16];
 #pragma unroll
-  for (int k = 0; k < group_items; ++k)
+  for (int k = 0; k < 4; ++k)
 #pragma unroll
     for (int l = 0; l < 4; ++l)
 #pragma unroll
       for (int c = 0; c < 4; ++c) {
         const std::uint32_t v = __shfl_sync(0xffffffffu, component(mix[k], c), l, 4);
-        if (lane == k % 4) words[k / 4][4 * l + c] = v;
+        if (lane == k) words[4 * l + c] = v;
       }
 #pragma unroll
-  for (int i = 0; i < IPL; ++i) {
-#pragma unroll
-    for (int w = 0; w < 8; ++w) own[i][w] = lo_hi(words[i][2 * w], words[i][2 * w + 1]);
-    keccak512_64(own[i]);
-    const std::uint32_t item = base + static_cast<std::uint32_t>(lane + 4 * i);
-    if (item - first >= count) continue;
+  for (int i = 0; i < 8; ++i) own[i] = lo_hi(words[2 * i], words[2 * i + 1]);
+  keccak512_64(own);
+  if (tid < count) {
     uint4* out = dag + std::size_t{item} * 4;
 #pragma unroll
     for (int q = 0; q < 4; ++q)  // evict-first: the DAG should not push the light cache out of L2
-      __stcs(out + q, make_uint4(static_cast<std::uint32_t>(own[i][2 * q]), static_cast<std::uint32_t>(own[i][2 * q] >> 32),
-                                 static_cast<std::uint32_t>(own[i][2 * q + 1]),
-                                 static_cast<std::uint32_t>(own[i][2 * q + 1] >> 32)));
+      __stcs(out + q, make_uint4(static_cast<std::uint32_t>(own[2 * q]), static_cast<std::uint32_t>(own[2 * q] >> 32),
+                                 static_cast<std::uint32_t>(own[2 * q + 1]), static_cast<std::uint32_t>(own[2 * q + 1] >> 32)));
   }
 }
 
 // ---- search: 8 lanes per hash (a 128-byte page is 8 x 16 bytes), PH hashes in flight ----
 
-// MinBlocks 0 leaves the register count to the compiler (103 at PH 8); 5 or 6 cap it (96, 80).
-template <int PH, int MaxThreads, int MinBlocks>
-__global__ void __launch_bounds__(MaxThreads, MinBlocks) search_kernel(const uint4* __restrict__ dag, FastMod pages_mod,
+template <int PH>
+__global__ void __launch_bounds__(256) search_kernel(const uint4* __restrict__ dag, FastMod pages_mod,
                                                      const JobBlob* __restrict__ blob, ResultsHeader* results,
                                                      std::uint32_t capacity) {
   const std::uint32_t tid = blockIdx.x * blockDim.x + threadIdx.x;
@@ -272,17 +265,17 @@ std::uint32_t blocks_for(std::uint64_t threads, int block) {
 
 cudaError_t launch_dag_build(const void* light, std::uint32_t light_items, void* dag, std::uint32_t first,
                              std::uint32_t count, const DagBuildShape& shape, cudaStream_t stream) {
-  const int ipl = shape.items_per_lane;
-  if (light_items == 0 || (ipl != 1 && ipl != 2) || first % (4 * ipl) != 0) return cudaErrorInvalidValue;
+  if (light_items == 0 || first % 4 != 0) return cudaErrorInvalidValue;
   constexpr int block = 256;
-  const std::uint32_t grid = blocks_for((std::uint64_t{count} + 4 * ipl - 1) / (4 * ipl) * 4, block);
+  const std::uint32_t grid = blocks_for(count, block);
   const auto in = static_cast<const uint4*>(light);
   const auto out = static_cast<uint4*>(dag);
   const FastMod items = fastmod_for(light_items);
-  if (shape.min_blocks_per_sm == 1 && ipl == 1) dag_kernel<1, 1><<<grid, block, 0, stream>>>(in, items, out, first, count);
-  else if (shape.min_blocks_per_sm == 3 && ipl == 1) dag_kernel<3, 1><<<grid, block, 0, stream>>>(in, items, out, first, count);
-  else if (shape.min_blocks_per_sm == 2 && ipl == 2) dag_kernel<2, 2><<<grid, block, 0, stream>>>(in, items, out, first, count);
-  else return cudaErrorInvalidValue;
+  switch (shape.min_blocks_per_sm) {
+    case 1: dag_kernel<1><<<grid, block, 0, stream>>>(in, items, out, first, count); break;
+    case 3: dag_kernel<3><<<grid, block, 0, stream>>>(in, items, out, first, count); break;
+    default: return cudaErrorInvalidValue;
+  }
   return cudaGetLastError();
 }
 
@@ -293,16 +286,13 @@ cudaError_t launch_search(const SearchLaunch& l, cudaStream_t stream) {
   const auto results = static_cast<ResultsHeader*>(l.results);
   const FastMod pages = fastmod_for(l.pages);
   const std::uint32_t grid = blocks_for(l.hashes, l.block_threads);
-  const int ph = l.hashes_in_flight, mb = l.min_blocks_per_sm;
-  if (mb == 0 && ph == 1) search_kernel<1, 256, 0><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity);
-  else if (mb == 0 && ph == 2) search_kernel<2, 256, 0><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity);
-  else if (mb == 0 && ph == 4) search_kernel<4, 256, 0><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity);
-  else if (mb == 0 && ph == 8) search_kernel<8, 256, 0><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity);
-  else if (mb == 5 && ph == 8 && l.block_threads <= 128)
-    search_kernel<8, 128, 5><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity);
-  else if (mb == 6 && ph == 8 && l.block_threads <= 128)
-    search_kernel<8, 128, 6><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity);
-  else return cudaErrorInvalidValue;
+  switch (l.hashes_in_flight) {
+    case 1: search_kernel<1><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity); break;
+    case 2: search_kernel<2><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity); break;
+    case 4: search_kernel<4><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity); break;
+    case 8: search_kernel<8><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity); break;
+    default: return cudaErrorInvalidValue;
+  }
   return cudaGetLastError();
 }
 

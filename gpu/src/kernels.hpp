@@ -12,10 +12,7 @@ namespace dagminer::gpu {
 
 // How the DAG-build kernel runs (tuned in gpu/tools/dag_build_tune.cpp; see bench/gpu-notes.md).
 struct DagBuildShape {
-  // Built combinations (blocks of 256 per SM asked of the compiler, items a lane owns):
-  // (1, 1), (3, 1) and (2, 2); a lane has 4 x items_per_lane parent reads in flight.
-  int min_blocks_per_sm = 3;
-  int items_per_lane = 1;
+  int min_blocks_per_sm = 3;  // 1 or 3 blocks of 256 per SM asked of the compiler (91 or 80 registers)
 };
 
 // Computes dataset items [first, first + count) from the light cache on the device.
@@ -31,7 +28,6 @@ struct SearchLaunch {
   std::uint32_t hashes = 0;        // threads launched; only the first blob->nonce_count report
   int hashes_in_flight = 8;        // 1, 2, 4 or 8
   int block_threads = 128;
-  int min_blocks_per_sm = 0;       // 0: the compiler's choice; 5 or 6 (with 8 in flight, blocks <= 128)
 };
 cudaError_t launch_search(const SearchLaunch& launch, cudaStream_t stream);
 

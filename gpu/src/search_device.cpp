@@ -71,8 +71,6 @@ void validate(const GpuDeviceOptions& o) {
     throw std::invalid_argument("GPU hashes in flight must be 1, 2, 4 or 8");
   if (o.block_threads < 32 || o.block_threads > 256 || o.block_threads % 32 != 0)
     throw std::invalid_argument("GPU block size must be a multiple of 32 up to 256");
-  if (o.min_blocks_per_sm != 0 && !((o.min_blocks_per_sm == 5 || o.min_blocks_per_sm == 6) && o.hashes_in_flight == 8 && o.block_threads <= 128))
-    throw std::invalid_argument("GPU min blocks per SM must be 0, or 5 or 6 with 8 hashes in flight and blocks of at most 128");
 }
 
 class CudaSearchDevice final : public GpuSearchDevice {
@@ -255,7 +253,6 @@ class CudaSearchDevice final : public GpuSearchDevice {
     l.hashes = static_cast<std::uint32_t>(pick.blob.nonce_count);
     l.hashes_in_flight = options_.hashes_in_flight;
     l.block_threads = options_.block_threads;
-    l.min_blocks_per_sm = options_.min_blocks_per_sm;
     check_cuda(launch_search(l, s.stream), index_, "search launch");
     check_cuda(cudaMemcpyAsync(s.results.host(), s.results.device(), s.results.bytes(), cudaMemcpyDeviceToHost, s.stream),
                index_, "results download");

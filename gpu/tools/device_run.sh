@@ -57,6 +57,7 @@ bench e0 --algo ethash --epoch 0 --seconds 10
 dagminer devices > "$out/devices.txt" 2>&1; note "devices: $(head -1 "$out/devices.txt")"
 if [[ ${1:-} != quick ]]; then
   dagminer_dag_tune etchash 431 2 > "$out/dag_tune.log" 2>&1
+  dagminer_dag_tune ethash 0 2 >> "$out/dag_tune.log" 2>&1
   sed 's/^dag_build //' "$out/dag_tune.log" | tee -a "$summary"
   if [[ -n ${NCU:-} ]] && command -v ncu > /dev/null; then  # one launch of each kernel, clocks left as they are
     sections="--section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats"
@@ -68,13 +69,16 @@ if [[ ${1:-} != quick ]]; then
       note "ncu $k: $(grep -E '^ +(DRAM Throughput|L2 Hit Rate|Memory Throughput|L1/TEX Hit Rate|Achieved Occupancy|Registers Per Thread|Compute \(SM\) Throughput|Duration) ' "$out/ncu_$k.log" | awk '{$1=$1; print}' | tr '\n' ';')"
     done
   fi
-  for v in "128 0" "128 5" "128 6" "64 5" "64 6"; do  # block size and register cap (min blocks per SM)
+  for v in "4 128" "8 64" "8 128" "8 256"; do  # hashes in flight per group, block size
     set -- $v
-    bench "s_b$1_m$2" --algo etchash --epoch 431 --seconds 10 --block $1 --min-blocks $2
+    bench "s_f$1_b$2" --algo etchash --epoch 431 --seconds 10 --in-flight $1 --block $2
   done
   bench jobs_l262144 --algo etchash --epoch 431 --seconds 6 --job-interval-ms 100
+  bench jobs_l1048576 --algo etchash --epoch 431 --seconds 6 --job-interval-ms 100 --launch-hashes 1048576
   bench e431_again --algo etchash --epoch 431 --seconds 20
 fi
+ceiling > "$out/ceiling431_end.log" 2>&1
+note "ceiling_mhs 431 at the end: $(sed -n 's/^ceiling_mhs=\([0-9.]*\).*/\1/p' "$out/ceiling431_end.log")"
 grep -h 'page gather' "$out"/ceiling*.log | tee -a "$summary"
 note "ceiling_mhs 431: $c431   epoch 0 (1 GB): $c0"
 tar -czf "$out/logs.tgz" -C "$out" --exclude logs.tgz --exclude summary.txt . 2>/dev/null

@@ -28,7 +28,6 @@ struct GpuDeviceOptions {
   std::uint32_t results_capacity = 64;     // candidates kept per launch; more are counted as dropped
   int hashes_in_flight = 8;                // per 8-lane group: 1, 2, 4 or 8
   int block_threads = 128;                 // a multiple of 32, at most 256
-  int min_blocks_per_sm = 0;               // 0: the compiler's choice; 5 or 6 cap registers (8 in flight, blocks <= 128)
 };
 
 // The launch pipeline's own counts: `stale_hashes` were searched by launches that completed
