@@ -296,11 +296,13 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
   void pause(std::chrono::milliseconds duration) {
     boost::system::error_code ec;
     acceptor_.close(ec);
+    paused_until_ = std::max(paused_until_, Clock::now() + duration);
     auto timer = std::make_shared<asio::steady_timer>(executor_, duration);
     timers_.push_back(timer);
     timer->async_wait([self = shared_from_this(), timer](const boost::system::error_code& wait_ec) {
       std::erase(self->timers_, timer);
-      if (wait_ec || self->stopped_) return;
+      // Overlapping pauses: the one that ends last reopens.
+      if (wait_ec || self->stopped_ || Clock::now() < self->paused_until_) return;
       try {
         self->listen();
         asio::co_spawn(self->executor_, accept_loop(self), asio::detached);
@@ -643,7 +645,7 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
   std::uint64_t session_counter_ = 0;
   std::map<std::uint64_t, std::shared_ptr<Session>> sessions_;
 
-  Clock::time_point delay_until_{}, reject_until_{}, reuse_until_{}, silent_until_{};
+  Clock::time_point delay_until_{}, reject_until_{}, reuse_until_{}, silent_until_{}, paused_until_{};
   std::chrono::milliseconds reply_delay_{0};
 };
 
