@@ -2,7 +2,7 @@
 # One full run on the GPU machine (see ../shared/device/README.md): GPU tests, compute-sanitizer
 # memcheck + leak check on the short-search tests, the ceiling probe, benchmarks of the default
 # kernel shape and of variants, DAG build times; full logs under $OUT, a short table last.
-# usage, from the repository root after `pack`:  gpu/tools/device_run.sh [quick]
+# usage, from the repository root after `pack`:  gpu/tools/device_run.sh [full|quick|sweep]
 set -uo pipefail
 . .device/env.sh
 out=${OUT:-/tmp/dagminer-out}
@@ -14,6 +14,8 @@ note() { echo "$*" | tee -a "$summary"; }
 
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem,power.draw --format=csv > "$out/smi.txt" 2>&1
 
+mode=${1:-full}
+if [[ $mode != sweep ]]; then
 gpu_memory_policy_tests > "$out/tests.log" 2>&1; policy_rc=$?
 timeout 240 gpu_device_tests >> "$out/tests.log" 2>&1; gpu_rc=$?
 note "tests: policy rc=$policy_rc gpu rc=$gpu_rc ($(grep -c '^\[       OK' "$out/tests.log") OK, $(grep -c '^\[  FAILED' "$out/tests.log") FAILED lines, $(grep -c '^\[  SKIPPED' "$out/tests.log") SKIPPED lines)"
@@ -25,6 +27,7 @@ if [[ -n $sanitizer ]]; then
   note "memcheck+leak-check rc=$? : $(grep -E 'ERROR SUMMARY|LEAK SUMMARY' "$out/memcheck.log" | tr '\n' ' ')"
 else
   note "memcheck: compute-sanitizer not found"
+fi
 fi
 
 ceiling > "$out/ceiling431.log" 2>&1
@@ -52,10 +55,21 @@ print(f"{name:<14} rc={rc} {j['algo']} {j['epoch']}: {j['mhs']:.1f} MH/s = {rati
 PY
 }
 
-bench e431 --algo etchash --epoch 431 --seconds 20
-bench e0 --algo ethash --epoch 0 --seconds 10
+if [[ $mode == sweep ]]; then  # launch size x streams, alternating, then the cost of job changes
+  for v in "1048576 3" "1048576 2" "524288 3" "524288 2" "262144 3" "1048576 3" "1048576 2" "524288 2"; do
+    set -- $v
+    bench "l$1_s$2" --algo etchash --epoch 431 --seconds 15 --launch-hashes $1 --streams $2
+  done
+  for v in "1048576 2" "524288 2" "524288 3"; do
+    set -- $v
+    bench "jobs_l$1_s$2" --algo etchash --epoch 431 --seconds 6 --launch-hashes $1 --streams $2 --job-interval-ms 100
+  done
+  bench e0_l1048576_s2 --algo ethash --epoch 0 --seconds 10 --launch-hashes 1048576 --streams 2
+fi
+[[ $mode == sweep ]] || bench e431 --algo etchash --epoch 431 --seconds 20
+[[ $mode == sweep ]] || bench e0 --algo ethash --epoch 0 --seconds 10
 dagminer devices > "$out/devices.txt" 2>&1; note "devices: $(head -1 "$out/devices.txt")"
-if [[ ${1:-} != quick ]]; then
+if [[ $mode == full ]]; then
   dagminer_dag_tune etchash 431 2 > "$out/dag_tune.log" 2>&1
   dagminer_dag_tune ethash 0 2 >> "$out/dag_tune.log" 2>&1
   sed 's/^dag_build //' "$out/dag_tune.log" | tee -a "$summary"
