@@ -281,7 +281,10 @@ std::string notification_line(Dialect dialect, std::string_view method, const js
 std::string response_line(Dialect dialect, const json::value& id, const json::value& result,
                           const std::optional<RpcError>& error) {
   json::object o;
-  o["id"] = id;
+  // JSON-RPC ids are strings or numbers; anything else (and a number Boost.JSON would write as
+  // "Infinity", which is not JSON) is answered with a null id.
+  const bool usable = id.is_string() || id.is_int64() || id.is_uint64() || (id.is_double() && std::isfinite(id.get_double()));
+  o["id"] = usable ? id : json::value(nullptr);
   if (dialect == Dialect::ethereum_stratum_2) {
     if (error) o["error"] = json::object{{"code", error->code}, {"message", error->message}};
     else if (!result.is_null()) o["result"] = result;
