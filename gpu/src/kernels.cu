@@ -175,10 +175,17 @@ __global__ void __launch_bounds__(256, MinBlocks) dag_kernel(const uint4* __rest
 
 template <int PH>
 __global__ void __launch_bounds__(256) search_kernel(const uint4* __restrict__ dag, FastMod pages_mod,
-                                                     const JobBlob* __restrict__ blob, ResultsHeader* results,
-                                                     std::uint32_t capacity) {
+                                                     const JobBlob* __restrict__ blob, const std::uint64_t* generation,
+                                                     ResultsHeader* results, std::uint32_t capacity) {
   const std::uint32_t tid = blockIdx.x * blockDim.x + threadIdx.x;
   const int lane = static_cast<int>(threadIdx.x & 7);
+  // A replaced job's launch stops here: the generation word is written by set_work while launches
+  // run, so it is read past L1 by one lane and shared, keeping the decision warp-uniform.
+  std::uint64_t current = threadIdx.x % 32 == 0 ? __ldcg(generation) : 0;
+  current = __shfl_sync(0xffffffffu, current, 0);
+  if (current > blob->generation) return;
+  const unsigned searching = __ballot_sync(0xffffffffu, tid < blob->nonce_count);
+  if (threadIdx.x % 32 == 0) atomicAdd(&results->searched, static_cast<std::uint32_t>(__popc(searching)));
   const std::uint64_t nonce = blob->nonce_start + tid;
 
   std::uint64_t seed[8];  // Keccak-512(header || nonce), this lane's own hash
@@ -287,10 +294,10 @@ cudaError_t launch_search(const SearchLaunch& l, cudaStream_t stream) {
   const FastMod pages = fastmod_for(l.pages);
   const std::uint32_t grid = blocks_for(l.hashes, l.block_threads);
   switch (l.hashes_in_flight) {
-    case 1: search_kernel<1><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity); break;
-    case 2: search_kernel<2><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity); break;
-    case 4: search_kernel<4><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity); break;
-    case 8: search_kernel<8><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, results, l.capacity); break;
+    case 1: search_kernel<1><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, l.generation, results, l.capacity); break;
+    case 2: search_kernel<2><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, l.generation, results, l.capacity); break;
+    case 4: search_kernel<4><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, l.generation, results, l.capacity); break;
+    case 8: search_kernel<8><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, l.generation, results, l.capacity); break;
     default: return cudaErrorInvalidValue;
   }
   return cudaGetLastError();

@@ -2,7 +2,8 @@
 // with its own staging slot, results buffer and completion event. Before a stream is reused
 // its previous launch is completed (its event, never a device-wide sync), its candidates are
 // delivered and its hashes counted; the next launch then takes the current work set, so a new
-// job starts at the next launch while the others in flight finish.
+// job starts at the next launch. Launches of a replaced job still in flight stop early: set_work
+// raises a generation word on the device that every block checks when it starts.
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -35,32 +36,34 @@ struct Pick {
   JobBlob blob{};
 };
 
+struct Stream {
+  explicit Stream(int device) {
+    check_cuda(cudaStreamCreateWithFlags(&handle, cudaStreamNonBlocking), device, "cudaStreamCreate");
+  }
+  ~Stream() { (void)cudaStreamDestroy(handle); }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  cudaStream_t handle = nullptr;
+};
+
+// One launch in flight: its stream, staging slot, results buffer and completion event.
 struct StreamSlot {
   StreamSlot(int device, GpuMemoryManager& memory, std::uint32_t capacity)
-      : staging(memory.acquire_staging()), results(memory.acquire_results(capacity)) {
-    check_cuda(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), device, "cudaStreamCreate");
+      : stream(device), staging(memory.acquire_staging()), results(memory.acquire_results(capacity)) {
     // Blocking sync: the worker sleeps while it waits instead of spinning a CPU core.
-    if (const cudaError_t e = cudaEventCreateWithFlags(&done, cudaEventDisableTiming | cudaEventBlockingSync); e != cudaSuccess) {
-      (void)cudaStreamDestroy(stream);
-      check_cuda(e, device, "cudaEventCreate");
-    }
-    static_cast<ResultsHeader*>(results.host())->capacity = capacity;
+    check_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming | cudaEventBlockingSync), device, "cudaEventCreate");
   }
-  ~StreamSlot() {
-    (void)cudaEventDestroy(done);
-    (void)cudaStreamDestroy(stream);
-  }
+  ~StreamSlot() { (void)cudaEventDestroy(done); }
   StreamSlot(const StreamSlot&) = delete;
   StreamSlot& operator=(const StreamSlot&) = delete;
 
-  cudaStream_t stream = nullptr;
+  Stream stream;
   cudaEvent_t done = nullptr;
   BufferPair staging;
   BufferPair results;
   bool busy = false;
-  std::uint64_t hashes = 0;
   std::uint64_t work_version = 0;  // of the work set the launch was taken from
-  std::shared_ptr<DagLease> dag;  // keeps the launch's DAG resident until it completes
+  std::shared_ptr<DagLease> dag;   // keeps the launch's DAG resident until it completes
 };
 
 void validate(const GpuDeviceOptions& o) {
@@ -76,7 +79,11 @@ void validate(const GpuDeviceOptions& o) {
 class CudaSearchDevice final : public GpuSearchDevice {
  public:
   CudaSearchDevice(int index, const GpuDeviceOptions& options)
-      : index_(index), options_(options), memory_(make_device_memory_manager(index, options.budget)) {
+      : index_(index),
+        options_(options),
+        memory_(make_device_memory_manager(index, options.budget)),
+        generation_(memory_->acquire_staging()),
+        control_(index) {
     validate(options_);
     use_device(index_);
     cudaDeviceProp p{};
@@ -85,6 +92,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
              std::to_string(p.major) + "." + std::to_string(p.minor)};
     for (int s = 0; s < options_.streams; ++s)
       slots_.push_back(std::make_unique<StreamSlot>(index_, *memory_, options_.results_capacity));
+    check_cuda(cudaMemset(generation_.device(), 0, sizeof(std::uint64_t)), index_, "generation reset");
   }
 
   ~CudaSearchDevice() override { stop(); }
@@ -102,7 +110,13 @@ class CudaSearchDevice final : public GpuSearchDevice {
     {
       std::lock_guard lock(mutex_);
       items_ = std::move(items);
-      work_version_.fetch_add(1);
+      // Launches of the replaced set stop as soon as this copy lands (their blocks not yet started).
+      auto* word = static_cast<std::uint64_t*>(generation_.host());
+      *word = work_version_.fetch_add(1) + 1;
+      use_device(index_);
+      check_cuda(cudaMemcpyAsync(generation_.device(), word, sizeof *word, cudaMemcpyHostToDevice, control_.handle), index_,
+                 "work generation upload");
+      memory_->record_transfer(sizeof *word, true);
     }
     wake_.notify_all();
   }
@@ -241,26 +255,27 @@ class CudaSearchDevice final : public GpuSearchDevice {
     auto dag = dag_for(*pick.epoch);
     auto* blob = static_cast<JobBlob*>(s.staging.host());
     *blob = pick.blob;  // the slot's previous copy has completed: rewriting it is safe
-    check_cuda(cudaMemcpyAsync(s.staging.device(), blob, sizeof(JobBlob), cudaMemcpyHostToDevice, s.stream), index_,
+    blob->generation = work_version;
+    check_cuda(cudaMemcpyAsync(s.staging.device(), blob, sizeof(JobBlob), cudaMemcpyHostToDevice, s.stream.handle), index_,
                "job blob upload");
-    check_cuda(cudaMemsetAsync(s.results.device(), 0, sizeof(ResultsHeader), s.stream), index_, "results reset");
+    check_cuda(cudaMemsetAsync(s.results.device(), 0, sizeof(ResultsHeader), s.stream.handle), index_, "results reset");
     SearchLaunch l;
     l.dag = dag->buffers().dag;
     l.pages = dag->buffers().pages;
     l.blob = static_cast<const JobBlob*>(s.staging.device());
+    l.generation = static_cast<const std::uint64_t*>(generation_.device());
     l.results = s.results.device();
     l.capacity = options_.results_capacity;
     l.hashes = static_cast<std::uint32_t>(pick.blob.nonce_count);
     l.hashes_in_flight = options_.hashes_in_flight;
     l.block_threads = options_.block_threads;
-    check_cuda(launch_search(l, s.stream), index_, "search launch");
-    check_cuda(cudaMemcpyAsync(s.results.host(), s.results.device(), s.results.bytes(), cudaMemcpyDeviceToHost, s.stream),
+    check_cuda(launch_search(l, s.stream.handle), index_, "search launch");
+    check_cuda(cudaMemcpyAsync(s.results.host(), s.results.device(), s.results.bytes(), cudaMemcpyDeviceToHost, s.stream.handle),
                index_, "results download");
-    check_cuda(cudaEventRecord(s.done, s.stream), index_, "cudaEventRecord");
+    check_cuda(cudaEventRecord(s.done, s.stream.handle), index_, "cudaEventRecord");
     memory_->record_transfer(sizeof(JobBlob), true);
     memory_->record_transfer(s.results.bytes(), false);
     s.busy = true;
-    s.hashes = pick.blob.nonce_count;
     s.work_version = work_version;
     launches_.fetch_add(1, std::memory_order_relaxed);
     s.dag = std::move(dag);
@@ -280,8 +295,8 @@ class CudaSearchDevice final : public GpuSearchDevice {
       sink_(c);
     }
     dropped_.fetch_add(header->found - kept, std::memory_order_relaxed);
-    hashes_.fetch_add(s.hashes, std::memory_order_relaxed);
-    if (s.work_version != work_version_.load()) stale_hashes_.fetch_add(s.hashes, std::memory_order_relaxed);
+    hashes_.fetch_add(header->searched, std::memory_order_relaxed);
+    if (s.work_version != work_version_.load()) stale_hashes_.fetch_add(header->searched, std::memory_order_relaxed);
   }
 
   void drain() {
@@ -293,6 +308,8 @@ class CudaSearchDevice final : public GpuSearchDevice {
   const GpuDeviceOptions options_;
   DeviceInfo info_;
   std::unique_ptr<GpuMemoryManager> memory_;
+  BufferPair generation_;  // the work generation: written by set_work, read by every launch
+  Stream control_;         // carries the generation uploads, apart from the launches
   std::vector<std::unique_ptr<StreamSlot>> slots_;
 
   mutable std::mutex mutex_;

@@ -87,8 +87,9 @@ if [[ $mode == full ]]; then
     set -- $v
     bench "s_f$1_b$2" --algo etchash --epoch 431 --seconds 10 --in-flight $1 --block $2
   done
-  bench jobs_l262144 --algo etchash --epoch 431 --seconds 6 --job-interval-ms 100
-  bench jobs_l1048576 --algo etchash --epoch 431 --seconds 6 --job-interval-ms 100 --launch-hashes 1048576
+  bench jobs_l1048576 --algo etchash --epoch 431 --seconds 6 --job-interval-ms 100
+  bench jobs_l262144 --algo etchash --epoch 431 --seconds 6 --job-interval-ms 100 --launch-hashes 262144
+  bench jobs10ms_l1048576 --algo etchash --epoch 431 --seconds 6 --job-interval-ms 10
   bench e431_again --algo etchash --epoch 431 --seconds 20
 fi
 ceiling > "$out/ceiling431_end.log" 2>&1

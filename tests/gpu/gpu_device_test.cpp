@@ -230,6 +230,41 @@ TEST_F(Gpu, NewWorkTakesOverWhileRunning) {
   EXPECT_EQ(got.found.back().tag, 2u);
 }
 
+// Launches in flight for a replaced job stop early: what they still search is less than one
+// launch, where running them out would cost the whole pipeline (3 launches).
+TEST_F(Gpu, ReplacedLaunchesStopEarly) {
+  const auto cache = epoch0();
+  GpuDeviceOptions o;
+  o.launch_hashes = 1u << 20;
+  o.streams = 3;
+  auto gpu = open_gpu(0, o);
+  std::mt19937_64 rng(std::random_device{}());
+  WorkItem a;
+  a.tag = 1;
+  a.epoch = cache;
+  a.header = random_header(rng);
+  a.boundary = ~std::uint64_t{0} >> 20;
+  a.nonce_count = ~std::uint64_t{0};
+  WorkItem b = a;
+  b.tag = 2;
+  b.header = random_header(rng);
+  Collected got;
+  gpu->set_work({a});
+  gpu->start(got.sink());
+  run_until(*gpu, 8u << 20);
+  const PipelineCounters before = gpu->pipeline_counters();
+  gpu->set_work({b});
+  run_until(*gpu, gpu->counters().hashes + (8u << 20));
+  gpu->stop();
+  ASSERT_EQ(gpu->fault(), "");
+  const PipelineCounters after = gpu->pipeline_counters();
+  EXPECT_LT(after.stale_hashes - before.stale_hashes, 1u << 20);
+  for (const auto& c : got.found) {
+    const WorkItem& w = c.tag == 1 ? a : b;
+    EXPECT_EQ(hashimoto_light(*cache, w.header, c.nonce).mix_hash, c.mix_hash) << "tag " << c.tag;
+  }
+}
+
 // Launches go to items by weight (smooth weighted round robin per launch): with weights 1 and
 // 3 a quarter of the launches, so about a quarter of the candidates, are the first item's.
 TEST_F(Gpu, HashesSplitByWeight) {

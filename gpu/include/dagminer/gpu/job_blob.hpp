@@ -14,8 +14,10 @@ struct JobBlob {
   std::uint64_t nonce_start;   // this launch searches [nonce_start, nonce_start + nonce_count)
   std::uint64_t nonce_count;
   std::uint64_t tag;           // the WorkItem's tag, echoed in each candidate
+  std::uint64_t generation;    // of the work set it came from; a launch whose generation is below
+                               // the device's current one (set_work replaced its job) stops early
 };
-static_assert(sizeof(JobBlob) == 64);
+static_assert(sizeof(JobBlob) == 72);
 
 struct ResultEntry {
   std::uint64_t nonce;
@@ -25,12 +27,15 @@ struct ResultEntry {
 static_assert(sizeof(ResultEntry) == 48);
 
 // A launch's results: `found` counts every candidate, also those beyond `capacity` that did not
-// fit (the overflow is found - capacity, counted and reported, not lost silently).
+// fit (the overflow is found - capacity, counted and reported, not lost silently); `searched`
+// counts the nonces actually hashed (all of them unless the launch was abandoned as replaced).
 struct ResultsHeader {
   std::uint32_t found;
   std::uint32_t capacity;
+  std::uint32_t searched;
+  std::uint32_t reserved;
 };
-static_assert(sizeof(ResultsHeader) == 8);
+static_assert(sizeof(ResultsHeader) == 16);
 
 inline constexpr std::uint64_t results_bytes(std::uint32_t capacity) noexcept {
   return sizeof(ResultsHeader) + std::uint64_t{capacity} * sizeof(ResultEntry);
