@@ -37,7 +37,7 @@ Engine::Engine(boost::asio::io_context& io, Config config, std::vector<std::uniq
       last_progress_(devices_.size()),
       timer_(io) {
   if (!config_.share_journal.empty()) journal_ = ShareJournal(config_.share_journal);
-  for (const auto& d : devices_) device_status_.push_back({d->describe(), {}, 0});
+  for (const auto& d : devices_) device_status_.push_back({d->describe(), {}, 0, std::nullopt, {}});
 }
 
 Engine::~Engine() {
