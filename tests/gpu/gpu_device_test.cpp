@@ -1,5 +1,6 @@
 // The DAG and search kernels, the device worker and the memory manager on a real GPU, checked
 // against core's CPU reference. Every test skips itself, saying why, where there is no GPU.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -40,12 +41,24 @@ std::shared_ptr<const LightCache> epoch0() {
   return cache;
 }
 
-Hash256 random_header(std::mt19937_64& rng) {
-  Hash256 h;
-  for (auto& b : h) b = static_cast<std::uint8_t>(rng());
-  return h;
+std::mt19937_64& rng() {
+  static std::mt19937_64 engine(std::random_device{}());
+  return engine;
 }
 
+// A job over `epoch` with a random header and start; one hash in 2^shift is a candidate.
+WorkItem job(std::uint64_t tag, std::shared_ptr<const LightCache> epoch, int shift, std::uint64_t count = ~std::uint64_t{0}) {
+  WorkItem w;
+  w.tag = tag;
+  w.epoch = std::move(epoch);
+  for (auto& b : w.header) b = static_cast<std::uint8_t>(rng()());
+  w.boundary = ~std::uint64_t{0} >> shift;
+  w.nonce_start = count == ~std::uint64_t{0} ? 0 : rng()() >> 1;
+  w.nonce_count = count;
+  return w;
+}
+
+// Candidates collected from the device's threads.
 struct Collected {
   std::mutex mutex;
   std::vector<Candidate> found;
@@ -64,6 +77,28 @@ void run_until(GpuSearchDevice& gpu, std::uint64_t hashes, std::chrono::seconds 
     std::this_thread::sleep_for(1ms);
 }
 
+// Mines `work` until the device has counted `hashes`, then stops it; returns the candidates.
+std::vector<Candidate> mine(GpuSearchDevice& gpu, const std::vector<WorkItem>& work, std::uint64_t hashes) {
+  Collected got;
+  gpu.set_work(work);
+  gpu.start(got.sink());
+  run_until(gpu, hashes);
+  gpu.stop();
+  EXPECT_EQ(gpu.fault(), "");
+  return std::move(got.found);
+}
+
+// Each candidate passes the CPU check (mix hash and boundary) for the job its tag names.
+void expect_verified(const std::vector<Candidate>& found, const std::vector<WorkItem>& jobs) {
+  for (const auto& c : found) {
+    const auto it = std::find_if(jobs.begin(), jobs.end(), [&](const WorkItem& w) { return w.tag == c.tag; });
+    ASSERT_NE(it, jobs.end()) << "unknown tag " << c.tag;
+    const HashResult r = hashimoto_light(*it->epoch, it->header, c.nonce);
+    EXPECT_EQ(r.mix_hash, c.mix_hash) << "tag " << c.tag << " nonce " << c.nonce;
+    EXPECT_LE(hash_top64(r.final_hash), it->boundary) << "tag " << c.tag << " nonce " << c.nonce;
+  }
+}
+
 class Gpu : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -77,8 +112,7 @@ TEST_F(Gpu, Epoch0DagItemsEqualTheReference) {
   auto gpu = open_gpu(0);
   const std::uint32_t items = static_cast<std::uint32_t>(cache->dataset_bytes / dataset_item_bytes);
   std::vector<std::uint32_t> indices{0, 1, 2, 3, 4, items / 2, items - 2, items - 1};
-  std::mt19937 rng(std::random_device{}());
-  for (int i = 0; i < 24; ++i) indices.push_back(std::uniform_int_distribution<std::uint32_t>(0, items - 1)(rng));
+  for (int i = 0; i < 24; ++i) indices.push_back(static_cast<std::uint32_t>(rng()() % items));
   const auto got = gpu->read_dag_items(*cache, indices);
   for (std::size_t i = 0; i < indices.size(); ++i) {
     const Item64 want = dataset_item(cache->items, indices[i]);
@@ -107,15 +141,7 @@ TEST_F(Gpu, SearchReportsExactlyTheCandidatesOfARange) {
   o.launch_hashes = 1000;  // several launches on several streams, the last one partial
   o.results_capacity = 1024;
   auto gpu = open_gpu(0, o);
-  std::mt19937_64 rng(std::random_device{}());
-  WorkItem w;
-  w.tag = 77;
-  w.epoch = cache;
-  w.header = random_header(rng);
-  w.boundary = ~std::uint64_t{0} >> 4;  // one hash in 16
-  w.nonce_start = rng();
-  w.nonce_count = 6000;
-
+  const WorkItem w = job(77, cache, 4, 6000);
   std::map<std::uint64_t, Hash256> expected;
   for (std::uint64_t n = w.nonce_start; n != w.nonce_start + w.nonce_count; ++n) {
     const HashResult r = hashimoto_full(dataset, w.header, n);
@@ -123,76 +149,45 @@ TEST_F(Gpu, SearchReportsExactlyTheCandidatesOfARange) {
   }
   ASSERT_GT(expected.size(), 100u);
 
-  Collected got;
-  gpu->set_work({w});
-  gpu->start(got.sink());
-  run_until(*gpu, w.nonce_count);
-  gpu->stop();
-  ASSERT_EQ(gpu->fault(), "");
+  const auto candidates = mine(*gpu, {w}, w.nonce_count);
   EXPECT_EQ(gpu->counters().hashes, w.nonce_count);
   EXPECT_EQ(gpu->counters().candidates_dropped, 0u);
   std::map<std::uint64_t, Hash256> found;
-  for (const auto& c : got.found) {
+  for (const auto& c : candidates) {
     EXPECT_EQ(c.tag, 77u);
     EXPECT_TRUE(found.emplace(c.nonce, c.mix_hash).second) << "nonce " << c.nonce << " reported twice";
-    const HashResult light = hashimoto_light(*cache, w.header, c.nonce);
-    EXPECT_EQ(light.mix_hash, c.mix_hash);
-    EXPECT_LE(hash_top64(light.final_hash), w.boundary);
   }
   EXPECT_EQ(found, expected);
+  expect_verified(candidates, {w});
 }
 
 TEST_F(Gpu, Epoch0SearchMissesNoCandidate) {
-  auto cache = epoch0();
   GpuDeviceOptions o;
   o.results_capacity = 1024;  // about 256 candidates expected: none may be dropped
   auto gpu = open_gpu(0, o);
-  std::mt19937_64 rng(std::random_device{}());
-  WorkItem w;
-  w.tag = 5;
-  w.epoch = cache;
-  w.header = random_header(rng);
-  w.boundary = ~std::uint64_t{0} >> 3;
-  w.nonce_start = rng();
-  w.nonce_count = 2048;
-  Collected got;
-  gpu->set_work({w});
-  gpu->start(got.sink());
-  run_until(*gpu, w.nonce_count);
-  gpu->stop();
-  ASSERT_EQ(gpu->fault(), "");
-  std::set<std::uint64_t> found;
-  for (const auto& c : got.found) found.insert(c.nonce);
-  std::set<std::uint64_t> expected;
-  for (std::uint64_t n = w.nonce_start; n != w.nonce_start + w.nonce_count; ++n) {
-    const HashResult r = hashimoto_light(*cache, w.header, n);
-    if (hash_top64(r.final_hash) > w.boundary) continue;
-    expected.insert(n);
-  }
-  for (const auto& c : got.found) EXPECT_EQ(hashimoto_light(*cache, w.header, c.nonce).mix_hash, c.mix_hash);
+  const WorkItem w = job(5, epoch0(), 3, 2048);
+  const auto candidates = mine(*gpu, {w}, w.nonce_count);
+  std::set<std::uint64_t> found, expected;
+  for (const auto& c : candidates) found.insert(c.nonce);
+  for (std::uint64_t n = w.nonce_start; n != w.nonce_start + w.nonce_count; ++n)
+    if (hash_top64(hashimoto_light(*w.epoch, w.header, n).final_hash) <= w.boundary) expected.insert(n);
   EXPECT_EQ(gpu->counters().candidates_dropped, 0u);
   EXPECT_EQ(found, expected);
   EXPECT_GT(expected.size(), 100u);
+  expect_verified(candidates, {w});
 }
 
 TEST_F(Gpu, FullResultsBufferCountsTheOverflow) {
-  const auto cache = synthetic_epoch(9003, 1009, 1031);
   GpuDeviceOptions o;
   o.launch_hashes = 512;
   o.results_capacity = 4;
   auto gpu = open_gpu(0, o);
-  WorkItem w;
-  w.epoch = cache;
-  w.boundary = ~std::uint64_t{0};  // every hash is a candidate
-  w.nonce_count = 4 * 512;
-  Collected got;
-  gpu->set_work({w});
-  gpu->start(got.sink());
-  run_until(*gpu, w.nonce_count);
-  gpu->stop();
+  const WorkItem w = job(3, synthetic_epoch(9003, 1009, 1031), 0, 4 * 512);  // every hash is a candidate
+  const auto candidates = mine(*gpu, {w}, w.nonce_count);
   EXPECT_EQ(gpu->counters().candidates, 4u * 4);
   EXPECT_EQ(gpu->counters().candidates_dropped, 4u * (512 - 4));
-  EXPECT_EQ(got.found.size(), 16u);
+  EXPECT_EQ(candidates.size(), 16u);
+  expect_verified(candidates, {w});
 }
 
 TEST_F(Gpu, NewWorkTakesOverWhileRunning) {
@@ -200,54 +195,28 @@ TEST_F(Gpu, NewWorkTakesOverWhileRunning) {
   GpuDeviceOptions o;
   o.launch_hashes = 4096;
   auto gpu = open_gpu(0, o);
-  std::mt19937_64 rng(std::random_device{}());
-  WorkItem a;
-  a.tag = 1;
-  a.epoch = cache;
-  a.header = random_header(rng);
-  a.boundary = ~std::uint64_t{0} >> 8;
-  a.nonce_count = ~std::uint64_t{0};
-  WorkItem b = a;
-  b.tag = 2;
-  b.header = random_header(rng);
+  const WorkItem a = job(1, cache, 8), b = job(2, cache, 8);
   Collected got;
   gpu->set_work({a});
   gpu->start(got.sink());
   run_until(*gpu, 1u << 16);
   gpu->set_work({b});
-  const std::uint64_t at_switch = gpu->counters().hashes;
-  run_until(*gpu, at_switch + (1u << 18));
+  run_until(*gpu, gpu->counters().hashes + (1u << 18));
   gpu->stop();
   ASSERT_EQ(gpu->fault(), "");
-  std::size_t of_b = 0;
-  for (const auto& c : got.found) {
-    const WorkItem& w = c.tag == 1 ? a : b;
-    ASSERT_TRUE(c.tag == 1 || c.tag == 2);
-    of_b += c.tag == 2;
-    EXPECT_EQ(hashimoto_light(*cache, w.header, c.nonce).mix_hash, c.mix_hash) << "tag " << c.tag;
-  }
-  EXPECT_GT(of_b, 0u);
+  expect_verified(got.found, {a, b});
+  ASSERT_FALSE(got.found.empty());
   EXPECT_EQ(got.found.back().tag, 2u);
 }
 
 // Launches in flight for a replaced job stop early: what they still search is less than one
 // launch, where running them out would cost the whole pipeline (3 launches).
 TEST_F(Gpu, ReplacedLaunchesStopEarly) {
-  const auto cache = epoch0();
   GpuDeviceOptions o;
   o.launch_hashes = 1u << 20;
   o.streams = 3;
   auto gpu = open_gpu(0, o);
-  std::mt19937_64 rng(std::random_device{}());
-  WorkItem a;
-  a.tag = 1;
-  a.epoch = cache;
-  a.header = random_header(rng);
-  a.boundary = ~std::uint64_t{0} >> 20;
-  a.nonce_count = ~std::uint64_t{0};
-  WorkItem b = a;
-  b.tag = 2;
-  b.header = random_header(rng);
+  const WorkItem a = job(1, epoch0(), 20), b = job(2, epoch0(), 20);
   Collected got;
   gpu->set_work({a});
   gpu->start(got.sink());
@@ -257,12 +226,8 @@ TEST_F(Gpu, ReplacedLaunchesStopEarly) {
   run_until(*gpu, gpu->counters().hashes + (8u << 20));
   gpu->stop();
   ASSERT_EQ(gpu->fault(), "");
-  const PipelineCounters after = gpu->pipeline_counters();
-  EXPECT_LT(after.stale_hashes - before.stale_hashes, 1u << 20);
-  for (const auto& c : got.found) {
-    const WorkItem& w = c.tag == 1 ? a : b;
-    EXPECT_EQ(hashimoto_light(*cache, w.header, c.nonce).mix_hash, c.mix_hash) << "tag " << c.tag;
-  }
+  EXPECT_LT(gpu->pipeline_counters().stale_hashes - before.stale_hashes, 1u << 20);
+  expect_verified(got.found, {a, b});
 }
 
 // Launches go to items by weight (smooth weighted round robin per launch): with weights 1 and
@@ -273,29 +238,12 @@ TEST_F(Gpu, HashesSplitByWeight) {
   o.launch_hashes = 4096;
   o.results_capacity = 1024;
   auto gpu = open_gpu(0, o);
-  std::mt19937_64 rng(std::random_device{}());
-  WorkItem a;
-  a.tag = 1;
-  a.epoch = cache;
-  a.header = random_header(rng);
-  a.boundary = ~std::uint64_t{0} >> 4;
-  a.nonce_count = ~std::uint64_t{0};
-  a.weight = 1;
-  WorkItem b = a;
-  b.tag = 2;
-  b.header = random_header(rng);
+  WorkItem a = job(1, cache, 4), b = job(2, cache, 4);
   b.weight = 3;
-  Collected got;
-  gpu->set_work({a, b});
-  gpu->start(got.sink());
-  run_until(*gpu, 400 * 4096);
-  gpu->stop();
-  ASSERT_EQ(gpu->fault(), "");
-  std::size_t of_a = 0;
-  for (const auto& c : got.found) of_a += c.tag == 1;
-  ASSERT_GT(got.found.size(), 50000u);
-  const double share = static_cast<double>(of_a) / static_cast<double>(got.found.size());
-  EXPECT_NEAR(share, 0.25, 0.02);
+  const auto found = mine(*gpu, {a, b}, 400 * 4096);
+  ASSERT_GT(found.size(), 50000u);
+  const auto of_a = std::count_if(found.begin(), found.end(), [](const Candidate& c) { return c.tag == 1; });
+  EXPECT_NEAR(static_cast<double>(of_a) / static_cast<double>(found.size()), 0.25, 0.02);
 }
 
 // The next epoch's DAG is built while the current one is mined, then mining moves to it.
@@ -304,16 +252,7 @@ TEST_F(Gpu, NextEpochIsPreparedWhileMining) {
   GpuDeviceOptions o;
   o.launch_hashes = 8192;
   auto gpu = open_gpu(0, o);
-  std::mt19937_64 rng(std::random_device{}());
-  WorkItem a;
-  a.tag = 1;
-  a.epoch = current;
-  a.header = random_header(rng);
-  a.boundary = ~std::uint64_t{0} >> 8;
-  a.nonce_count = ~std::uint64_t{0};
-  WorkItem b = a;
-  b.tag = 2;
-  b.epoch = next;
+  const WorkItem a = job(1, current, 8), b = job(2, next, 8);
   Collected got;
   gpu->set_work({a});
   gpu->start(got.sink());
@@ -327,13 +266,8 @@ TEST_F(Gpu, NextEpochIsPreparedWhileMining) {
   gpu->stop();
   ASSERT_EQ(gpu->fault(), "");
   EXPECT_EQ(gpu->memory_stats().dag_builds, 2u);
-  std::size_t of_b = 0;
-  for (const auto& c : got.found) {
-    const auto& epoch = c.tag == 1 ? current : next;
-    of_b += c.tag == 2;
-    EXPECT_EQ(hashimoto_light(*epoch, b.header, c.nonce).mix_hash, c.mix_hash) << "tag " << c.tag;
-  }
-  EXPECT_GT(of_b, 0u);
+  expect_verified(got.found, {a, b});
+  EXPECT_TRUE(std::any_of(got.found.begin(), got.found.end(), [](const Candidate& c) { return c.tag == 2; }));
 }
 
 TEST_F(Gpu, ManagerBudgetEvictionAndStatistics) {
