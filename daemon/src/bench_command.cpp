@@ -2,6 +2,7 @@
 // DAG items and every candidate found against core's CPU reference, and reports the sustained
 // hashrate. Optionally replaces the job every few milliseconds to price job changes.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -104,7 +105,8 @@ int run_bench(const BenchOptions& o) {
   }
 
   // About 20 candidates a second at full GPU speed; one hash in 64 on the CPU.
-  const std::uint64_t boundary = ~std::uint64_t{0} >> (gpu ? 24 : 6);
+  const int boundary_shift = gpu ? 24 : 6;
+  const std::uint64_t boundary = ~std::uint64_t{0} >> boundary_shift;
   std::vector<WorkItem> jobs;
   auto new_job = [&] {
     WorkItem w;
@@ -219,7 +221,10 @@ int run_bench(const BenchOptions& o) {
                   o.gpu.block_threads, out["stale_fraction"].as_double() * 100);
     if (!fault.empty()) std::printf("fault       %s\n", fault.c_str());
   }
-  return (bad || items_bad || !fault.empty() || sink.found.empty()) ? 1 : 0;
+  // No candidate where dozens were expected means the search reports nothing: a failure too.
+  const bool none_found = sink.found.empty() && static_cast<double>(c1.hashes) / std::ldexp(1.0, boundary_shift) > 30;
+  if (none_found) std::fprintf(stderr, "dagminer: no candidate found in %llu hashes\n", static_cast<unsigned long long>(c1.hashes));
+  return (bad || items_bad || !fault.empty() || none_found) ? 1 : 0;
 }
 
 }  // namespace
