@@ -175,7 +175,11 @@ void Engine::reschedule() {
     if (tags == work_[d]) continue;
     if (work_[d].empty()) last_progress_[d] = Clock::now();
     work_[d] = std::move(tags);
-    devices_[d]->set_work(std::move(items));
+    try {
+      devices_[d]->set_work(std::move(items));
+    } catch (const std::exception& e) {  // a lost GPU: the others mine on; the watchdog sees it
+      spdlog::error("device {}: cannot take new work: {}", device_status_[d].info.id, e.what());
+    }
   }
 }
 
