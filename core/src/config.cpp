@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
 namespace dagminer {
@@ -286,12 +287,79 @@ void read_devices(Reader& r, const YAML::Node& node, DeviceSelection& d) {
   }
 }
 
+void read_log_file(Reader& r, const YAML::Node& node, LogFileConfig& log) {
+  if (!r.check_map(node, "log", {"file", "max_size", "max_files"})) return;
+  if (node["file"]) log.file = r.string(node["file"], "log.file").value_or("");
+  if (node["max_size"]) {
+    if (auto text = r.string(node["max_size"], "log.max_size")) {
+      const auto size = parse_memory_budget(*text);
+      if (size && size->bytes && *size->bytes >= 1024) log.max_size = *size->bytes;
+      else r.error(node["max_size"], "log.max_size: expected a size of at least 1KiB (10MiB, 500KiB), got '" + *text + "'");
+    }
+  }
+  if (node["max_files"]) log.max_files = r.number(node["max_files"], "log.max_files", 1u, 1000u).value_or(log.max_files);
+}
+
+bool is_loopback(const std::string& host) {
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+// "127.0.0.1:4067" or "[::1]:4067"; host names are not resolved, so the address is exact.
+std::optional<std::string> read_listen(const std::string& listen, ApiConfig& api) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return "expected address:port, e.g. 127.0.0.1:4067 or [::1]:4067";
+  std::string host = listen.substr(0, colon);
+  const std::string port = listen.substr(colon + 1);
+  const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
+  unsigned char address[sizeof(in6_addr)];
+  const bool v4 = !bracketed && inet_pton(AF_INET, host.c_str(), address) == 1;
+  const bool v6 = bracketed && inet_pton(AF_INET6, host.c_str(), address) == 1;
+  if (!v4 && !v6)
+    return "'" + host + "' is not an IP address (IPv6 in brackets: [::1]:4067; names are not resolved, use 127.0.0.1 for localhost)";
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value > 65535)
+    return "bad port '" + port + "' (0 to 65535; 0 picks a free one)";
+  api.host = host;
+  api.port = static_cast<std::uint16_t>(value);
+  return std::nullopt;
+}
+
+void read_api(Reader& r, const YAML::Node& node, ApiConfig& api) {
+  if (!r.check_map(node, "api", {"listen", "token"})) return;
+  if (node["token"]) {
+    if (auto token = r.string(node["token"], "api.token")) {
+      // RFC 6750's token characters, so the value goes into a header unchanged.
+      constexpr std::string_view allowed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=";
+      if (!token->empty() && (token->size() < 16 || token->find_first_not_of(allowed) != std::string::npos))
+        r.error(node["token"], "api.token: expected at least 16 characters of letters, digits and - . _ ~ + / = (e.g. the output of openssl rand -hex 16)");
+      else
+        api.token = *token;
+    }
+  }
+  if (node["listen"]) {
+    if (auto listen = r.string(node["listen"], "api.listen")) {
+      if (listen->empty()) {
+        api.enabled = false;
+      } else if (auto problem = read_listen(*listen, api)) {
+        r.error(node["listen"], "api.listen: " + *problem);
+      } else if (!is_loopback(api.host) && api.token.empty()) {
+        r.error(node["listen"], "api.listen: " + *listen + " is not a loopback address: set api.token first, the control endpoints would be open to the network");
+      }
+    }
+  }
+}
+
 Config read_config(Reader& r, const YAML::Node& root) {
   Config c;
   if (!r.check_map(root, "the configuration",
                    {"pools", "strategy", "fallback_after", "devices", "cpu_threads", "memory_budget", "light_cache_dir",
                     "share_journal", "log_level", "summary_interval", "job_timeout", "response_timeout",
-                    "hashrate_interval", "backoff", "max_protocol_errors"}))
+                    "hashrate_interval", "backoff", "max_protocol_errors", "log", "api"}))
     return c;
   PoolDefaults defaults;
   read_pool_defaults(r, root, defaults);
@@ -332,6 +400,8 @@ Config read_config(Reader& r, const YAML::Node& root) {
     }
   }
   if (root["summary_interval"]) r.duration(root["summary_interval"], "summary_interval", c.summary_interval);
+  if (root["log"]) read_log_file(r, root["log"], c.log);
+  if (root["api"]) read_api(r, root["api"], c.api);
   return c;
 }
 

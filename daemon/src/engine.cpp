@@ -366,8 +366,9 @@ void Engine::finish_stop() {
 std::vector<PoolStatus> Engine::pools() const {
   std::vector<PoolStatus> out;
   for (const auto& [name, p] : pools_) {
-    PoolStatus s{name, p.config.url, p.config.enabled, p.alive, false, {}, -1, ledger_.pool(name)};
+    PoolStatus s{name, p.config.url, p.config.enabled, p.alive, false, {}, -1, ledger_.pool(name), {}};
     for (const auto& m : mining_) s.mining = s.mining || m.pool == name;
+    if (p.client) s.latency = p.client->latency();
     if (auto j = jobs_.find(p.current); j != jobs_.end()) {
       s.current_job = j->second->job.id;
       s.epoch = j->second->job.epoch;

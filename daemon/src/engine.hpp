@@ -44,6 +44,7 @@ struct PoolStatus {
   std::string current_job;
   int epoch = -1;
   ShareCounts shares;
+  std::optional<std::chrono::milliseconds> latency;  // round trip of the last answered request, while connected
 };
 
 class Engine {

@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api_server.hpp"
 #include "commands.hpp"
 #include "dagminer/core/config.hpp"
 #include "device_factory.hpp"
@@ -73,6 +74,10 @@ int run_daemon(const std::string& config_file) {
     return 1;
   }
   setup_logging(load.config->log_level);
+  if (const auto problem = set_log_file(load.config->log); !problem.empty()) {
+    spdlog::critical("cannot open the log file {}: {}", load.config->log.file.string(), problem);
+    return 1;
+  }
   spdlog::info("dagminer {} starting with {}", DAGMINER_VERSION, config_file);
 
   auto devices = open_devices(load.config->devices, load.config->memory);
@@ -83,7 +88,9 @@ int run_daemon(const std::string& config_file) {
 
   boost::asio::io_context io;
   const SystemdNotifier notifier;
+  const ApiConfig api_config = load.config->api;
   Engine engine(io, std::move(*load.config), std::move(devices));
+  ApiServer api(io, engine, api_config);
   ServiceMonitor monitor(io, engine, notifier);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec, int signo) {
@@ -96,6 +103,9 @@ int run_daemon(const std::string& config_file) {
         for (const auto& e : next.errors) spdlog::error("reload refused, keeping the running configuration: {}", e.to_string());
       } else {
         if (!set_log_level(next.config->log_level)) spdlog::warn("unknown log level {}", next.config->log_level);
+        if (const auto problem = set_log_file(next.config->log); !problem.empty())
+          spdlog::error("cannot open the log file {}, keeping the previous one: {}", next.config->log.file.string(), problem);
+        api.reconfigure(next.config->api);
         engine.reload(std::move(*next.config));
         spdlog::info("configuration reloaded");
       }
@@ -106,12 +116,19 @@ int run_daemon(const std::string& config_file) {
     spdlog::info("{}: stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
     notifier.stopping();
     monitor.cancel();
+    api.stop();
     engine.stop(shutdown_grace, [&] {
       signals.cancel();
       io.stop();
     });
   };
   signals.async_wait(on_signal);
+  try {
+    api.start();
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
   engine.start();
   monitor.start();
   io.run();

@@ -31,6 +31,24 @@ struct MemoryBudget {
   double fraction = 0.9;
 };
 
+// The HTTP API and /metrics. Without a token the control endpoints are open, so the API may
+// then listen only on a loopback address.
+struct ApiConfig {
+  bool enabled = true;             // `listen: ""` turns the API off
+  std::string host = "127.0.0.1";  // an IP address (IPv6 without brackets)
+  std::uint16_t port = 4067;       // 0: any free port (the log names it)
+  std::string token;               // bearer token for the control endpoints; empty: none
+  bool operator==(const ApiConfig&) const = default;
+};
+
+// A log file besides stdout, rotated by size.
+struct LogFileConfig {
+  std::filesystem::path file;                 // empty: no file
+  std::uint64_t max_size = 10 * 1024 * 1024;  // bytes per file
+  unsigned max_files = 5;                     // rotated files kept besides the current one
+  bool operator==(const LogFileConfig&) const = default;
+};
+
 struct Config {
   std::vector<PoolConfig> pools;
   Strategy strategy = Strategy::failover;
@@ -41,6 +59,8 @@ struct Config {
   std::filesystem::path share_journal;    // empty: no journal
   std::string log_level = "info";
   std::chrono::seconds summary_interval{60};
+  LogFileConfig log;
+  ApiConfig api;
 
   const PoolConfig* find_pool(std::string_view name) const noexcept;
 };

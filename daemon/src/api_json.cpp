@@ -1,0 +1,91 @@
+#include "api_json.hpp"
+
+#include <boost/json/array.hpp>
+
+namespace dagminer {
+namespace {
+
+namespace json = boost::json;
+
+json::object shares_json(const ShareCounts& c) {
+  return {{"found", c.found},
+          {"accepted", c.accepted},
+          {"rejected", c.rejected},
+          {"stale", c.stale},
+          {"timed_out", c.timed_out},
+          {"pending", c.pending},
+          {"hardware_errors", c.hardware_errors},
+          {"accepted_difficulty", c.accepted_difficulty}};
+}
+
+json::value gpu_memory_json(const std::optional<gpu::MemoryStats>& m) {
+  if (!m) return nullptr;
+  json::object in_use;
+  for (std::size_t k = 0; k < gpu::memory_kind_count; ++k) in_use[gpu::to_string(static_cast<gpu::MemoryKind>(k))] = m->bytes[k];
+  json::array resident;
+  for (const auto& key : m->resident) resident.push_back({{"algorithm", to_string(key.algo)}, {"epoch", key.epoch}});
+  return json::object{{"budget_bytes", m->budget_bytes},
+                      {"in_use_bytes", std::move(in_use)},
+                      {"resident_dags", std::move(resident)},
+                      {"dag_builds", m->dag_builds},
+                      {"last_dag_build_seconds", m->last_dag_build_seconds},
+                      {"total_dag_build_seconds", m->total_dag_build_seconds},
+                      {"evictions", m->evictions}};
+}
+
+}  // namespace
+
+json::object summary_json(const ServiceSnapshot& s) {
+  std::size_t up = 0;
+  for (const auto& p : s.pools) up += p.alive;
+  return {{"version", s.version},
+          {"uptime_seconds", s.uptime_seconds},
+          {"paused", s.paused},
+          {"mining", s.mining},
+          {"healthy", s.health_problem.empty()},
+          {"health_problem", s.health_problem},
+          {"hashrate", s.hashrate},
+          {"pools", json::object{{"total", s.pools.size()}, {"up", up}}},
+          {"devices", s.devices.size()},
+          {"shares", shares_json(s.shares)}};
+}
+
+json::object pools_json(const ServiceSnapshot& s) {
+  json::array pools;
+  for (const auto& p : s.pools) {
+    json::object o{{"name", p.name},
+                   {"url", p.url},
+                   {"enabled", p.enabled},
+                   {"up", p.alive},
+                   {"mining", p.mining},
+                   {"job", p.current_job.empty() ? json::value(nullptr) : json::value(p.current_job)},
+                   {"epoch", p.epoch < 0 ? json::value(nullptr) : json::value(p.epoch)},
+                   {"latency_ms", p.latency ? json::value(p.latency->count()) : json::value(nullptr)},
+                   {"shares", shares_json(p.shares)}};
+    pools.push_back(std::move(o));
+  }
+  return {{"pools", std::move(pools)}};
+}
+
+json::object devices_json(const ServiceSnapshot& s) {
+  json::array devices;
+  for (const auto& d : s.devices) {
+    const auto shares = s.device_shares.find(d.info.id);
+    json::object o{{"id", d.info.id},
+                   {"kind", d.info.kind},
+                   {"name", d.info.name},
+                   {"memory_bytes", d.info.memory_bytes},
+                   {"compute_capability", d.info.compute_capability},
+                   {"hashrate", d.hashrate},
+                   {"hashes", d.counters.hashes},
+                   {"candidates", d.counters.candidates},
+                   {"candidates_dropped", d.counters.candidates_dropped},
+                   {"fault", d.fault},
+                   {"shares", shares_json(shares == s.device_shares.end() ? ShareCounts{} : shares->second)},
+                   {"gpu_memory", gpu_memory_json(d.memory)}};
+    devices.push_back(std::move(o));
+  }
+  return {{"devices", std::move(devices)}};
+}
+
+}  // namespace dagminer

@@ -1,0 +1,14 @@
+// The JSON bodies of the read-only API endpoints (README.md, "HTTP API and metrics").
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include "service_snapshot.hpp"
+
+namespace dagminer {
+
+boost::json::object summary_json(const ServiceSnapshot& s);  // GET /api/v1/summary
+boost::json::object pools_json(const ServiceSnapshot& s);    // GET /api/v1/pools
+boost::json::object devices_json(const ServiceSnapshot& s);  // GET /api/v1/devices
+
+}  // namespace dagminer

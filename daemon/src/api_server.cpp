@@ -1,0 +1,364 @@
+#include "api_server.hpp"
+
+#include <functional>
+#include <optional>
+#include <set>
+#include <stdexcept>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api_json.hpp"
+#include "metrics.hpp"
+
+namespace dagminer {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using tcp = boost::asio::ip::tcp;
+
+namespace {
+
+constexpr auto io_timeout = std::chrono::seconds(10);      // to read a whole request, or write a response
+constexpr auto linger_timeout = std::chrono::seconds(2);   // to drain a refused request before closing
+constexpr std::size_t header_limit = 8 * 1024;
+constexpr std::size_t body_limit = 8 * 1024;
+constexpr std::size_t max_connections = 32;
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+Response make_response(http::status status, std::string body, const char* content_type) {
+  Response res{status, 11};
+  res.set(http::field::server, "dagminer/" DAGMINER_VERSION);
+  res.set(http::field::content_type, content_type);
+  res.set(http::field::cache_control, "no-store");
+  res.body() = std::move(body);
+  return res;
+}
+
+Response json_response(http::status status, const json::value& body) {
+  return make_response(status, json::serialize(body) + "\n", "application/json");
+}
+
+Response error_response(http::status status, const std::string& message) {
+  return json_response(status, json::object{{"error", message}});
+}
+
+std::string clip(std::string_view text) { return std::string(text.substr(0, 100)) + (text.size() > 100 ? "..." : ""); }
+
+// "%41b" -> "Ab"; nullopt for a broken escape.
+std::optional<std::string> percent_decode(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size()) return std::nullopt;
+    unsigned value = 0;
+    for (std::size_t k = 1; k <= 2; ++k) {
+      const char c = text[i + k];
+      const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      if (digit < 0) return std::nullopt;
+      value = value * 16 + static_cast<unsigned>(digit);
+    }
+    out += static_cast<char>(value);
+    i += 2;
+  }
+  return out;
+}
+
+// The comparison's time depends on the configured token's length only, never on where a
+// guess first differs.
+bool same_token(std::string_view given, std::string_view expected) {
+  unsigned diff = given.size() != expected.size();
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    diff |= static_cast<unsigned char>(expected[i]) ^ static_cast<unsigned char>(i < given.size() ? given[i] : 0);
+  return diff == 0;
+}
+
+ServiceSnapshot take_snapshot(const Engine& engine) {
+  ServiceSnapshot s;
+  s.version = DAGMINER_VERSION;
+  s.uptime_seconds = std::chrono::duration<double>(Clock::now() - engine.started()).count();
+  s.paused = engine.paused();
+  s.mining = engine.mining();
+  s.health_problem = engine.health_problem();
+  s.hashrate = engine.hashrate();
+  s.shares = engine.ledger().total();
+  s.pools = engine.pools();
+  s.devices = engine.devices();
+  s.device_shares = engine.ledger().devices();
+  return s;
+}
+
+std::string endpoint_text(const ApiConfig& c, std::uint16_t port) {
+  const bool v6 = c.host.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + c.host + "]" : c.host) + ":" + std::to_string(port);
+}
+
+class Session;
+
+}  // namespace
+
+struct ApiServer::State {
+  Engine* engine = nullptr;  // null once stopped
+  ApiConfig config;
+  std::shared_ptr<tcp::acceptor> acceptor;
+  std::set<Session*> sessions;
+};
+
+namespace {
+
+using State = ApiServer::State;
+
+// One connection: requests read under a deadline and size limits, answered in order.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<State> state, tcp::socket socket) : state_(std::move(state)), stream_(std::move(socket)) {
+    beast::error_code ec;
+    const auto remote = stream_.socket().remote_endpoint(ec);
+    peer_ = ec ? "unknown peer" : remote.address().to_string() + ":" + std::to_string(remote.port());
+    state_->sessions.insert(this);
+  }
+  ~Session() { state_->sessions.erase(this); }
+
+  void start() { read(); }
+  void close() {
+    beast::error_code ec;
+    stream_.socket().close(ec);
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(header_limit);
+    parser_->body_limit(body_limit);
+    stream_.expires_after(io_timeout);
+    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == boost::asio::error::operation_aborted) return close();
+    if (ec) {
+      if (ec.category() != make_error_code(http::error::bad_target).category()) return close();  // the network's, not HTTP's
+      const auto status = ec == http::error::body_limit     ? http::status::payload_too_large
+                          : ec == http::error::header_limit ? http::status::request_header_fields_too_large
+                                                            : http::status::bad_request;
+      spdlog::debug("api: bad request from {}: {}", peer_, ec.message());
+      return write(error_response(status, "bad request: " + ec.message()), false);
+    }
+    if (!state_->engine) return close();
+    const Request& req = parser_->get();
+    write(respond(req), req.keep_alive());
+  }
+
+  void write(Response res, bool keep_alive) {
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    response_ = std::move(res);
+    stream_.expires_after(io_timeout);
+    http::async_write(stream_, response_, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      if (keep_alive) return self->read();
+      self->linger();
+    });
+  }
+
+  // Closing a socket with unread input resets the connection, and the client may lose the
+  // answer: send FIN, then read and drop what the client still sends, for a bounded time.
+  void linger() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close();
+    stream_.expires_after(linger_timeout);
+    drain_.resize(4096);
+    drain();
+  }
+  void drain() {
+    stream_.async_read_some(boost::asio::buffer(drain_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      self->drain();
+    });
+  }
+
+  Response respond(const Request& req) {
+    Engine& engine = *state_->engine;
+    const std::string_view target = req.target();
+    const std::string_view path = target.substr(0, target.find('?'));
+
+    using View = json::object (*)(const ServiceSnapshot&);
+    static const std::pair<std::string_view, View> views[] = {
+        {"/api/v1/summary", summary_json}, {"/api/v1/pools", pools_json}, {"/api/v1/devices", devices_json}};
+    for (const auto& [name, view] : views)
+      if (path == name) {
+        if (req.method() != http::verb::get) return method_not_allowed("GET");
+        return json_response(http::status::ok, view(take_snapshot(engine)));
+      }
+    if (path == "/metrics") {
+      if (req.method() != http::verb::get) return method_not_allowed("GET");
+      return make_response(http::status::ok, prometheus_metrics(take_snapshot(engine)), prometheus_content_type);
+    }
+
+    std::function<Response()> action;
+    if (path == "/api/v1/pause" || path == "/api/v1/resume") {
+      const bool pause = path == "/api/v1/pause";
+      action = [this, &engine, pause] {
+        if (pause) engine.pause();
+        else engine.resume();
+        spdlog::info("api: {} by {}", pause ? "paused" : "resumed", peer_);
+        return json_response(http::status::ok, json::object{{"paused", engine.paused()}});
+      };
+    } else if (constexpr std::string_view prefix = "/api/v1/pools/"; path.starts_with(prefix)) {
+      const std::string_view rest = path.substr(prefix.size());
+      const auto slash = rest.find('/');
+      const std::string_view verb = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+      if (verb == "enable" || verb == "disable") {
+        const auto name = percent_decode(rest.substr(0, slash));
+        if (!name || name->empty()) return error_response(http::status::bad_request, "malformed pool name in " + clip(path));
+        action = [this, &engine, name = *name, enable = verb == "enable"] {
+          if (!engine.set_pool_enabled(name, enable))
+            return error_response(http::status::not_found, "no pool named '" + clip(name) + "'");
+          spdlog::info("api: pool {} {} by {}", name, enable ? "enabled" : "disabled", peer_);
+          return json_response(http::status::ok, json::object{{"pool", name}, {"enabled", enable}});
+        };
+      }
+    }
+    if (!action) return error_response(http::status::not_found, "no endpoint " + clip(path));
+    if (req.method() != http::verb::post) return method_not_allowed("POST");
+    if (auto refusal = check_token(req)) return std::move(*refusal);
+    return action();
+  }
+
+  static Response method_not_allowed(const char* allowed) {
+    auto res = error_response(http::status::method_not_allowed, std::string("method not allowed: use ") + allowed);
+    res.set(http::field::allow, allowed);
+    return res;
+  }
+
+  // Control endpoints need `Authorization: Bearer <token>` when a token is configured.
+  std::optional<Response> check_token(const Request& req) const {
+    const std::string& token = state_->config.token;
+    if (token.empty()) return std::nullopt;
+    const auto header = req.find(http::field::authorization);
+    std::string problem;
+    if (header == req.end()) {
+      problem = "this endpoint needs a bearer token: Authorization: Bearer <token>";
+    } else {
+      std::string_view value = header->value();
+      constexpr std::string_view scheme = "bearer ";
+      const bool bearer = value.size() > scheme.size() && beast::iequals(value.substr(0, scheme.size()), scheme);
+      const auto start = value.find_first_not_of(' ', scheme.size());
+      value = bearer && start != std::string_view::npos ? value.substr(start) : std::string_view{};
+      if (value.empty()) {
+        problem = "malformed Authorization header: expected Bearer <token>";
+      } else if (!same_token(value, token)) {
+        spdlog::warn("api: wrong token from {} for {} {}", peer_, std::string(req.method_string()), clip(req.target()));
+        return error_response(http::status::forbidden, "wrong token");
+      }
+    }
+    if (problem.empty()) return std::nullopt;
+    spdlog::warn("api: {} {} from {} without a valid Authorization header", std::string(req.method_string()), clip(req.target()), peer_);
+    auto res = error_response(http::status::unauthorized, problem);
+    res.set(http::field::www_authenticate, "Bearer realm=\"dagminer\"");
+    return res;
+  }
+
+  std::shared_ptr<State> state_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_{header_limit + body_limit};
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Response response_;
+  std::vector<char> drain_;
+  std::string peer_;
+};
+
+void accept(std::shared_ptr<State> state, std::shared_ptr<tcp::acceptor> acceptor) {
+  acceptor->async_accept([state, acceptor](boost::system::error_code ec, tcp::socket socket) {
+    if (state->acceptor != acceptor || !acceptor->is_open()) return;  // stopped, or replaced at a reload
+    if (ec) {
+      // Out of descriptors, most likely: try again shortly rather than spin.
+      spdlog::warn("api: accepting a connection failed: {}", ec.message());
+      auto timer = std::make_shared<boost::asio::steady_timer>(acceptor->get_executor(), std::chrono::milliseconds(200));
+      timer->async_wait([state, acceptor, timer](boost::system::error_code) {
+        if (state->acceptor == acceptor) accept(state, acceptor);
+      });
+      return;
+    }
+    if (state->sessions.size() >= max_connections) {
+      spdlog::warn("api: {} connections open, refusing another", state->sessions.size());
+      socket.close(ec);
+    } else {
+      std::make_shared<Session>(state, std::move(socket))->start();
+    }
+    accept(state, acceptor);
+  });
+}
+
+}  // namespace
+
+ApiServer::ApiServer(boost::asio::io_context& io, Engine& engine, ApiConfig config)
+    : io_(io), engine_(engine), state_(std::make_shared<State>()) {
+  state_->config = std::move(config);
+}
+
+ApiServer::~ApiServer() { stop(); }
+
+void ApiServer::start() {
+  const ApiConfig& c = state_->config;
+  if (!c.enabled) {
+    spdlog::info("api: off (api.listen is empty)");
+    return;
+  }
+  auto acceptor = std::make_shared<tcp::acceptor>(io_);
+  try {
+    const tcp::endpoint endpoint(boost::asio::ip::make_address(c.host), c.port);
+    acceptor->open(endpoint.protocol());
+    acceptor->set_option(tcp::acceptor::reuse_address(true));
+    acceptor->bind(endpoint);
+    acceptor->listen();
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("api: cannot listen on " + endpoint_text(c, c.port) + ": " + e.code().message());
+  }
+  state_->engine = &engine_;
+  state_->acceptor = acceptor;
+  spdlog::info("api: listening on {} ({})", endpoint_text(c, port()),
+               c.token.empty() ? "no token: the control endpoints are open to local users" : "the control endpoints need the token");
+  accept(state_, acceptor);
+}
+
+void ApiServer::stop() {
+  if (auto acceptor = std::exchange(state_->acceptor, nullptr)) {
+    boost::system::error_code ec;
+    acceptor->close(ec);
+  }
+  state_->engine = nullptr;
+  for (Session* s : std::set<Session*>(state_->sessions)) s->close();
+}
+
+void ApiServer::reconfigure(const ApiConfig& config) {
+  const ApiConfig old = std::exchange(state_->config, config);
+  if (config == old) return;
+  if (config.enabled == old.enabled && config.host == old.host && config.port == old.port) {
+    spdlog::info("api: token changed");
+    return;
+  }
+  stop();
+  try {
+    start();
+  } catch (const std::exception& e) {
+    spdlog::error("{}; the API is off until the next reload", e.what());
+  }
+}
+
+std::uint16_t ApiServer::port() const noexcept {
+  boost::system::error_code ec;
+  return state_->acceptor ? state_->acceptor->local_endpoint(ec).port() : 0;
+}
+
+}  // namespace dagminer

@@ -1,0 +1,41 @@
+// The HTTP API and /metrics (README.md, "HTTP API and metrics"). Runs on the engine's event
+// loop, so it reads and controls the engine without locks; every socket operation is
+// asynchronous with a deadline, so a slow or hostile client never holds up mining.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <boost/asio/io_context.hpp>
+
+#include "dagminer/core/config.hpp"
+#include "engine.hpp"
+
+namespace dagminer {
+
+class ApiServer {
+ public:
+  ApiServer(boost::asio::io_context& io, Engine& engine, ApiConfig config);
+  ~ApiServer();
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+  // Listens, unless the configuration turns the API off. Throws std::runtime_error naming the
+  // address when it cannot listen.
+  void start();
+  // Closes the listener and every connection.
+  void stop();
+  // Applies a reloaded configuration: a new token takes effect at once; a new address restarts
+  // the listener (a failure is logged and leaves the API off).
+  void reconfigure(const ApiConfig& config);
+  std::uint16_t port() const noexcept;  // bound port; 0 when not listening
+
+  struct State;
+
+ private:
+  boost::asio::io_context& io_;
+  Engine& engine_;
+  std::shared_ptr<State> state_;  // shared with the connections, which may outlive a stop
+};
+
+}  // namespace dagminer

@@ -1,0 +1,146 @@
+#include "metrics.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <initializer_list>
+#include <string_view>
+#include <utility>
+
+namespace dagminer {
+namespace {
+
+using Labels = std::initializer_list<std::pair<std::string_view, std::string_view>>;
+
+// Writes metric families. A family's HELP and TYPE lines go out with its first sample, so a
+// family with no samples (GPU memory on a CPU-only machine) leaves no trace.
+class Exposition {
+ public:
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    name_ = name;
+    header_ = "# HELP " + name_ + " " + escaped(help, false) + "\n# TYPE " + name_ + " " + std::string(type) + "\n";
+  }
+  void sample(Labels labels, double value) { sample_named(name_, labels, value); }
+  // A summary's _sum and _count series.
+  void sample(std::string_view suffix, Labels labels, double value) { sample_named(name_ + std::string(suffix), labels, value); }
+  std::string take() { return std::move(out_); }
+
+ private:
+  void sample_named(const std::string& name, Labels labels, double value) {
+    out_ += std::exchange(header_, {});
+    out_ += name;
+    if (labels.size()) {
+      char sep = '{';
+      for (const auto& [label, text] : labels) {
+        out_ += sep;
+        out_ += label;
+        out_ += "=\"";
+        out_ += escaped(text, true);
+        out_ += '"';
+        sep = ',';
+      }
+      out_ += '}';
+    }
+    out_ += ' ';
+    out_ += number(value);
+    out_ += '\n';
+  }
+  // Label values escape backslash, double quote and newline; HELP text only the first and last.
+  static std::string escaped(std::string_view text, bool quote) {
+    std::string out;
+    for (char c : text) {
+      if (c == '\\') out += "\\\\";
+      else if (c == '\n') out += "\\n";
+      else if (c == '"' && quote) out += "\\\"";
+      else out += c;
+    }
+    return out;
+  }
+  static std::string number(double v) {
+    if (std::isnan(v)) return "NaN";
+    if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+    char buf[32];
+    const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;  // shortest exact form: 3, 0.25, 1e+20
+    return std::string(buf, end);
+  }
+  std::string name_, header_, out_;
+};
+
+double d(std::uint64_t v) { return static_cast<double>(v); }
+
+}  // namespace
+
+std::string prometheus_metrics(const ServiceSnapshot& s) {
+  Exposition m;
+  m.family("dagminer_build_info", "gauge", "The running dagminer version (always 1).");
+  m.sample({{"version", s.version}}, 1);
+  m.family("dagminer_uptime_seconds", "gauge", "Seconds since the daemon started mining.");
+  m.sample({}, s.uptime_seconds);
+  m.family("dagminer_paused", "gauge", "1 while paused through the API.");
+  m.sample({}, s.paused);
+  m.family("dagminer_healthy", "gauge", "1 while every device with work is computing hashes (the watchdog's check).");
+  m.sample({}, s.health_problem.empty());
+
+  m.family("dagminer_device_hashes_per_second", "gauge", "Hashrate of a device over the last rate interval.");
+  for (const auto& dev : s.devices) m.sample({{"device", dev.info.id}, {"kind", dev.info.kind}}, dev.hashrate);
+  m.family("dagminer_device_hashes_total", "counter", "Nonces a device has searched.");
+  for (const auto& dev : s.devices) m.sample({{"device", dev.info.id}}, d(dev.counters.hashes));
+  m.family("dagminer_device_candidates_dropped_total", "counter", "Candidates lost to a full results buffer.");
+  for (const auto& dev : s.devices) m.sample({{"device", dev.info.id}}, d(dev.counters.candidates_dropped));
+  m.family("dagminer_device_hardware_errors_total", "counter", "Candidates of a device that failed CPU verification.");
+  for (const auto& dev : s.devices) {
+    const auto shares = s.device_shares.find(dev.info.id);
+    m.sample({{"device", dev.info.id}}, shares == s.device_shares.end() ? 0 : d(shares->second.hardware_errors));
+  }
+  m.family("dagminer_device_healthy", "gauge", "0 once a GPU stopped on its own (see the API's fault), else 1.");
+  for (const auto& dev : s.devices) m.sample({{"device", dev.info.id}}, dev.fault.empty());
+
+  m.family("dagminer_shares_total", "counter", "Shares by pool and outcome (hardware_error: failed CPU verification, never sent).");
+  for (const auto& p : s.pools) {
+    const std::pair<const char*, std::uint64_t> outcomes[] = {{"accepted", p.shares.accepted},
+                                                              {"rejected", p.shares.rejected},
+                                                              {"stale", p.shares.stale},
+                                                              {"timed_out", p.shares.timed_out},
+                                                              {"hardware_error", p.shares.hardware_errors}};
+    for (const auto& [outcome, count] : outcomes) m.sample({{"pool", p.name}, {"outcome", outcome}}, d(count));
+  }
+  m.family("dagminer_shares_pending", "gauge", "Shares sent to a pool and not yet answered.");
+  for (const auto& p : s.pools) m.sample({{"pool", p.name}}, d(p.shares.pending));
+  m.family("dagminer_pool_accepted_difficulty_total", "counter", "Sum of the difficulties of a pool's accepted shares.");
+  for (const auto& p : s.pools) m.sample({{"pool", p.name}}, p.shares.accepted_difficulty);
+  m.family("dagminer_pool_up", "gauge", "1 while a pool is connected, authorized and has sent a job.");
+  for (const auto& p : s.pools) m.sample({{"pool", p.name}}, p.alive);
+  m.family("dagminer_pool_enabled", "gauge", "0 while a pool is disabled (configuration or API).");
+  for (const auto& p : s.pools) m.sample({{"pool", p.name}}, p.enabled);
+  m.family("dagminer_pool_mining", "gauge", "1 while the strategy gives a pool hashes.");
+  for (const auto& p : s.pools) m.sample({{"pool", p.name}}, p.mining);
+  m.family("dagminer_pool_latency_seconds", "gauge", "Round trip of the last request a connected pool answered.");
+  for (const auto& p : s.pools)
+    if (p.latency) m.sample({{"pool", p.name}}, static_cast<double>(p.latency->count()) / 1000);
+
+  m.family("dagminer_dag_build_duration_seconds", "summary", "DAG builds of a GPU and their wall time (light-cache upload and build).");
+  for (const auto& dev : s.devices)
+    if (dev.memory) {
+      m.sample("_sum", {{"device", dev.info.id}}, dev.memory->total_dag_build_seconds);
+      m.sample("_count", {{"device", dev.info.id}}, d(dev.memory->dag_builds));
+    }
+  m.family("dagminer_dag_build_last_duration_seconds", "gauge", "Wall time of a GPU's last DAG build.");
+  for (const auto& dev : s.devices)
+    if (dev.memory) m.sample({{"device", dev.info.id}}, dev.memory->last_dag_build_seconds);
+  m.family("dagminer_device_memory_bytes", "gauge", "GPU memory a device holds, by kind: dag, light_cache, staging, results.");
+  for (const auto& dev : s.devices)
+    if (dev.memory)
+      for (std::size_t k = 0; k < gpu::memory_kind_count; ++k)
+        m.sample({{"device", dev.info.id}, {"kind", gpu::to_string(static_cast<gpu::MemoryKind>(k))}}, d(dev.memory->bytes[k]));
+  m.family("dagminer_device_memory_budget_bytes", "gauge", "GPU memory the DAGs and light caches of a device may take.");
+  for (const auto& dev : s.devices)
+    if (dev.memory) m.sample({{"device", dev.info.id}}, d(dev.memory->budget_bytes));
+  m.family("dagminer_device_resident_dags", "gauge", "DAGs resident on a GPU.");
+  for (const auto& dev : s.devices)
+    if (dev.memory) m.sample({{"device", dev.info.id}}, d(dev.memory->resident.size()));
+  m.family("dagminer_device_dag_evictions_total", "counter", "DAGs a GPU evicted to make room for another epoch.");
+  for (const auto& dev : s.devices)
+    if (dev.memory) m.sample({{"device", dev.info.id}}, d(dev.memory->evictions));
+  return m.take();
+}
+
+}  // namespace dagminer

@@ -1,0 +1,26 @@
+// The daemon's state at one moment, as the HTTP API and /metrics report it. Taken on the event
+// loop; rendered (api_json.hpp, metrics.hpp) without touching the engine again.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine.hpp"
+
+namespace dagminer {
+
+struct ServiceSnapshot {
+  std::string version;
+  double uptime_seconds = 0;
+  bool paused = false;
+  bool mining = false;
+  std::string health_problem;  // empty when healthy
+  double hashrate = 0;         // H/s, all devices
+  ShareCounts shares;          // in total
+  std::vector<PoolStatus> pools;
+  std::vector<DeviceStatus> devices;
+  std::map<std::string, ShareCounts> device_shares;  // by device id
+};
+
+}  // namespace dagminer
