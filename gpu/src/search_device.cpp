@@ -104,19 +104,36 @@ class CudaSearchDevice final : public GpuSearchDevice {
   }
 
   void set_work(std::vector<WorkItem> work) override {
-    std::vector<Item> items;
-    for (auto& w : work)
-      if (w.epoch && w.weight > 0 && w.nonce_count > 0) items.push_back({std::move(w), 0, 0});
     {
       std::lock_guard lock(mutex_);
+      // An item whose tag is already being searched keeps its cursor (the interface's promise:
+      // re-searching its nonces would find duplicate shares); only new tags start afresh.
+      std::vector<Item> items;
+      for (auto& w : work) {
+        if (!w.epoch || w.weight == 0 || w.nonce_count == 0) continue;
+        const auto kept = std::find_if(items_.begin(), items_.end(), [&](const Item& i) { return i.work.tag == w.tag; });
+        if (kept == items_.end()) {
+          items.push_back({std::move(w), 0, 0});
+        } else {
+          kept->work.weight = w.weight;
+          items.push_back(std::move(*kept));
+          items_.erase(kept);
+        }
+      }
+      const bool replaced = !items_.empty();  // what is left was dropped from the set
       items_ = std::move(items);
-      // Launches of the replaced set stop as soon as this copy lands (their blocks not yet started).
-      auto* word = static_cast<std::uint64_t*>(generation_.host());
-      *word = work_version_.fetch_add(1) + 1;
-      use_device(index_);
-      check_cuda(cudaMemcpyAsync(generation_.device(), word, sizeof *word, cudaMemcpyHostToDevice, control_.handle), index_,
-                 "work generation upload");
-      memory_->record_transfer(sizeof *word, true);
+      const std::uint64_t version = work_version_.fetch_add(1) + 1;
+      if (replaced) {
+        // Launches taken before this version stop as soon as this copy lands (their blocks not
+        // yet started); a set that only adds items or changes weights lets them run out.
+        replaced_version_.store(version);
+        auto* word = static_cast<std::uint64_t*>(generation_.host());
+        *word = version;
+        use_device(index_);
+        check_cuda(cudaMemcpyAsync(generation_.device(), word, sizeof *word, cudaMemcpyHostToDevice, control_.handle), index_,
+                   "work generation upload");
+        memory_->record_transfer(sizeof *word, true);
+      }
     }
     wake_.notify_all();
   }
@@ -296,7 +313,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
     }
     dropped_.fetch_add(header->found - kept, std::memory_order_relaxed);
     hashes_.fetch_add(header->searched, std::memory_order_relaxed);
-    if (s.work_version != work_version_.load()) stale_hashes_.fetch_add(header->searched, std::memory_order_relaxed);
+    if (s.work_version < replaced_version_.load()) stale_hashes_.fetch_add(header->searched, std::memory_order_relaxed);
   }
 
   void drain() {
@@ -315,7 +332,8 @@ class CudaSearchDevice final : public GpuSearchDevice {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<Item> items_;
-  std::atomic<std::uint64_t> work_version_{0};  // written under mutex_, read without by complete()
+  std::atomic<std::uint64_t> work_version_{0};      // written under mutex_, read without by complete()
+  std::atomic<std::uint64_t> replaced_version_{0};  // the last version that dropped an item
   bool running_ = false;
   std::string fault_;
   CandidateSink sink_;

@@ -209,6 +209,37 @@ TEST_F(Gpu, NewWorkTakesOverWhileRunning) {
   EXPECT_EQ(got.found.back().tag, 2u);
 }
 
+// Setting an item again while it is searched keeps its progress (the device interface's
+// promise): every nonce of its range is searched exactly once, never twice, which would find
+// duplicate shares, while a new item joins it.
+TEST_F(Gpu, ResettingAnItemKeepsItsProgress) {
+  const auto cache = synthetic_epoch(9006, 1009, 2053);
+  GpuDeviceOptions o;
+  o.launch_hashes = 4096;
+  o.results_capacity = 4096;
+  auto gpu = open_gpu(0, o);
+  const WorkItem a = job(1, cache, 0, 64 * 4096), b = job(2, cache, 0, 16 * 4096);  // every hash a candidate
+  Collected got;
+  gpu->set_work({a});
+  gpu->start(got.sink());
+  run_until(*gpu, 8 * 4096);
+  gpu->set_work({a, b});
+  run_until(*gpu, 80 * 4096);
+  gpu->stop();
+  ASSERT_EQ(gpu->fault(), "");
+  EXPECT_EQ(gpu->counters().hashes, 80u * 4096);
+  std::set<std::uint64_t> of_a;
+  std::size_t of_b = 0;
+  for (const auto& c : got.found) {
+    if (c.tag == 2) ++of_b;
+    else EXPECT_TRUE(of_a.insert(c.nonce).second) << "nonce " << c.nonce << " searched twice";
+  }
+  EXPECT_EQ(of_a.size(), 64u * 4096);
+  EXPECT_EQ(*of_a.begin(), a.nonce_start);
+  EXPECT_EQ(*of_a.rbegin(), a.nonce_start + 64 * 4096 - 1);
+  EXPECT_EQ(of_b, 16u * 4096);
+}
+
 // Launches in flight for a replaced job stop early: what they still search is less than one
 // launch, where running them out would cost the whole pipeline (3 launches).
 TEST_F(Gpu, ReplacedLaunchesStopEarly) {
