@@ -124,6 +124,13 @@ bool closed_by_server(tcp::socket& socket) {
   return ec && ec != boost::asio::error::would_block && ec != boost::asio::error::try_again;
 }
 
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
 // --- the systemd notify socket -------------------------------------------------------------
 
 class NotifySocket {
@@ -453,6 +460,28 @@ TEST_F(ServiceTest, MetricsPassPromtoolAndTheStrictParser) {
   stop_cleanly(*d);
 }
 
+// SIGHUP applies a new token at once, opens a log file, and `listen: ""` closes the API.
+TEST_F(ServiceTest, ReloadAppliesApiAndLogChanges) {
+  std::uint16_t port = 0;
+  auto d = start_with_api(port);
+  ASSERT_NE(port, 0) << d->log();
+  const std::string new_token = "a-new-token-for-the-reload-0123";
+  d->rewrite_config(service_config(pools_.url(pool_), "api: {listen: '127.0.0.1:0', token: " + new_token +
+                                                          "}\nlog: {file: after-reload.log}\n"));
+  d->signal(SIGHUP);
+  ASSERT_TRUE(d->wait_for_log("configuration reloaded", 10s)) << d->log();
+  EXPECT_EQ(post(port, "/api/v1/pause").status, 403u) << "the old token no longer works";
+  EXPECT_EQ(post(port, "/api/v1/pause", new_token).status, 200u);
+  EXPECT_EQ(d->count_in_log("api: listening"), 1u) << "the same address: the listener stays";
+  EXPECT_TRUE(eventually([&] { return read_text(d->dir() / "after-reload.log").find("api: paused by") != std::string::npos; }, 5s));
+
+  d->rewrite_config(service_config(pools_.url(pool_), "api: {listen: ''}\n"));
+  d->signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return d->count_in_log("configuration reloaded") >= 2; }, 10s)) << d->log();
+  EXPECT_THROW(get(port, "/api/v1/summary"), boost::system::system_error) << "nothing listens any more";
+  stop_cleanly(*d);
+}
+
 TEST_F(ServiceTest, ApiOffWhenListenIsEmpty) {
   auto d = start("api: {listen: ''}\n");
   EXPECT_TRUE(d->wait_for_log("api: off", 30s)) << d->log();
@@ -529,13 +558,6 @@ CommandRun run_command(const std::string& command) {
     run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
   return run;
-}
-
-std::string read_text(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 void replace_all(std::string& text, const std::string& from, const std::string& to) {
