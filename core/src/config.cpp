@@ -293,7 +293,7 @@ void read_log_file(Reader& r, const YAML::Node& node, LogFileConfig& log) {
   if (node["max_size"]) {
     if (auto text = r.string(node["max_size"], "log.max_size")) {
       const auto size = parse_memory_budget(*text);
-      if (size && size->bytes && *size->bytes >= 1024) log.max_size = *size->bytes;
+      if (size && size->bytes >= 1024) log.max_size = size->bytes;
       else r.error(node["max_size"], "log.max_size: expected a size of at least 1KiB (10MiB, 500KiB), got '" + *text + "'");
     }
   }

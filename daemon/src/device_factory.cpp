@@ -12,7 +12,7 @@ namespace dagminer {
 std::vector<std::unique_ptr<SearchDevice>> open_devices(const DeviceSelection& selection, const MemoryBudget& memory) {
   std::vector<std::unique_ptr<SearchDevice>> devices;
   gpu::GpuDeviceOptions options;
-  options.budget = {memory.bytes.value_or(0), memory.fraction};
+  options.budget = memory;
   std::vector<int> indices = selection.gpus;
   if (selection.all_gpus) {
     const gpu::GpuListing listing = gpu::discover_gpus();

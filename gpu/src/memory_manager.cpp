@@ -237,7 +237,7 @@ GpuMemoryManager::GpuMemoryManager(std::unique_ptr<DeviceAllocator> allocator, D
     : state_(std::make_shared<detail::ManagerState>()) {
   state_->budget = budget.bytes ? budget.bytes
                                 : static_cast<std::uint64_t>(static_cast<double>(allocator->free_device_bytes()) *
-                                                             std::clamp(budget.fraction_of_free, 0.0, 1.0));
+                                                             std::clamp(budget.fraction, 0.0, 1.0));
   state_->stats.budget_bytes = state_->budget;
   state_->allocator = std::move(allocator);
   state_->builder = std::move(builder);

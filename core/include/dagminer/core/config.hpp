@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dagminer/core/memory_budget.hpp"
 #include "dagminer/core/pool_config.hpp"
 
 namespace dagminer {
@@ -23,12 +24,6 @@ struct DeviceSelection {
   std::vector<int> gpus;        // explicit GPU indices
   unsigned cpu = 0;             // CPU backend devices: "cpu" listed n times (implied once by "all" without a GPU)
   unsigned cpu_threads = 0;     // per CPU device; 0: every hardware thread
-};
-
-// GPU memory the DAGs may take: a byte count, or a fraction of the device's free memory.
-struct MemoryBudget {
-  std::optional<std::uint64_t> bytes;
-  double fraction = 0.9;
 };
 
 // The HTTP API and /metrics. Without a token the control endpoints are open, so the API may

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dagminer/core/ethash.hpp"
+#include "dagminer/core/memory_budget.hpp"
 #include "dagminer/gpu/error.hpp"
 
 namespace dagminer::gpu {
@@ -53,13 +54,6 @@ class HostAllocator final : public DeviceAllocator {
   std::unique_ptr<Books> books_;
   const std::uint64_t capacity_;
   const std::string id_;
-};
-
-// What DAGs and light caches may occupy: a byte count, or else a fraction of the memory free
-// when the manager starts.
-struct MemoryBudget {
-  std::uint64_t bytes = 0;
-  double fraction_of_free = 0.9;
 };
 
 struct DagKey {
