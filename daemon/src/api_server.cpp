@@ -3,7 +3,6 @@
 #include <functional>
 #include <optional>
 #include <set>
-#include <stdexcept>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -323,7 +322,9 @@ void ApiServer::start() {
     acceptor->bind(endpoint);
     acceptor->listen();
   } catch (const boost::system::system_error& e) {
-    throw std::runtime_error("api: cannot listen on " + endpoint_text(c, c.port) + ": " + e.code().message());
+    // Mining matters more than watching it: carry on without the API rather than exit.
+    spdlog::error("api: cannot listen on {}: {}; running without the API until a reload", endpoint_text(c, c.port), e.code().message());
+    return;
   }
   state_->engine = &engine_;
   state_->acceptor = acceptor;
@@ -343,17 +344,13 @@ void ApiServer::stop() {
 
 void ApiServer::reconfigure(const ApiConfig& config) {
   const ApiConfig old = std::exchange(state_->config, config);
-  if (config == old) return;
-  if (config.enabled == old.enabled && config.host == old.host && config.port == old.port) {
-    spdlog::info("api: token changed");
+  const bool listening = state_->acceptor != nullptr;
+  if (config.enabled == old.enabled && config.host == old.host && config.port == old.port && (listening || !config.enabled)) {
+    if (config.token != old.token) spdlog::info("api: token changed");
     return;
   }
   stop();
-  try {
-    start();
-  } catch (const std::exception& e) {
-    spdlog::error("{}; the API is off until the next reload", e.what());
-  }
+  start();
 }
 
 std::uint16_t ApiServer::port() const noexcept {

@@ -20,13 +20,13 @@ class ApiServer {
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
 
-  // Listens, unless the configuration turns the API off. Throws std::runtime_error naming the
-  // address when it cannot listen.
+  // Listens, unless the configuration turns the API off. When the address cannot be had (in
+  // use, say) the error is logged and the daemon mines on without the API.
   void start();
   // Closes the listener and every connection.
   void stop();
-  // Applies a reloaded configuration: a new token takes effect at once; a new address restarts
-  // the listener (a failure is logged and leaves the API off).
+  // Applies a reloaded configuration: a new token takes effect at once; a new address, or one
+  // that could not be had before, (re)starts the listener.
   void reconfigure(const ApiConfig& config);
   std::uint16_t port() const noexcept;  // bound port; 0 when not listening
 

@@ -123,12 +123,7 @@ int run_daemon(const std::string& config_file) {
     });
   };
   signals.async_wait(on_signal);
-  try {
-    api.start();
-  } catch (const std::exception& e) {
-    spdlog::critical("{}", e.what());
-    return 1;
-  }
+  api.start();
   engine.start();
   monitor.start();
   io.run();
