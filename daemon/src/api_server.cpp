@@ -154,7 +154,12 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (!state_->engine) return close();
     const Request& req = parser_->get();
-    write(respond(req), req.keep_alive());
+    try {
+      write(respond(req), req.keep_alive());
+    } catch (const std::exception& e) {  // an exception must not leave the event loop: mining runs on it
+      spdlog::error("api: {} {} from {} failed: {}", std::string(req.method_string()), clip(req.target()), peer_, e.what());
+      write(error_response(http::status::internal_server_error, "internal error"), false);
+    }
   }
 
   void write(Response res, bool keep_alive) {
