@@ -73,7 +73,7 @@ std::string prometheus_metrics(const ServiceSnapshot& s) {
   Exposition m;
   m.family("dagminer_build_info", "gauge", "The running dagminer version (always 1).");
   m.sample({{"version", s.version}}, 1);
-  m.family("dagminer_uptime_seconds", "gauge", "Seconds since the daemon started mining.");
+  m.family("dagminer_uptime_seconds", "gauge", "Seconds since the engine started.");
   m.sample({}, s.uptime_seconds);
   m.family("dagminer_paused", "gauge", "1 while paused through the API.");
   m.sample({}, s.paused);
