@@ -74,8 +74,10 @@ const char* to_string(Request r) {
 // Replies some pools never send: their absence is not a sign of a dead pool.
 bool optional_reply(Request r) { return r == Request::hashrate || r == Request::extranonce_subscribe; }
 
+// A line as logged: without its newline, and at most 200 characters.
 std::string clip(std::string_view line) {
   constexpr std::size_t shown = 200;
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
   return line.size() <= shown ? std::string(line) : std::string(line.substr(0, shown)) + "...";
 }
 
