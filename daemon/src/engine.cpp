@@ -137,10 +137,8 @@ void Engine::on_state(const std::string& name, stratum::PoolState state, const s
 void Engine::reschedule() {
   if (stopping_) return;
   std::vector<PoolState> states;
-  for (const auto& [name, p] : pools_) {
-    const bool ready = p.current && jobs_.count(p.current) && jobs_.at(p.current)->cache;
-    states.push_back({name, p.config.priority, p.config.weight, p.config.enabled, p.alive && ready, p.alive_since});
-  }
+  for (const auto& [name, p] : pools_)
+    states.push_back({name, p.config.priority, p.config.weight, p.config.enabled, p.alive && jobs_.count(p.current), p.alive_since});
   auto selection = selector_.select(states, Clock::now());
   if (selection != mining_) {
     std::string names;
@@ -152,6 +150,10 @@ void Engine::reschedule() {
     mining_ = selection;
   }
   if (paused_) selection.clear();
+  // A pool whose light cache is still being built or loaded is not mined yet (the cache's
+  // arrival reschedules); it is not treated as dead either, so waiting for it never fails over.
+  std::erase_if(selection, [&](const PoolShare& s) { return !jobs_.at(pools_.at(s.pool).current)->cache; });
+  if (selection.empty() && !mining_.empty() && !paused_) return;  // keep the current work meanwhile
   if (selection.empty() && !paused_) {
     // Keep mining the last jobs for a while: shares found are held by the pool clients and
     // submitted if the job survives the reconnect. After the job timeout, idle.

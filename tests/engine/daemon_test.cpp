@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -28,7 +29,8 @@ struct PoolSpec {
 };
 
 std::string daemon_config(const std::vector<PoolSpec>& pools, const std::string& strategy, const std::string& extra = "",
-                          const std::string& devices = "cpu") {
+                          const std::string& devices = "cpu",
+                          const std::filesystem::path& light_caches = shared_light_cache_dir()) {
   std::ostringstream y;
   y << "pools:\n";
   for (const auto& p : pools)
@@ -37,7 +39,7 @@ std::string daemon_config(const std::vector<PoolSpec>& pools, const std::string&
   y << "strategy: " << strategy << "\n"
     << "devices: " << devices << "\n"
     << "cpu_threads: 1\n"
-    << "light_cache_dir: '" << shared_light_cache_dir().string() << "'\n"
+    << "light_cache_dir: '" << light_caches.string() << "'\n"
     << "summary_interval: 2s\n"
     << "fallback_after: 3s\n"
     << "job_timeout: 6s\n"
@@ -120,6 +122,26 @@ TEST_F(DaemonTest, FailsOverAndFallsBackAfterTheConfiguredTime) {
   const auto before = pools_.totals(primary).accepted;
   ASSERT_TRUE(eventually([&] { return pools_.totals(primary).accepted >= before + 2; }, 30s)) << d.log();
   stop_cleanly(d);
+}
+
+// The primary's light cache takes seconds to build while the backup's is at hand: waiting for
+// it is not a failure, so the backup is never mined.
+TEST_F(DaemonTest, WaitingForALightCacheDoesNotFailOver) {
+  auto slow = simulator("primary");
+  slow.epoch = 3;
+  const auto primary = pools_.add(slow);
+  const auto backup = pools_.add(simulator("backup"));
+  const auto caches = std::filesystem::temp_directory_path() / ("dagminer-test-caches-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(caches);
+  std::filesystem::copy_file(shared_light_cache_dir() / "ethash-0.lightcache", caches / "ethash-0.lightcache",
+                             std::filesystem::copy_options::overwrite_existing);
+  DaemonProcess d(daemon_config({{"primary", pools_.url(primary), 0}, {"backup", pools_.url(backup), 1}}, "failover", "", "cpu", caches));
+  ASSERT_TRUE(eventually([&] { return pools_.totals(primary).accepted >= 2; }, 60s)) << d.log();
+  EXPECT_TRUE(d.wait_for_log("light cache ethash epoch 3: built", 1s)) << d.log();
+  EXPECT_EQ(d.count_in_log("mining backup"), 0u) << d.log();
+  EXPECT_EQ(pools_.totals(backup).accepted, 0u);
+  stop_cleanly(d);
+  std::filesystem::remove_all(caches);
 }
 
 TEST_F(DaemonTest, SplitSharesHashesByWeight) {
