@@ -310,7 +310,7 @@ void Engine::log_summary() {
   }
   const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count();
   const auto& t = ledger_.total();
-  spdlog::info("speed {} [{} ]{} | hw errors {} | uptime {}h{:02}m{:02}s", format_rate(hashrate()), devices.empty() ? "" : devices.substr(1),
+  spdlog::info("speed {} [{}]{} | hw errors {} | uptime {}h{:02}m{:02}s", format_rate(hashrate()), devices.empty() ? "" : devices.substr(1),
                pools, t.hardware_errors, uptime / 3600, uptime / 60 % 60, uptime % 60);
 }
 
