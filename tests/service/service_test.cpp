@@ -522,7 +522,7 @@ TEST_F(ServiceTest, LogsForTheJournal) {
   EXPECT_TRUE(eventually([&] { return d->count_in_log("\n<6>pool solo: connected to") >= 2; }, 20s)) << d->log();
 
   const std::string log = d->log();
-  const std::regex summary_re("\n<6>speed [0-9.]+ [kMG]?H/s \\[cpu [0-9.]+ [kMG]?H/s \\] \\| solo (up|down) A/R/S [0-9]+/[0-9]+/[0-9]+ \\| hw errors 0 \\| uptime [0-9]+h[0-9]{2}m[0-9]{2}s\n");
+  const std::regex summary_re("\n<6>speed [0-9.]+ [kMG]?H/s \\[cpu [0-9.]+ [kMG]?H/s\\] \\| solo (up|down) A/R/S [0-9]+/[0-9]+/[0-9]+ \\| hw errors 0 \\| uptime [0-9]+h[0-9]{2}m[0-9]{2}s\n");
   EXPECT_GE(std::distance(std::sregex_iterator(log.begin(), log.end(), summary_re), std::sregex_iterator()), 3) << log;
   const std::regex disconnected_re("\n<4>pool solo: disconnected: [^\n]*[a-z][^\n]*\n");
   EXPECT_TRUE(std::regex_search(log, disconnected_re)) << "a disconnect says why";
