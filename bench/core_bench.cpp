@@ -109,7 +109,7 @@ void cpu_search_device(benchmark::State& state) {
     item.boundary = 0;  // no candidates: pure hashing
     item.nonce_count = ~std::uint64_t{0};
     device.set_work({item});
-    device.start([](const Candidate&) {});
+    device.start({[](const Candidate&) {}});
     std::this_thread::sleep_for(std::chrono::seconds(3));
     device.stop();
     hashes += device.counters().hashes;

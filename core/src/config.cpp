@@ -358,7 +358,7 @@ Config read_config(Reader& r, const YAML::Node& root) {
   Config c;
   if (!r.check_map(root, "the configuration",
                    {"pools", "strategy", "fallback_after", "devices", "cpu_threads", "memory_budget", "light_cache_dir",
-                    "share_journal", "log_level", "summary_interval", "job_timeout", "response_timeout",
+                    "share_journal", "log_level", "summary_interval", "job_timeout", "response_timeout", "prepare_next_epoch",
                     "hashrate_interval", "backoff", "max_protocol_errors", "log", "api"}))
     return c;
   PoolDefaults defaults;
@@ -390,6 +390,8 @@ Config read_config(Reader& r, const YAML::Node& root) {
       else r.error(root["memory_budget"], "memory_budget: expected a size (8GiB, 4000MiB, 5G) or a percentage of free memory (90%), got '" + *text + "'");
     }
   }
+  if (root["prepare_next_epoch"])
+    c.prepare_next_epoch = r.boolean(root["prepare_next_epoch"], "prepare_next_epoch").value_or(c.prepare_next_epoch);
   if (root["light_cache_dir"]) c.light_cache_dir = r.string(root["light_cache_dir"], "light_cache_dir").value_or("");
   if (root["share_journal"]) c.share_journal = r.string(root["share_journal"], "share_journal").value_or("");
   if (root["log_level"]) {

@@ -67,11 +67,11 @@ void CpuSearchDevice::set_work(std::vector<WorkItem> work) {
   work_changed_.notify_all();
 }
 
-void CpuSearchDevice::start(CandidateSink sink) {
+void CpuSearchDevice::start(DeviceSinks sinks) {
   std::lock_guard lock(mutex_);
   if (running_) return;
   running_ = true;
-  sink_ = std::move(sink);
+  sinks_ = std::move(sinks);
   for (unsigned t = 0; t < threads_; ++t) workers_.emplace_back([this] { run_worker(); });
 }
 
@@ -86,11 +86,11 @@ void CpuSearchDevice::stop() {
   workers_.clear();
 }
 
-DeviceCounters CpuSearchDevice::counters() const { return {hashes_.load(), candidates_.load(), 0}; }
+DeviceCounters CpuSearchDevice::counters() const { return {hashes_.load(), candidates_.load(), 0, replaced_.load()}; }
 
 // Picks the next slot by smooth weighted round robin (each slot gains its weight, the richest
 // is served and pays the total), so hashes split by weight even over short intervals.
-std::shared_ptr<CpuSearchDevice::Slot> CpuSearchDevice::claim(std::uint64_t& first, std::uint32_t& count) {
+std::shared_ptr<CpuSearchDevice::Slot> CpuSearchDevice::claim(std::uint64_t& first, std::uint32_t& count, bool& first_claim) {
   std::int64_t total = 0;
   Slot* best = nullptr;
   std::shared_ptr<Slot> chosen;
@@ -108,6 +108,7 @@ std::shared_ptr<CpuSearchDevice::Slot> CpuSearchDevice::claim(std::uint64_t& fir
   const std::uint64_t left = chosen->item.nonce_count - chosen->claimed;
   count = static_cast<std::uint32_t>(std::min<std::uint64_t>(batch_, left));
   first = chosen->item.nonce_start + chosen->claimed;
+  first_claim = chosen->claimed == 0;
   chosen->claimed += count;
   return chosen;
 }
@@ -117,19 +118,22 @@ void CpuSearchDevice::run_worker() {
     std::shared_ptr<Slot> slot;
     std::uint64_t first = 0;
     std::uint32_t count = 0;
+    bool first_claim = false;
     {
       std::unique_lock lock(mutex_);
-      work_changed_.wait(lock, [&] { return !running_ || (slot = claim(first, count)) != nullptr; });
+      work_changed_.wait(lock, [&] { return !running_ || (slot = claim(first, count, first_claim)) != nullptr; });
       if (!running_) return;
     }
     const WorkItem& item = slot->item;
+    if (first_claim && sinks_.work_started) sinks_.work_started(item.tag, std::chrono::steady_clock::now());
     std::uint32_t done = 0;
     for (; done < count && !slot->retired.load(std::memory_order_relaxed); ++done) {
       const std::uint64_t nonce = first + done;
       const HashResult r = hashimoto_light(*item.epoch, item.header, nonce);
+      if (slot->retired.load(std::memory_order_relaxed)) replaced_.fetch_add(1, std::memory_order_relaxed);
       if (hash_top64(r.final_hash) <= item.boundary) {
         candidates_.fetch_add(1, std::memory_order_relaxed);
-        sink_(Candidate{item.tag, nonce, r.mix_hash});
+        sinks_.candidate(Candidate{item.tag, nonce, r.mix_hash});
       }
     }
     hashes_.fetch_add(done, std::memory_order_relaxed);

@@ -64,13 +64,13 @@ void ShareLedger::hardware_error(const std::string& pool, const std::string& dev
   });
 }
 
-void ShareLedger::resolved(const std::string& pool, const std::string& device, const ShareResult& result, double difficulty) {
+void ShareLedger::resolved(const std::string& pool, const std::string& device, const ShareResult& result, double job_difficulty) {
   apply(pool, device, [&](ShareCounts& c) {
     --c.pending;
     switch (result.outcome) {
       case ShareOutcome::accepted:
         ++c.accepted;
-        c.accepted_difficulty += difficulty;
+        c.accepted_difficulty += job_difficulty;
         break;
       case ShareOutcome::rejected: ++c.rejected; break;
       case ShareOutcome::stale: ++c.stale; break;

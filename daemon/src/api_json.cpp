@@ -33,6 +33,12 @@ json::value gpu_memory_json(const std::optional<gpu::MemoryStats>& m) {
                       {"evictions", m->evictions}};
 }
 
+json::value job_switch_json(const LatencyRecorder& latency) {
+  const auto q = latency.recent();
+  if (!q) return nullptr;
+  return json::object{{"samples", q->samples}, {"p50_seconds", q->p50}, {"p99_seconds", q->p99}, {"max_seconds", q->max}};
+}
+
 }  // namespace
 
 json::object summary_json(const ServiceSnapshot& s) {
@@ -80,6 +86,8 @@ json::object devices_json(const ServiceSnapshot& s) {
                    {"hashes", d.counters.hashes},
                    {"candidates", d.counters.candidates},
                    {"candidates_dropped", d.counters.candidates_dropped},
+                   {"replaced_job_hashes", d.counters.replaced_job_hashes},
+                   {"job_switch", job_switch_json(d.job_switch)},
                    {"fault", d.fault},
                    {"shares", shares_json(shares == s.device_shares.end() ? ShareCounts{} : shares->second)},
                    {"gpu_memory", gpu_memory_json(d.memory)}};

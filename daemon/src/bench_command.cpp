@@ -1,6 +1,7 @@
 // `dagminer bench`: builds an epoch's DAG on a GPU (or takes the CPU backend), checks sampled
 // DAG items and every candidate found against core's CPU reference, and reports the sustained
 // hashrate. Optionally replaces the job every few milliseconds to price job changes.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include <boost/json.hpp>
 
@@ -42,6 +44,7 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 struct Sink {
   std::mutex mutex;
   std::vector<Candidate> found;
+  std::vector<std::pair<std::uint64_t, Clock::time_point>> started;  // (tag, first launch)
 };
 
 int run_bench(const BenchOptions& o) {
@@ -108,6 +111,7 @@ int run_bench(const BenchOptions& o) {
   const int boundary_shift = gpu ? 24 : 6;
   const std::uint64_t boundary = ~std::uint64_t{0} >> boundary_shift;
   std::vector<WorkItem> jobs;
+  std::vector<Clock::time_point> set_at;  // by tag
   auto new_job = [&] {
     WorkItem w;
     w.tag = jobs.size();
@@ -117,18 +121,24 @@ int run_bench(const BenchOptions& o) {
     w.nonce_start = rng();
     w.nonce_count = ~std::uint64_t{0} - w.nonce_start;
     jobs.push_back(w);
+    set_at.push_back(Clock::now());
     device->set_work({w});
   };
 
   Sink sink;
   new_job();
-  device->start([&](const Candidate& c) {
-    std::lock_guard lock(sink.mutex);
-    sink.found.push_back(c);
-  });
+  device->start({[&](const Candidate& c) {
+                   std::lock_guard lock(sink.mutex);
+                   sink.found.push_back(c);
+                 },
+                 [&](std::uint64_t tag, Clock::time_point issued) {
+                   std::lock_guard lock(sink.mutex);
+                   sink.started.emplace_back(tag, issued);
+                 }});
   std::this_thread::sleep_for(std::chrono::milliseconds(gpu ? 1000 : 200));  // warm up
   const DeviceCounters c0 = device->counters();
   const gpu::PipelineCounters p0 = gpu ? gpu->pipeline_counters() : gpu::PipelineCounters{};
+  const std::uint64_t first_timed_job = jobs.size();
   const auto t0 = Clock::now();
   const auto end = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
   if (o.job_interval_ms > 0) {
@@ -181,6 +191,18 @@ int run_bench(const BenchOptions& o) {
   out["candidates_bad"] = bad;
   out["candidates_dropped"] = c1.candidates_dropped;
   out["jobs"] = jobs.size();
+  out["replaced_fraction"] = hashes > 0 ? static_cast<double>(c1.replaced_job_hashes - c0.replaced_job_hashes) / hashes : 0.0;
+  // set_work to the first launch (or batch) of each job changed during the timed run, in ms
+  std::vector<double> switch_ms;
+  for (const auto& [tag, issued] : sink.started)
+    if (tag >= first_timed_job && tag < set_at.size())
+      switch_ms.push_back(std::chrono::duration<double, std::milli>(issued - set_at[tag]).count());
+  std::sort(switch_ms.begin(), switch_ms.end());
+  const auto quantile = [&](double q) { return switch_ms.empty() ? 0.0 : switch_ms[static_cast<std::size_t>(q * static_cast<double>(switch_ms.size() - 1))]; };
+  out["job_switches"] = switch_ms.size();
+  out["switch_ms_p50"] = quantile(0.5);
+  out["switch_ms_p99"] = quantile(0.99);
+  out["switch_ms_max"] = quantile(1.0);
   if (!gpu_absent.empty()) out["gpu_absent"] = gpu_absent;
   if (gpu) {
     out["dag_build_seconds"] = build_s;
@@ -194,7 +216,6 @@ int run_bench(const BenchOptions& o) {
     out["launches"] = p1.launches - p0.launches;
     out["launch_ms"] = elapsed * 1e3 / static_cast<double>(std::max<std::uint64_t>(1, p1.launches - p0.launches)) *
                        static_cast<double>(o.gpu.streams);
-    out["stale_fraction"] = hashes > 0 ? static_cast<double>(p1.stale_hashes - p0.stale_hashes) / hashes : 0.0;
     const gpu::MemoryStats m = gpu->memory_stats();
     out["transfers"] = m.transfers;
     out["bytes_to_device"] = m.bytes_to_device;
@@ -216,9 +237,11 @@ int run_bench(const BenchOptions& o) {
                 static_cast<unsigned long long>(verified), static_cast<unsigned long long>(bad),
                 static_cast<unsigned long long>(c1.candidates_dropped));
     if (gpu)
-      std::printf("pipeline    %llu hashes/launch, %d streams, %d in flight/group, block %d, stale %.4f%%\n",
+      std::printf("pipeline    %llu hashes/launch, %d streams, %d in flight/group, block %d\n",
                   static_cast<unsigned long long>(o.gpu.launch_hashes), o.gpu.streams, o.gpu.hashes_in_flight,
-                  o.gpu.block_threads, out["stale_fraction"].as_double() * 100);
+                  o.gpu.block_threads);
+    std::printf("job changes %zu; set_work to first launch p50 %.3f ms, p99 %.3f ms, max %.3f ms; %.4f%% of hashes on replaced jobs\n",
+                switch_ms.size(), quantile(0.5), quantile(0.99), quantile(1.0), out["replaced_fraction"].as_double() * 100);
     if (!fault.empty()) std::printf("fault       %s\n", fault.c_str());
   }
   // No candidate where dozens were expected means the search reports nothing: a failure too.

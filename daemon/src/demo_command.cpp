@@ -120,7 +120,7 @@ int run_demo(const DemoOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(o.seconds));
   device.set_work({job});
-  device.start([&queue](const Candidate& c) { queue.push(c); });
+  device.start({[&queue](const Candidate& c) { queue.push(c); }});
   while (!interrupted && std::chrono::steady_clock::now() < deadline)
     for (const Candidate& c : queue.take(std::chrono::milliseconds(100))) verify(*cache.cache, job, target, c, tally);
   device.stop();

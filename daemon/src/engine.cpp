@@ -35,9 +35,10 @@ Engine::Engine(boost::asio::io_context& io, Config config, std::vector<std::uniq
       work_(devices_.size()),
       last_hashes_(devices_.size(), 0),
       last_progress_(devices_.size()),
+      mining_epoch_(devices_.size(), {Algorithm::ethash, -1}),
       timer_(io) {
   if (!config_.share_journal.empty()) journal_ = ShareJournal(config_.share_journal);
-  for (const auto& d : devices_) device_status_.push_back({d->describe(), {}, 0, std::nullopt, {}});
+  for (const auto& d : devices_) device_status_.push_back({d->describe(), {}, 0, std::nullopt, {}, {}});
 }
 
 Engine::~Engine() {
@@ -50,9 +51,10 @@ void Engine::start() {
   started_ = last_rate_ = last_summary_ = idle_since_ = Clock::now();
   for (std::size_t i = 0; i < devices_.size(); ++i) {
     spdlog::info("device {}: {}", device_status_[i].info.id, device_status_[i].info.name);
-    devices_[i]->start([this, i](const Candidate& c) {
-      boost::asio::post(io_, [this, i, c] { on_candidate(i, c); });
-    });
+    devices_[i]->start({[this, i](const Candidate& c) { boost::asio::post(io_, [this, i, c] { on_candidate(i, c); }); },
+                        [this, i](std::uint64_t tag, Clock::time_point issued) {
+                          boost::asio::post(io_, [this, i, tag, issued] { on_work_started(i, tag, issued); });
+                        }});
   }
   for (const auto& p : config_.pools) add_pool(p);
   tick();
@@ -101,7 +103,7 @@ void Engine::on_job(const std::string& name, Job job) {
   spdlog::debug("pool {}: job {} epoch {} difficulty {:.6g}{}", name, j.id, j.epoch, difficulty_of(j.target), j.clean ? " (clean)" : "");
   epochs_.get(j.algo, j.epoch, [this, record](std::shared_ptr<const LightCache> cache) {
     record->cache = std::move(cache);
-    prepare_next_epoch(*record);
+    if (config_.prepare_next_epoch) prepare_next_epoch(*record);
     reschedule();
   });
 }
@@ -111,7 +113,7 @@ void Engine::on_job(const std::string& name, Job job) {
 void Engine::prepare_next_epoch(const JobRecord& record) {
   const Algorithm algo = record.job.algo;
   const int next = record.job.epoch + 1;
-  if (next > max_epoch || epochs_.find(algo, next)) return;
+  if (next > max_epoch || epochs_.find(algo, next) || epochs_.pending(algo, next)) return;
   epochs_.get(algo, next, [this](std::shared_ptr<const LightCache> cache) {
     for (auto& d : devices_)
       boost::asio::post(background_, [device = d.get(), cache] {
@@ -185,6 +187,24 @@ void Engine::reschedule() {
   }
 }
 
+// A job's first launch (or CPU batch) on a device: a job switch, whose latency is recorded, or
+// the device's first work or a move to another epoch, which is logged with the pause it cost
+// (light cache and DAG, when not prepared ahead).
+void Engine::on_work_started(std::size_t device, std::uint64_t tag, Clock::time_point issued) {
+  const auto it = jobs_.find(tag);
+  if (it == jobs_.end()) return;  // replaced long since
+  const Job& job = it->second->job;
+  const double seconds = std::chrono::duration<double>(issued - job.received).count();
+  auto& epoch = mining_epoch_[device];
+  if (epoch == std::pair{job.algo, job.epoch}) {
+    device_status_[device].job_switch.record(seconds);
+    return;
+  }
+  epoch = {job.algo, job.epoch};
+  spdlog::info("device {}: mining {} epoch {} (pool {}, job {}): first launch {:.3f} ms after the job arrived",
+               device_status_[device].info.id, to_string(job.algo), job.epoch, job.pool, job.id, seconds * 1e3);
+}
+
 void Engine::on_candidate(std::size_t device, Candidate candidate) {
   auto it = jobs_.find(candidate.tag);
   const std::string& device_id = device_status_[device].info.id;
@@ -217,7 +237,7 @@ void Engine::on_verified(std::size_t device, std::shared_ptr<const JobRecord> re
     return;
   }
   Share share{job.pool, job.id, job.header, candidate.nonce, hash.mix_hash, hash.final_hash,
-              difficulty_of(hash.final_hash), device_id, Clock::now()};
+              difficulty_of(hash.final_hash), device_id, Clock::now(), difficulty_of(job.target)};
   ledger_.found(job.pool, device_id);
   auto pool = pools_.find(job.pool);
   if (!record->valid || pool == pools_.end() || !pool->second.client) {
@@ -237,12 +257,12 @@ void Engine::on_share_result(const std::string& pool, std::uint64_t id, const Sh
 }
 
 void Engine::settle(const Share& share, const ShareResult& result) {
-  ledger_.resolved(share.pool, share.device, result, share.difficulty);
+  ledger_.resolved(share.pool, share.device, result, share.job_difficulty);
   journal_.record(share, result);
   const auto counts = ledger_.pool(share.pool);
-  const auto line = fmt::format("pool {}: share {} (job {}, nonce {}, difficulty {:.4g}, device {}, {} ms){}{} [A/R/S {}/{}/{}]",
+  const auto line = fmt::format("pool {}: share {} (job {}, nonce {}, difficulty {:.4g} of {:.4g}, device {}, {} ms){}{} [A/R/S {}/{}/{}]",
                                 share.pool, to_string(result.outcome), share.job_id, to_hex_u64(share.nonce),
-                                share.difficulty, share.device, result.round_trip.count(),
+                                share.difficulty, share.job_difficulty, share.device, result.round_trip.count(),
                                 result.reason.empty() ? "" : ": ", result.reason, counts.accepted,
                                 counts.rejected + counts.timed_out, counts.stale);
   if (result.outcome == ShareOutcome::accepted) spdlog::info("{}", line);
@@ -362,6 +382,15 @@ void Engine::finish_stop() {
   }
   for (auto& [name, p] : pools_) close(p, "shutdown");
   log_summary();
+  for (std::size_t d = 0; d < devices_.size(); ++d) {
+    const auto q = device_status_[d].job_switch.recent();
+    if (!q) continue;
+    const auto c = devices_[d]->counters();
+    spdlog::info("device {}: {} job switches, notify line to first launch p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms (last {}); "
+                 "{:.4f}% of hashes on replaced jobs",
+                 device_status_[d].info.id, device_status_[d].job_switch.count(), q->p50 * 1e3, q->p99 * 1e3, q->max * 1e3,
+                 q->samples, c.hashes ? 100.0 * static_cast<double>(c.replaced_job_hashes) / static_cast<double>(c.hashes) : 0.0);
+  }
   if (auto done = std::exchange(stop_done_, nullptr)) done();
 }
 

@@ -19,6 +19,7 @@
 
 #include "dagminer/core/config.hpp"
 #include "dagminer/core/device.hpp"
+#include "dagminer/core/latency.hpp"
 #include "dagminer/core/scheduler.hpp"
 #include "dagminer/gpu/gpu_device.hpp"
 #include "dagminer/stratum/pool_client.hpp"
@@ -33,6 +34,7 @@ struct DeviceStatus {
   double hashrate = 0;  // H/s over the last rate interval
   std::optional<gpu::MemoryStats> memory;  // GPUs only
   std::string fault;                       // why a GPU stopped on its own; empty if healthy
+  LatencyRecorder job_switch;              // a job's notify line read to its first launch here (same epoch)
 };
 
 struct PoolStatus {
@@ -100,6 +102,7 @@ class Engine {
   void on_job(const std::string& pool, Job job);
   void on_state(const std::string& pool, stratum::PoolState state, const std::string& reason);
   void on_share_result(const std::string& pool, std::uint64_t id, const ShareResult& result);
+  void on_work_started(std::size_t device, std::uint64_t tag, Clock::time_point issued);
   void on_candidate(std::size_t device, Candidate candidate);
   void on_verified(std::size_t device, std::shared_ptr<const JobRecord> record, Candidate candidate, HashResult hash);
   void settle(const Share& share, const ShareResult& result);
@@ -128,6 +131,7 @@ class Engine {
   std::vector<DeviceStatus> device_status_;
   std::vector<std::uint64_t> last_hashes_;
   std::vector<Clock::time_point> last_progress_;  // per device: hashes last moved, or work was set
+  std::vector<std::pair<Algorithm, int>> mining_epoch_;  // per device: of its last started job, epoch -1 before
   Clock::time_point last_rate_{};
   Clock::time_point last_summary_{};
   Clock::time_point started_{};

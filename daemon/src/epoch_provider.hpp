@@ -25,6 +25,8 @@ class EpochProvider {
 
   // The cache if it is ready now, else nullptr.
   std::shared_ptr<const LightCache> find(Algorithm algo, int epoch) const;
+  // True while the cache is being built or loaded.
+  bool pending(Algorithm algo, int epoch) const { return waiting_.count({algo, epoch}) > 0; }
   // Calls ready(cache) on the loop once the cache exists (at once if it does already).
   void get(Algorithm algo, int epoch, Ready ready);
 

@@ -20,9 +20,16 @@ class Exposition {
     header_ = "# HELP " + name_ + " " + escaped(help, false) + "\n# TYPE " + name_ + " " + std::string(type) + "\n";
   }
   void sample(Labels labels, double value) { sample_named(name_, labels, value); }
-  // A summary's _sum and _count series.
+  // A summary's or histogram's _sum, _count and _bucket series.
   void sample(std::string_view suffix, Labels labels, double value) { sample_named(name_ + std::string(suffix), labels, value); }
   std::string take() { return std::move(out_); }
+  static std::string number(double v) {
+    if (std::isnan(v)) return "NaN";
+    if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+    char buf[32];
+    const auto end = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general).ptr;  // shortest exact: 3, 0.0001, 1e+20
+    return std::string(buf, end);
+  }
 
  private:
   void sample_named(const std::string& name, Labels labels, double value) {
@@ -55,13 +62,6 @@ class Exposition {
     }
     return out;
   }
-  static std::string number(double v) {
-    if (std::isnan(v)) return "NaN";
-    if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-    char buf[32];
-    const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;  // shortest exact form: 3, 0.25, 1e+20
-    return std::string(buf, end);
-  }
   std::string name_, header_, out_;
 };
 
@@ -91,6 +91,21 @@ std::string prometheus_metrics(const ServiceSnapshot& s) {
     const auto shares = s.device_shares.find(dev.info.id);
     m.sample({{"device", dev.info.id}}, shares == s.device_shares.end() ? 0 : d(shares->second.hardware_errors));
   }
+  m.family("dagminer_device_replaced_job_hashes_total", "counter",
+           "Hashes a device finished after their job was replaced (an upper bound of the work spent on replaced jobs).");
+  for (const auto& dev : s.devices) m.sample({{"device", dev.info.id}}, d(dev.counters.replaced_job_hashes));
+  m.family("dagminer_job_switch_seconds", "histogram",
+           "From a pool's notify line read off the socket to the first launch (or CPU batch) of that job on a device.");
+  for (const auto& dev : s.devices) {
+    const auto& latency = dev.job_switch;
+    if (latency.count() == 0) continue;
+    for (std::size_t i = 0; i < LatencyRecorder::bounds.size(); ++i)
+      m.sample("_bucket", {{"device", dev.info.id}, {"le", Exposition::number(LatencyRecorder::bounds[i])}},
+               d(latency.cumulative_counts()[i]));
+    m.sample("_bucket", {{"device", dev.info.id}, {"le", "+Inf"}}, d(latency.count()));
+    m.sample("_sum", {{"device", dev.info.id}}, latency.sum());
+    m.sample("_count", {{"device", dev.info.id}}, d(latency.count()));
+  }
   m.family("dagminer_device_healthy", "gauge", "0 once a GPU stopped on its own (see the API's fault), else 1.");
   for (const auto& dev : s.devices) m.sample({{"device", dev.info.id}}, dev.fault.empty());
 
@@ -105,7 +120,7 @@ std::string prometheus_metrics(const ServiceSnapshot& s) {
   }
   m.family("dagminer_shares_pending", "gauge", "Shares sent to a pool and not yet answered.");
   for (const auto& p : s.pools) m.sample({{"pool", p.name}}, d(p.shares.pending));
-  m.family("dagminer_pool_accepted_difficulty_total", "counter", "Sum of the difficulties of a pool's accepted shares.");
+  m.family("dagminer_pool_accepted_difficulty_total", "counter", "Sum of the job difficulties of a pool's accepted shares: the work the pool credits.");
   for (const auto& p : s.pools) m.sample({{"pool", p.name}}, p.shares.accepted_difficulty);
   m.family("dagminer_pool_up", "gauge", "1 while a pool is connected, authorized and has sent a job.");
   for (const auto& p : s.pools) m.sample({{"pool", p.name}}, p.alive);

@@ -36,6 +36,7 @@ void ShareJournal::record(const Share& share, const ShareResult& result) {
   line["nonce"] = to_hex_u64(share.nonce);
   line["device"] = share.device;
   line["difficulty"] = share.difficulty;
+  line["job_difficulty"] = share.job_difficulty;
   line["outcome"] = to_string(result.outcome);
   if (!result.reason.empty()) line["reason"] = result.reason;
   line["latency_ms"] = result.round_trip.count();

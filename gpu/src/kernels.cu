@@ -252,6 +252,9 @@ __global__ void __launch_bounds__(256) search_kernel(const uint4* __restrict__ d
   keccak_f1600(st);
   const std::uint64_t top = __byte_perm(static_cast<std::uint32_t>(st[0] >> 32), 0, 0x0123) |
                             std::uint64_t{__byte_perm(static_cast<std::uint32_t>(st[0]), 0, 0x0123)} << 32;
+  // The work this warp did for a job replaced while it ran (one uncached read a warp, at the end).
+  if (threadIdx.x % 32 == 0 && __ldcg(generation) > blob->generation)
+    atomicAdd(&results->replaced, static_cast<std::uint32_t>(__popc(searching)));
   if (tid < blob->nonce_count && top <= blob->boundary) {
     const std::uint32_t slot = atomicAdd(&results->found, 1u);
     if (slot < capacity) {

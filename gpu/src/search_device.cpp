@@ -1,11 +1,13 @@
-// The device worker: one host thread keeps several launches in flight on CUDA streams, each
-// with its own staging slot, results buffer and completion event. Before a stream is reused
-// its previous launch is completed (its event, never a device-wide sync), its candidates are
-// delivered and its hashes counted; the next launch then takes the current work set, so a new
-// job starts at the next launch. Launches of a replaced job still in flight stop early: set_work
-// raises a generation word on the device that every block checks when it starts.
+// The device worker: one host thread keeps `streams` launches in flight on CUDA streams, each
+// with its own staging slot, results buffer and completion event. Every launch ends with a host
+// function that wakes the worker, which then collects its candidates and hashes and refills
+// the stream with the current work set. One slot more than `streams` is kept free: new work is
+// launched there at once, without waiting for a stream to drain, and launches of a replaced job
+// still in flight stop early (set_work raises a generation word on the device that every block
+// checks when it starts).
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <map>
@@ -23,17 +25,21 @@
 namespace dagminer::gpu {
 namespace {
 
+using SteadyClock = std::chrono::steady_clock;
+
 // A work item with its nonce cursor and its smooth-weighted-round-robin credit.
 struct Item {
   WorkItem work;
   std::uint64_t claimed = 0;
   std::int64_t credit = 0;
+  bool started = false;  // has had a launch (its start is reported once)
 };
 
 // What one launch searches.
 struct Pick {
   std::shared_ptr<const LightCache> epoch;
   JobBlob blob{};
+  bool first = false;  // the item's first launch
 };
 
 struct Stream {
@@ -46,22 +52,27 @@ struct Stream {
   cudaStream_t handle = nullptr;
 };
 
+class CudaSearchDevice;
+
 // One launch in flight: its stream, staging slot, results buffer and completion event.
 struct StreamSlot {
-  StreamSlot(int device, GpuMemoryManager& memory, std::uint32_t capacity)
-      : stream(device), staging(memory.acquire_staging()), results(memory.acquire_results(capacity)) {
-    // Blocking sync: the worker sleeps while it waits instead of spinning a CPU core.
-    check_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming | cudaEventBlockingSync), device, "cudaEventCreate");
+  StreamSlot(CudaSearchDevice& owner_device, int device, GpuMemoryManager& memory, std::uint32_t capacity)
+      : owner(owner_device), stream(device), staging(memory.acquire_staging()), results(memory.acquire_results(capacity)) {
+    check_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), device, "cudaEventCreate");
   }
   ~StreamSlot() { (void)cudaEventDestroy(done); }
   StreamSlot(const StreamSlot&) = delete;
   StreamSlot& operator=(const StreamSlot&) = delete;
 
+  CudaSearchDevice& owner;
   Stream stream;
   cudaEvent_t done = nullptr;
   BufferPair staging;
   BufferPair results;
+  // Under the owner's mutex: a launch is in flight; its host function has run.
   bool busy = false;
+  bool finished = false;
+  std::uint64_t tag = 0;
   std::uint64_t work_version = 0;  // of the work set the launch was taken from
   std::shared_ptr<DagLease> dag;   // keeps the launch's DAG resident until it completes
 };
@@ -75,6 +86,8 @@ void validate(const GpuDeviceOptions& o) {
   if (o.block_threads < 32 || o.block_threads > 256 || o.block_threads % 32 != 0)
     throw std::invalid_argument("GPU block size must be a multiple of 32 up to 256");
 }
+
+void CUDART_CB on_launch_finished(void* slot);
 
 class CudaSearchDevice final : public GpuSearchDevice {
  public:
@@ -90,12 +103,15 @@ class CudaSearchDevice final : public GpuSearchDevice {
     check_cuda(cudaGetDeviceProperties(&p, index_), index_, "cudaGetDeviceProperties");
     info_ = {"gpu" + std::to_string(index_), "cuda", p.name, p.totalGlobalMem,
              std::to_string(p.major) + "." + std::to_string(p.minor)};
-    for (int s = 0; s < options_.streams; ++s)
-      slots_.push_back(std::make_unique<StreamSlot>(index_, *memory_, options_.results_capacity));
+    for (int s = 0; s <= options_.streams; ++s)  // one spare: new work never waits for a stream
+      slots_.push_back(std::make_unique<StreamSlot>(*this, index_, *memory_, options_.results_capacity));
     check_cuda(cudaMemset(generation_.device(), 0, sizeof(std::uint64_t)), index_, "generation reset");
   }
 
-  ~CudaSearchDevice() override { stop(); }
+  ~CudaSearchDevice() override {
+    stop();
+    for (auto& s : slots_) (void)cudaStreamSynchronize(s->stream.handle);  // no host function may outlive us
+  }
 
   DeviceInfo describe() const override { return info_; }
 
@@ -113,7 +129,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
         if (!w.epoch || w.weight == 0 || w.nonce_count == 0) continue;
         const auto kept = std::find_if(items_.begin(), items_.end(), [&](const Item& i) { return i.work.tag == w.tag; });
         if (kept == items_.end()) {
-          items.push_back({std::move(w), 0, 0});
+          items.push_back({std::move(w), 0, 0, false});
         } else {
           kept->work.weight = w.weight;
           items.push_back(std::move(*kept));
@@ -122,29 +138,29 @@ class CudaSearchDevice final : public GpuSearchDevice {
       }
       const bool replaced = !items_.empty();  // what is left was dropped from the set
       items_ = std::move(items);
-      const std::uint64_t version = work_version_.fetch_add(1) + 1;
+      ++work_version_;
+      use_device(index_);
       if (replaced) {
         // Launches taken before this version stop as soon as this copy lands (their blocks not
         // yet started); a set that only adds items or changes weights lets them run out.
-        replaced_version_.store(version);
         auto* word = static_cast<std::uint64_t*>(generation_.host());
-        *word = version;
-        use_device(index_);
+        *word = work_version_;
         check_cuda(cudaMemcpyAsync(generation_.device(), word, sizeof *word, cudaMemcpyHostToDevice, control_.handle), index_,
                    "work generation upload");
         memory_->record_transfer(sizeof *word, true);
       }
+      launch_now();
     }
     wake_.notify_all();
   }
 
-  void start(CandidateSink sink) override {
+  void start(DeviceSinks sinks) override {
     std::lock_guard lock(mutex_);
     if (running_) return;
     if (worker_.joinable()) worker_.join();  // it stopped on a fault
     running_ = true;
     fault_.clear();
-    sink_ = std::move(sink);
+    sinks_ = std::move(sinks);
     worker_ = std::thread([this] { run(); });
   }
 
@@ -157,8 +173,10 @@ class CudaSearchDevice final : public GpuSearchDevice {
     if (worker_.joinable()) worker_.join();
   }
 
-  DeviceCounters counters() const override { return {hashes_.load(), candidates_.load(), dropped_.load()}; }
-  PipelineCounters pipeline_counters() const override { return {launches_.load(), stale_hashes_.load()}; }
+  DeviceCounters counters() const override {
+    return {hashes_.load(), candidates_.load(), dropped_.load(), replaced_hashes_.load()};
+  }
+  PipelineCounters pipeline_counters() const override { return {launches_.load()}; }
 
   MemoryStats memory_stats() const override { return memory_->stats(); }
   GpuMemoryManager& memory() override { return *memory_; }
@@ -184,31 +202,58 @@ class CudaSearchDevice final : public GpuSearchDevice {
     return fault_;
   }
 
+  // From CUDA's host-function thread, once a launch's results are on the host.
+  void launch_finished(StreamSlot& slot) {
+    std::lock_guard lock(mutex_);
+    slot.finished = true;
+    wake_.notify_all();  // under the lock: the device cannot be destroyed between the two
+  }
+
  private:
   void run() {
     try {
       use_device(index_);
-      std::uint64_t seen_version = ~std::uint64_t{0};
-      for (std::size_t next = 0;; next = (next + 1) % slots_.size()) {
-        StreamSlot& slot = *slots_[next];
-        if (slot.busy) complete(slot);
+      std::uint64_t seen_version = ~std::uint64_t{0};  // DAG leases follow the work set
+      for (;;) {
+        StreamSlot* finished = nullptr;
+        StreamSlot* free = nullptr;
         Pick pick;
+        std::uint64_t version = 0;
         {
           std::unique_lock lock(mutex_);
+          const auto next_step = [&] {
+            finished = nullptr;
+            for (auto& s : slots_)
+              if (s->busy && s->finished) finished = s.get();
+            free = slot_for_launch();
+            return !running_ || finished || (free && has_work());
+          };
+          // A host function never runs once the context has failed: the timeout checks the
+          // launches in flight for errors (complete() throws them).
+          if (!wake_.wait_for(lock, std::chrono::milliseconds(100), next_step)) {
+            for (auto& s : slots_)
+              if (const auto status = s->busy ? cudaEventQuery(s->done) : cudaSuccess; status != cudaSuccess && status != cudaErrorNotReady)
+                finished = s.get();
+            if (!finished) continue;
+          }
           if (!running_) break;
           if (work_version_ != seen_version) {
             seen_version = work_version_;
             drop_unused_dags();
           }
-          if (!choose(pick)) {  // idle: finish what is in flight, then wait for new work
-            lock.unlock();
-            drain();
-            lock.lock();
-            wake_.wait(lock, [&] { return !running_ || work_version_ != seen_version; });
-            continue;
+          if (!finished) {
+            version = work_version_;
+            choose(pick);  // has_work() held under this same lock
+            free->busy = true;
+            free->finished = false;
+            newest_launch_ = version;
           }
         }
-        launch(slot, pick, seen_version);
+        if (finished) {
+          complete(*finished);
+          continue;
+        }
+        launch(*free, pick, version, dag_for(*pick.epoch));
       }
       drain();
     } catch (const std::exception& e) {
@@ -222,9 +267,46 @@ class CudaSearchDevice final : public GpuSearchDevice {
     }
   }
 
+  // Under mutex_: a free slot if a launch is due: fewer than `streams` in flight, or work newer
+  // than the last launch (which takes the spare slot at once).
+  StreamSlot* slot_for_launch() {
+    std::size_t busy = 0;
+    StreamSlot* free = nullptr;
+    for (auto& s : slots_) {
+      if (s->busy) ++busy;
+      else free = s.get();
+    }
+    return busy < static_cast<std::size_t>(options_.streams) || work_version_ != newest_launch_ ? free : nullptr;
+  }
+
+  // Under mutex_, from set_work: new work is launched by the caller's thread, already awake,
+  // rather than by waking the worker, when a slot is free and every item's DAG is at hand.
+  void launch_now() {
+    StreamSlot* free = running_ && has_work() ? slot_for_launch() : nullptr;
+    if (!free) return;
+    for (const auto& i : items_)
+      if (!leases_.count(DagKey{i.work.epoch->algo, i.work.epoch->epoch})) return;  // the worker builds it
+    Pick pick;
+    choose(pick);
+    free->busy = true;
+    free->finished = false;
+    newest_launch_ = work_version_;
+    try {
+      launch(*free, pick, work_version_, leases_.at(DagKey{pick.epoch->algo, pick.epoch->epoch}));
+    } catch (...) {
+      free->busy = false;  // nothing of it will complete; the worker meets the same error and faults
+      throw;
+    }
+  }
+
+  // Under mutex_: some item has nonces left.
+  bool has_work() const {
+    return std::any_of(items_.begin(), items_.end(), [](const Item& i) { return i.claimed < i.work.nonce_count; });
+  }
+
   // Under mutex_: the next launch's item by smooth weighted round robin (each live item gains
   // its weight, the richest is served and pays the total), so hashes split by weight per launch.
-  bool choose(Pick& pick) {
+  void choose(Pick& pick) {
     std::int64_t total = 0;
     Item* best = nullptr;
     for (auto& item : items_) {
@@ -233,7 +315,6 @@ class CudaSearchDevice final : public GpuSearchDevice {
       total += item.work.weight;
       if (!best || item.credit > best->credit) best = &item;
     }
-    if (!best) return false;
     best->credit -= total;
     const WorkItem& w = best->work;
     pick.epoch = w.epoch;
@@ -242,8 +323,8 @@ class CudaSearchDevice final : public GpuSearchDevice {
     pick.blob.nonce_start = w.nonce_start + best->claimed;
     pick.blob.nonce_count = std::min<std::uint64_t>(options_.launch_hashes, w.nonce_count - best->claimed);
     pick.blob.tag = w.tag;
+    pick.first = !std::exchange(best->started, true);
     best->claimed += pick.blob.nonce_count;
-    return true;
   }
 
   // Under mutex_: leases of epochs no current item needs are released (launches in flight
@@ -268,8 +349,8 @@ class CudaSearchDevice final : public GpuSearchDevice {
     return leases_.emplace(key, std::move(lease)).first->second;
   }
 
-  void launch(StreamSlot& s, const Pick& pick, std::uint64_t work_version) {
-    auto dag = dag_for(*pick.epoch);
+  // The slot is marked busy; its host function will mark it finished.
+  void launch(StreamSlot& s, const Pick& pick, std::uint64_t work_version, std::shared_ptr<DagLease> dag) {
     auto* blob = static_cast<JobBlob*>(s.staging.host());
     *blob = pick.blob;  // the slot's previous copy has completed: rewriting it is safe
     blob->generation = work_version;
@@ -290,9 +371,11 @@ class CudaSearchDevice final : public GpuSearchDevice {
     check_cuda(cudaMemcpyAsync(s.results.host(), s.results.device(), s.results.bytes(), cudaMemcpyDeviceToHost, s.stream.handle),
                index_, "results download");
     check_cuda(cudaEventRecord(s.done, s.stream.handle), index_, "cudaEventRecord");
+    check_cuda(cudaLaunchHostFunc(s.stream.handle, on_launch_finished, &s), index_, "cudaLaunchHostFunc");
+    if (pick.first && sinks_.work_started) sinks_.work_started(pick.blob.tag, SteadyClock::now());
     memory_->record_transfer(sizeof(JobBlob), true);
     memory_->record_transfer(s.results.bytes(), false);
-    s.busy = true;
+    s.tag = pick.blob.tag;
     s.work_version = work_version;
     launches_.fetch_add(1, std::memory_order_relaxed);
     s.dag = std::move(dag);
@@ -300,7 +383,6 @@ class CudaSearchDevice final : public GpuSearchDevice {
 
   void complete(StreamSlot& s) {
     check_cuda(cudaEventSynchronize(s.done), index_, "search launch");
-    s.busy = false;
     s.dag.reset();
     const auto* header = static_cast<const ResultsHeader*>(s.results.host());
     const std::uint32_t kept = std::min(header->found, options_.results_capacity);
@@ -309,16 +391,27 @@ class CudaSearchDevice final : public GpuSearchDevice {
       Candidate c{entries[i].tag, entries[i].nonce, {}};
       std::memcpy(c.mix_hash.data(), entries[i].mix, c.mix_hash.size());
       candidates_.fetch_add(1, std::memory_order_relaxed);
-      sink_(c);
+      sinks_.candidate(c);
     }
     dropped_.fetch_add(header->found - kept, std::memory_order_relaxed);
     hashes_.fetch_add(header->searched, std::memory_order_relaxed);
-    if (s.work_version < replaced_version_.load()) stale_hashes_.fetch_add(header->searched, std::memory_order_relaxed);
+    std::lock_guard lock(mutex_);
+    // The generation also stops launches of items that stay (a set that drops another item):
+    // only work for a dropped item is work on a replaced job.
+    const bool dropped = std::none_of(items_.begin(), items_.end(), [&](const Item& i) { return i.work.tag == s.tag; });
+    if (dropped) replaced_hashes_.fetch_add(header->replaced, std::memory_order_relaxed);
+    s.busy = s.finished = false;
   }
 
   void drain() {
-    for (auto& s : slots_)
-      if (s->busy) complete(*s);
+    for (auto& s : slots_) {
+      bool busy = false;
+      {
+        std::lock_guard lock(mutex_);
+        busy = s->busy;
+      }
+      if (busy) complete(*s);
+    }
   }
 
   const int index_;
@@ -332,11 +425,11 @@ class CudaSearchDevice final : public GpuSearchDevice {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<Item> items_;
-  std::atomic<std::uint64_t> work_version_{0};      // written under mutex_, read without by complete()
-  std::atomic<std::uint64_t> replaced_version_{0};  // the last version that dropped an item
+  std::uint64_t work_version_ = 0;
+  std::uint64_t newest_launch_ = ~std::uint64_t{0};  // work version of the last launch
   bool running_ = false;
   std::string fault_;
-  CandidateSink sink_;
+  DeviceSinks sinks_{nullptr};
   std::thread worker_;
   std::map<DagKey, std::shared_ptr<DagLease>> leases_;  // DAGs of the current work set
 
@@ -344,8 +437,13 @@ class CudaSearchDevice final : public GpuSearchDevice {
   std::atomic<std::uint64_t> candidates_{0};
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> launches_{0};
-  std::atomic<std::uint64_t> stale_hashes_{0};
+  std::atomic<std::uint64_t> replaced_hashes_{0};
 };
+
+void CUDART_CB on_launch_finished(void* slot) {
+  auto& s = *static_cast<StreamSlot*>(slot);
+  s.owner.launch_finished(s);
+}
 
 }  // namespace
 

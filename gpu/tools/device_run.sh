@@ -51,7 +51,7 @@ ratio = j["mhs"] / ceil * 100 if ceil else 0
 print(f"{name:<14} rc={rc} {j['algo']} {j['epoch']}: {j['mhs']:.1f} MH/s = {ratio:.1f}% of {ceil:.1f}; "
       f"DAG {j.get('dag_build_seconds', 0):.3f} s; cand {j['candidates_verified']}/{j['candidates']} ok, "
       f"bad {j['candidates_bad']}, items bad {j.get('dag_items_bad')}; launch {j.get('launch_ms', 0):.2f} ms, "
-      f"stale {j.get('stale_fraction', 0)*100:.3f}%")
+      f"replaced {j.get('replaced_fraction', 0)*100:.3f}%, switch p50/p99 {j.get('switch_ms_p50', 0):.3f}/{j.get('switch_ms_p99', 0):.3f} ms")
 PY
 }
 

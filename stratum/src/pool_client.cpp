@@ -409,6 +409,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
     std::array<char, 16 * 1024> buffer;
     while (generation_ == generation) {
       const std::size_t n = co_await transport.read_some(asio::buffer(buffer));
+      read_at_ = Clock::now();
       framer.append(std::string_view(buffer.data(), n));
       while (auto event = framer.next()) {
         if (event->kind == LineFramer::Event::overlong) protocol_error("line longer than " + std::to_string(max_line_bytes) + " bytes discarded", "");
@@ -630,7 +631,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
     job.target = w.target.value_or(difficulty_target_);
     job.nonces = next_nonces_;
     job.height = w.height;
-    job.received = Clock::now();
+    job.received = read_at_;  // the job-switch latency starts when its line came off the socket
     // EthProxy repeats the header when only the boundary changes: the old work stays valid.
     job.clean = w.clean && !(session_dialect_ == Dialect::ethproxy && !jobs_.empty() && jobs_.back().header == w.header);
 
@@ -744,6 +745,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
   std::optional<Clock::time_point> deadline_;      // connect + handshake, until authorized
   std::optional<Clock::time_point> job_deadline_;  // authorized: the next job is due
   Clock::time_point last_sent_{};
+  Clock::time_point read_at_{};  // when the bytes being handled arrived
   Clock::time_point last_hashrate_{};
   std::chrono::seconds server_timeout_{};  // EIP-1571 hello: the pool drops silent miners after this
   Target difficulty_target_{};             // in force for the next job

@@ -149,6 +149,42 @@ TEST(CpuSearchDevice, ReplacedWorkStopsWithinABatch) {
   device.stop();
   EXPECT_LE(old_later - old_at_return, threads * batch) << "the replaced item kept being searched";
   EXPECT_EQ(found.count(1), old_later);
+  // Each thread finishes at most the hash it was computing when the job was replaced.
+  EXPECT_LE(device.counters().replaced_job_hashes, threads);
+}
+
+// The first batch of each new tag is reported once, after the set_work that brought it; a tag
+// set again (kept) is not reported again.
+TEST(CpuSearchDevice, ReportsTheStartOfEachNewTagOnce) {
+  const auto cache = test::synthetic_light_cache(0x38);
+  CpuSearchDevice device(2, 8);
+  Collector found;
+  std::mutex mutex;
+  std::vector<std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> started;
+  const auto a = work(1, cache, every_hash, 0, 1'000'000'000), b = work(2, cache, every_hash, 1ull << 40, 1'000'000'000),
+             c = work(3, cache, every_hash, 1ull << 41, 1'000'000'000);
+  const auto set_a = std::chrono::steady_clock::now();
+  device.set_work({a});
+  device.start({found.sink(), [&](std::uint64_t tag, std::chrono::steady_clock::time_point issued) {
+                  std::lock_guard lock(mutex);
+                  started.emplace_back(tag, issued);
+                }});
+  ASSERT_TRUE(found.wait_for(1, 16));
+  const auto set_b = std::chrono::steady_clock::now();
+  device.set_work({b});
+  ASSERT_TRUE(found.wait_for(2, 16));
+  device.set_work({b, c});
+  ASSERT_TRUE(found.wait_for(3, 16));
+  ASSERT_TRUE(found.wait_for(2, found.count(2) + 16));
+  device.stop();
+
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(started.size(), 3u);
+  EXPECT_EQ(started[0].first, 1u);
+  EXPECT_EQ(started[1].first, 2u);
+  EXPECT_EQ(started[2].first, 3u);
+  EXPECT_GE(started[0].second, set_a);
+  EXPECT_GE(started[1].second, set_b);
 }
 
 TEST(CpuSearchDevice, ResettingAnItemKeepsItsProgress) {

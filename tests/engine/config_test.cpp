@@ -61,6 +61,7 @@ fallback_after: 2m
 devices: [0, gpu2, cpu]
 cpu_threads: 3
 memory_budget: 6GiB
+prepare_next_epoch: false
 light_cache_dir: /tmp/lc
 share_journal: /tmp/shares.jsonl
 log_level: debug
@@ -109,6 +110,7 @@ backoff: {initial: 2s, max: 30s}
   EXPECT_EQ(c.devices.cpu, 1u);
   EXPECT_EQ(c.devices.cpu_threads, 3u);
   EXPECT_EQ(c.memory.bytes, 6ull << 30);
+  EXPECT_FALSE(c.prepare_next_epoch);
   EXPECT_EQ(c.light_cache_dir, "/tmp/lc");
   EXPECT_EQ(c.share_journal, "/tmp/shares.jsonl");
   EXPECT_EQ(c.log_level, "debug");
@@ -128,6 +130,7 @@ TEST(Config, Defaults) {
   EXPECT_TRUE(c.devices.all_gpus);
   EXPECT_FALSE(c.memory.bytes);
   EXPECT_DOUBLE_EQ(c.memory.fraction, 0.9);
+  EXPECT_TRUE(c.prepare_next_epoch);
   EXPECT_EQ(c.pools[0].name, "pool0");
   EXPECT_TRUE(c.pools[0].tls.verify);
   EXPECT_EQ(c.pools[0].job_timeout, 120s);
@@ -147,7 +150,8 @@ TEST(Config, EveryErrorHasItsLineAndColumn) {
       "devices: [gpuX]\n"                          // 10
       "memory_budget: 150%\n"                      // 11
       "cpu_threads: -1\n"                          // 12
-      "log_level: loud\n");                        // 13
+      "log_level: loud\n"                          // 13
+      "prepare_next_epoch: maybe\n");              // 14
   std::vector<std::pair<int, std::string>> got;
   for (const auto& e : errors) got.emplace_back(e.line, e.message);
   auto has = [&](int line, const std::string& fragment) {
@@ -164,6 +168,7 @@ TEST(Config, EveryErrorHasItsLineAndColumn) {
   EXPECT_TRUE(has(11, "memory_budget"));
   EXPECT_TRUE(has(12, "cpu_threads"));
   EXPECT_TRUE(has(13, "log_level"));
+  EXPECT_TRUE(has(14, "prepare_next_epoch"));
   EXPECT_TRUE(std::is_sorted(got.begin(), got.end(), [](auto& a, auto& b) { return a.first < b.first; }));
   for (const auto& e : errors) EXPECT_EQ(e.file, "test.yaml");
 }

@@ -209,6 +209,39 @@ TEST_F(Gpu, NewWorkTakesOverWhileRunning) {
   EXPECT_EQ(got.found.back().tag, 2u);
 }
 
+// The first launch of each new tag is reported once, after the set_work that brought it; a
+// tag set again (kept) is not reported again.
+TEST_F(Gpu, ReportsTheStartOfEachNewTagOnce) {
+  const auto cache = synthetic_epoch(9008, 1009, 2053);
+  GpuDeviceOptions o;
+  o.launch_hashes = 4096;
+  auto gpu = open_gpu(0, o);
+  const WorkItem a = job(1, cache, 8), b = job(2, cache, 8), c = job(3, cache, 8);
+  Collected got;
+  std::mutex mutex;
+  std::vector<std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> started;
+  gpu->set_work({a});
+  gpu->start({got.sink(), [&](std::uint64_t tag, std::chrono::steady_clock::time_point issued) {
+                std::lock_guard lock(mutex);
+                started.emplace_back(tag, issued);
+              }});
+  run_until(*gpu, 1u << 16);
+  const auto set_b = std::chrono::steady_clock::now();
+  gpu->set_work({b});
+  run_until(*gpu, gpu->counters().hashes + (1u << 16));
+  gpu->set_work({b, c});
+  run_until(*gpu, gpu->counters().hashes + (1u << 16));
+  gpu->stop();
+  ASSERT_EQ(gpu->fault(), "");
+  expect_verified(got.found, {a, b, c});
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(started.size(), 3u);
+  EXPECT_EQ(started[0].first, 1u);
+  EXPECT_EQ(started[1].first, 2u);
+  EXPECT_EQ(started[2].first, 3u);
+  EXPECT_GE(started[1].second, set_b);
+}
+
 // Setting an item again while it is searched keeps its progress (the device interface's
 // promise): every nonce of its range is searched exactly once, never twice, which would find
 // duplicate shares, while a new item joins it.
@@ -252,12 +285,12 @@ TEST_F(Gpu, ReplacedLaunchesStopEarly) {
   gpu->set_work({a});
   gpu->start(got.sink());
   run_until(*gpu, 8u << 20);
-  const PipelineCounters before = gpu->pipeline_counters();
+  const std::uint64_t before = gpu->counters().replaced_job_hashes;
   gpu->set_work({b});
   run_until(*gpu, gpu->counters().hashes + (8u << 20));
   gpu->stop();
   ASSERT_EQ(gpu->fault(), "");
-  EXPECT_LT(gpu->pipeline_counters().stale_hashes - before.stale_hashes, 1u << 20);
+  EXPECT_LT(gpu->counters().replaced_job_hashes - before, 1u << 20);
   expect_verified(got.found, {a, b});
 }
 

@@ -42,7 +42,8 @@ ServiceSnapshot snapshot_with_gpu() {
   cpu.hashrate = 250;
   DeviceStatus gpu;
   gpu.info = {"gpu0", "cuda", "NVIDIA H100", 80'000'000'000ull, "9.0"};
-  gpu.counters = {10'000'000'000ull, 12, 1};
+  gpu.counters = {10'000'000'000ull, 12, 1, 2'500'000};
+  for (double seconds : {80e-6, 150e-6, 0.9e-3, 3.0}) gpu.job_switch.record(seconds);
   gpu.hashrate = 3.5e8;
   gpu::MemoryStats m;
   m.bytes = {4'690'000'000ull, 75'000'000ull, 4096, 8192};
@@ -109,6 +110,16 @@ TEST(Metrics, CarryTheSnapshotsValues) {
   EXPECT_EQ(prom_value(f, "dagminer_device_resident_dags", {{"device", "gpu0"}}), 2);
   EXPECT_EQ(prom_value(f, "dagminer_device_dag_evictions_total", {{"device", "gpu0"}}), 1);
   EXPECT_FALSE(prom_value(f, "dagminer_device_memory_bytes", {{"device", "cpu"}})) << "the CPU has no GPU memory";
+
+  EXPECT_EQ(prom_value(f, "dagminer_device_replaced_job_hashes_total", {{"device", "gpu0"}}), 2.5e6);
+  EXPECT_EQ(prom_value(f, "dagminer_job_switch_seconds_bucket", {{"device", "gpu0"}, {"le", "5e-05"}}), 0);
+  EXPECT_EQ(prom_value(f, "dagminer_job_switch_seconds_bucket", {{"device", "gpu0"}, {"le", "0.0001"}}), 1);
+  EXPECT_EQ(prom_value(f, "dagminer_job_switch_seconds_bucket", {{"device", "gpu0"}, {"le", "0.001"}}), 3);
+  EXPECT_EQ(prom_value(f, "dagminer_job_switch_seconds_bucket", {{"device", "gpu0"}, {"le", "1"}}), 3);
+  EXPECT_EQ(prom_value(f, "dagminer_job_switch_seconds_bucket", {{"device", "gpu0"}, {"le", "+Inf"}}), 4);
+  EXPECT_EQ(prom_value(f, "dagminer_job_switch_seconds_count", {{"device", "gpu0"}}), 4);
+  EXPECT_NEAR(*prom_value(f, "dagminer_job_switch_seconds_sum", {{"device", "gpu0"}}), 3.00113, 1e-9);
+  EXPECT_FALSE(prom_value(f, "dagminer_job_switch_seconds_count", {{"device", "cpu"}})) << "no switch, no histogram";
 }
 
 TEST(Metrics, CpuOnlyLeavesNoEmptyFamilies) {
@@ -155,6 +166,11 @@ TEST(ApiJson, SummaryPoolsAndDevices) {
   EXPECT_EQ(devices[0].at("id"), "cpu");
   EXPECT_EQ(devices[0].at("hashes"), 1000);
   EXPECT_TRUE(devices[0].at("gpu_memory").is_null());
+  EXPECT_TRUE(devices[0].at("job_switch").is_null());
+  EXPECT_EQ(devices[1].at("replaced_job_hashes"), 2'500'000);
+  EXPECT_EQ(devices[1].at("job_switch").at("samples"), 4);
+  EXPECT_EQ(devices[1].at("job_switch").at("p50_seconds").as_double(), 150e-6);
+  EXPECT_EQ(devices[1].at("job_switch").at("max_seconds").as_double(), 3.0);
   EXPECT_EQ(devices[1].at("fault"), "device lost");
   EXPECT_EQ(devices[1].at("shares").at("hardware_errors"), 4);
   const auto& memory = devices[1].at("gpu_memory");

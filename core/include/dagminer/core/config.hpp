@@ -50,6 +50,9 @@ struct Config {
   std::chrono::seconds fallback_after{120};
   DeviceSelection devices;
   MemoryBudget memory;
+  // Build the next epoch's light cache and DAG while mining the current one, so an epoch change
+  // does not stop hashing; false saves the memory of a second DAG and pays the pause instead.
+  bool prepare_next_epoch = true;
   std::filesystem::path light_cache_dir;  // empty: LightCacheStore::default_directory()
   std::filesystem::path share_journal;    // empty: no journal
   std::string log_level = "info";

@@ -23,13 +23,13 @@ class CpuSearchDevice final : public SearchDevice {
   DeviceInfo describe() const override;
   void prepare(std::shared_ptr<const LightCache> epoch) override;
   void set_work(std::vector<WorkItem> work) override;
-  void start(CandidateSink sink) override;
+  void start(DeviceSinks sinks) override;
   void stop() override;
   DeviceCounters counters() const override;
 
  private:
   struct Slot;  // a work item with its claim cursor and round-robin credit
-  std::shared_ptr<Slot> claim(std::uint64_t& first, std::uint32_t& count);
+  std::shared_ptr<Slot> claim(std::uint64_t& first, std::uint32_t& count, bool& first_claim);
   void run_worker();
 
   const unsigned threads_;
@@ -40,11 +40,12 @@ class CpuSearchDevice final : public SearchDevice {
   std::condition_variable work_changed_;
   std::vector<std::shared_ptr<Slot>> slots_;
   bool running_ = false;
-  CandidateSink sink_;
+  DeviceSinks sinks_{nullptr};
   std::vector<std::thread> workers_;
 
   std::atomic<std::uint64_t> hashes_{0};
   std::atomic<std::uint64_t> candidates_{0};
+  std::atomic<std::uint64_t> replaced_{0};
 };
 
 }  // namespace dagminer

@@ -2,10 +2,12 @@
 // threads (core's CpuSearchDevice) or a CUDA GPU (gpu/). The daemon never knows which.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dagminer/core/ethash.hpp"
@@ -42,10 +44,25 @@ struct DeviceCounters {
   std::uint64_t hashes = 0;             // nonces fully searched, exactly
   std::uint64_t candidates = 0;         // delivered to the sink
   std::uint64_t candidates_dropped = 0; // lost to a full results buffer (counted, never silent)
+  // Of `hashes`, those finished after set_work had dropped their item: the work spent on
+  // replaced jobs. An upper bound: a GPU counts every warp still running when the replacement
+  // lands, with what it hashed before.
+  std::uint64_t replaced_job_hashes = 0;
 };
 
-// Called from the device's own threads; must be cheap and thread-safe (post to a queue).
+// Both are called from the device's own threads, or from within set_work; they must be cheap,
+// thread-safe and must not call back into the device (post to a queue). work_started, optional,
+// reports the moment a tag's first batch or launch was issued: with the job's arrival time it
+// gives the job-switch latency.
 using CandidateSink = std::function<void(const Candidate&)>;
+using WorkStartSink = std::function<void(std::uint64_t tag, std::chrono::steady_clock::time_point issued)>;
+
+struct DeviceSinks {
+  DeviceSinks(CandidateSink candidate_sink, WorkStartSink work_start_sink = {})
+      : candidate(std::move(candidate_sink)), work_started(std::move(work_start_sink)) {}
+  CandidateSink candidate;
+  WorkStartSink work_started;
+};
 
 class SearchDevice {
  public:
@@ -64,7 +81,7 @@ class SearchDevice {
   // shares); a new tag starts at its nonce_start.
   virtual void set_work(std::vector<WorkItem> work) = 0;
 
-  virtual void start(CandidateSink sink) = 0;
+  virtual void start(DeviceSinks sinks) = 0;
   // Returns once no search runs; no candidate is delivered after it returns.
   virtual void stop() = 0;
 

@@ -42,6 +42,7 @@ struct Share {
   double difficulty = 0;  // of the final hash
   std::string device;
   Clock::time_point found{};
+  double job_difficulty = 0;  // of the job's target: what the pool credits for the share
 };
 
 enum class ShareOutcome { accepted, rejected, stale, timed_out };

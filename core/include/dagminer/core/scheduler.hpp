@@ -57,7 +57,7 @@ NonceRange device_slice(const NonceSpace& space, std::size_t index, std::size_t 
 struct ShareCounts {
   std::uint64_t found = 0;  // candidates that reached the CPU check
   std::uint64_t accepted = 0, rejected = 0, stale = 0, timed_out = 0, pending = 0, hardware_errors = 0;
-  double accepted_difficulty = 0;
+  double accepted_difficulty = 0;  // sum of the accepted shares' job difficulties: what the pool credits
   // The invariant every counter set keeps at every moment (timed-out shares count as rejected
   // by the pool's silence, so they are part of the balance too).
   bool balanced() const noexcept {
@@ -70,7 +70,8 @@ class ShareLedger {
  public:
   void found(const std::string& pool, const std::string& device);
   void hardware_error(const std::string& pool, const std::string& device);  // failed CPU verification
-  void resolved(const std::string& pool, const std::string& device, const ShareResult& result, double difficulty);
+  // job_difficulty: of the share's job target (an accepted share adds it to accepted_difficulty).
+  void resolved(const std::string& pool, const std::string& device, const ShareResult& result, double job_difficulty);
 
   ShareCounts pool(const std::string& name) const;
   ShareCounts device(const std::string& id) const;

@@ -30,13 +30,9 @@ struct GpuDeviceOptions {
   int block_threads = 128;                 // a multiple of 32, at most 256
 };
 
-// The launch pipeline's own counts. `stale_hashes` were searched by launches that completed after
-// set_work had replaced their job: an upper bound on the work spent on replaced jobs, since it
-// also holds what such a launch searched before the replacement (its blocks not yet started
-// when the replacement lands do not run at all).
+// The launch pipeline's own counts.
 struct PipelineCounters {
   std::uint64_t launches = 0;
-  std::uint64_t stale_hashes = 0;
 };
 
 class GpuSearchDevice : public SearchDevice {

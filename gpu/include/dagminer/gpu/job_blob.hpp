@@ -28,12 +28,14 @@ static_assert(sizeof(ResultEntry) == 48);
 
 // A launch's results: `found` counts every candidate, also those beyond `capacity` that did not
 // fit (the overflow is found - capacity, counted and reported, not lost silently); `searched`
-// counts the nonces actually hashed (all of them unless the launch was abandoned as replaced).
+// counts the nonces actually hashed (all of them unless the launch was abandoned as replaced);
+// `replaced` counts those of them hashed by warps that finished after the device's generation
+// had passed the launch's (its job replaced while they ran).
 struct ResultsHeader {
   std::uint32_t found;
   std::uint32_t capacity;
   std::uint32_t searched;
-  std::uint32_t reserved;
+  std::uint32_t replaced;
 };
 static_assert(sizeof(ResultsHeader) == 16);
 
