@@ -62,7 +62,8 @@ import collections, datetime, glob, json, math, os, re, signal, sys, time, urlli
 # A share of difficulty d stands for 2^32 * d * 2^224 / (0xffff * 2^208) hashes on average
 # (difficulty 1 is the target 0xffff * 2^208).
 HASHES_PER_DIFFICULTY = 2**48 / 0xFFFF
-FIRST_LAUNCH = re.compile(r"device (\S+): mining \S+ epoch (\d+) \(pool .*\): first launch ([\d.]+) ms after the job arrived")
+FIRST_LAUNCH = re.compile(r"device (\S+): mining \S+ epoch (\d+) \(pool .*, job (\S+)\): first launch ([\d.]+) ms after the job arrived")
+POOL_MOVE = re.compile(r"^\[([\d-]+ [\d:.]+)\] .*moved to \S+ epoch (\d+) \(job (\S+)\)")  # poolsim's own log format
 LIGHT_CACHE = re.compile(r"light cache \S+ epoch (\d+): (.*?) in (\d+) ms")
 
 
@@ -185,17 +186,19 @@ def outcome_rows(scenario, run_dir, label=""):
         "0", verdict(sum(bad.values()) == 0))
 
 
-def job_switch_rows(scenario, snapshot):
+def job_switch_rows(scenario, snapshot, judged=True):
+    """judged=False (split): a job of a lightly weighted pool waits for its turn, not for the switch."""
+    target = "p99 < 1 ms" if judged else "(info)"
     for d in snapshot["devices"]:
         name = "job switch" + (f" {d['id']}" if len(snapshot["devices"]) > 1 else "")
         if "job_switch" not in d:
-            row(scenario, name, "n/a (the API has no job_switch)", "p99 < 1 ms", "n/a")
+            row(scenario, name, "n/a (the API has no job_switch)", target, "n/a")
         elif not d["job_switch"]:
-            row(scenario, name, "no job switch yet", "p99 < 1 ms", "n/a")
+            row(scenario, name, "no job switch yet", target, "n/a")
         else:
             j = d["job_switch"]
             row(scenario, name, f"p50 {j['p50_seconds'] * 1e3:.3f} ms, p99 {j['p99_seconds'] * 1e3:.3f} ms, "
-                f"max {j['max_seconds'] * 1e3:.3f} ms ({j['samples']} switches)", "p99 < 1 ms", verdict(j["p99_seconds"] < 1e-3))
+                f"max {j['max_seconds'] * 1e3:.3f} ms ({j['samples']} switches)", target, verdict(j["p99_seconds"] < 1e-3) if judged else "")
 
 
 def replaced_row(scenario, a, b):
@@ -266,7 +269,7 @@ def mining(scenario, run_dir, rc, weights=""):
             off = abs(100 * part - float(weight))
             row(scenario, f"pool {name} part of accepted difficulty", f"{100 * part:.1f}% +/- {sigma:.1f} ({n} of {n_all} shares)",
                 f"{weight}% +/- 2", "ok" if off <= 2 else "MISS" if off > 2 + 3 * sigma else "inconclusive (noise)")
-    job_switch_rows(scenario, b)
+    job_switch_rows(scenario, b, judged=scenario != "split")
     replaced_row(scenario, a, b)
     outcome_rows(scenario, run_dir)
     errors = sum(d["shares"]["hardware_errors"] for d in b["devices"])
@@ -300,29 +303,43 @@ def light_cache_text(log, epoch):
 
 
 def epoch(label, run_dir, next_epoch, rc):
-    prepared = label == "prepared"
-    scenario = "epoch"
+    """The gap from the pool's move (its own log line) to each device's first launch at the new epoch,
+    and the hash counter's rate in the 10 s after the move against the 10 s before."""
+    next_epoch, prepared, scenario = int(next_epoch), label == "prepared", "epoch"
     log = lines(f"{run_dir}/daemon.log")
-    moves = [(m, l) for l in log if (m := FIRST_LAUNCH.search(l)) and int(m[2]) == next_epoch]
+    move = next((m for l in lines(f"{run_dir}/poolsim.log") if (m := POOL_MOVE.search(l)) and int(m[2]) == next_epoch), None)
+    launches = [(m, l) for l in log if (m := FIRST_LAUNCH.search(l)) and int(m[2]) == next_epoch]
     target = "< 1 ms (as a job switch)" if prepared else ""
-    if not moves:
-        row(scenario, f"hashing gap ({label})", f"no first launch at epoch {next_epoch} in the log", target, "MISS")
-    samples = [tuple(map(float, l.split())) for l in lines(f"{run_dir}/samples.txt")]
-    for m, l in moves:
-        gap = float(m[3])
-        extra = [light_cache_text(log, next_epoch)]
-        if os.path.exists(f"{run_dir}/snap_end.json"):
-            extra.append(dag_text(load(f"{run_dir}/snap_end.json")))
-        row(scenario, f"hashing gap ({label}) {m[1]}", f"{gap:.3f} ms ({'; '.join(x for x in extra if x)})", target,
+    if not move or not launches:
+        row(scenario, f"hashing gap ({label})", f"no first launch at epoch {next_epoch} in daemon.log" if move else
+            f"no move to epoch {next_epoch} in poolsim.log", target, "MISS")
+    details = [light_cache_text(log, next_epoch)]
+    if os.path.exists(f"{run_dir}/snap_end.json"):
+        details.append(dag_text(load(f"{run_dir}/snap_end.json")))
+    details = "; ".join(d for d in details if d)
+    moved = datetime.datetime.strptime(move[1], "%Y-%m-%d %H:%M:%S.%f").timestamp() if move else None
+    for m, l in launches if move else []:
+        if m[3] == move[3]:  # the move's own job: the daemon's own figure
+            gap, text = float(m[4]), f"{float(m[4]):.3f} ms (job {m[3]}; {details})"
+        else:  # the pool replaced that job while the epoch was prepared: the two logs' clocks, to the ms
+            gap = 1e3 * (log_time(l) - moved)
+            text = f"{gap:.0f} ms (from job {move[3]} to the launch of job {m[3]}, by the logs; {details})"
+        row(scenario, f"hashing gap ({label})" + (f" {m[1]}" if len(launches) > 1 else ""), text, target,
             verdict(gap < 1) if prepared else "")
-        moved = log_time(l) - gap / 1e3  # when the job of the new epoch arrived
-        h = [hashes_at(samples, moved + dt) for dt in (-10, 0, 10)]
+    if moved and launches:
+        # Until its first launch at the new epoch a device hashes the old epoch's job: the counter
+        # goes on, the hashes are worthless. Only what follows the (last) device's first launch counts.
+        switched = min(max(moved, max(log_time(l) for _, l in launches)), moved + 10)
+        samples = [tuple(map(float, l.split())) for l in lines(f"{run_dir}/samples.txt")]
+        h = [hashes_at(samples, t) for t in (moved - 10, moved, switched, moved + 10)]
+        figure = f"rate on new work, 10 s after the move ({label})"
         if None in h or h[1] <= h[0]:
-            row(scenario, f"counter rate 10 s after the move ({label})", "n/a (too few samples around the move)", "", "n/a")
-            continue
-        before, after = (h[1] - h[0]) / 10, (h[2] - h[1]) / 10
-        row(scenario, f"counter rate 10 s after the move ({label})", f"{rate_text(after)} = {100 * after / before:.1f}% of the 10 s before",
-            ">= 99%" if prepared else "", verdict(after >= 0.99 * before) if prepared else "")
+            row(scenario, figure, "n/a (too few counter samples around the move)", "", "n/a")
+        else:
+            before, after = (h[1] - h[0]) / 10, (h[3] - h[2]) / 10
+            row(scenario, figure, f"{rate_text(after)} = {100 * after / before:.1f}% of the 10 s before "
+                f"(all hashes: {100 * (h[3] - h[1]) / (h[1] - h[0]):.1f}%)", ">= 99%" if prepared else "",
+                verdict(after >= 0.99 * before) if prepared else "")
     outcome_rows(scenario, run_dir, f" ({label})")
     daemon_rc_row(scenario, rc, f" ({label})")
 
@@ -339,7 +356,7 @@ def cold(label, run_dir, exec_time, rc):
              light_cache_text(log, int(first[0][2]))]
     if os.path.exists(f"{run_dir}/snap_end.json"):
         parts.append(dag_text(load(f"{run_dir}/snap_end.json")))
-    parts.append(f"first launch {float(first[0][3]):.1f} ms after the job arrived")
+    parts.append(f"first launch {float(first[0][4]):.1f} ms after the job arrived")
     row("cold", f"exec to first launch ({label})", f"{log_time(first[1]) - exec_time:.3f} s ({'; '.join(p for p in parts if p)})")
     daemon_rc_row("cold", rc, f" ({label})")
 
