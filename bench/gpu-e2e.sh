@@ -583,6 +583,18 @@ scenario_cold() {
   cold_run empty "$scratch/cold-empty"
 }
 
+estimate=0  # rough seconds per scenario on the GPU, so a caller can keep within its time limit
+for s in "$@"; do
+  case $s in
+    ceiling) ((estimate += 60 + BENCH_SECONDS)) ;;
+    sustained) ((estimate += 10 + SUSTAINED_SECONDS)) ;;
+    latency) ((estimate += 10 + LATENCY_SECONDS)) ;;
+    split) ((estimate += 15 + SPLIT_SECONDS)) ;;
+    epoch) ((estimate += 2 * (15 + EPOCH_MOVE_AFTER + EPOCH_TAIL_SECONDS))) ;;
+    cold) ((estimate += 30)) ;;
+  esac
+done
+echo "gpu-e2e: $*: about $((estimate / 60)) min $((estimate % 60)) s" >&2
 for scen in "$@"; do
   export E2E_SCENARIO=$scen
   echo "gpu-e2e: $scen ($(date +%T))" >&2
