@@ -244,7 +244,7 @@ def mining(scenario, run_dir, rc, weights=""):
     elif scenario == "split":
         base = s.get("sustained_hps")
         row(scenario, f"total counter hashrate over {dt:.0f} s",
-            rate_text(hps) + (f" = {100 * hps / base:.2f}% of sustained" if base else " (sustained not run)"),
+            rate_text(hps) + (f" = {100 * hps / base:.2f}% of sustained" if base else " (sustained not run)") + relative(hps).replace(" = ", ", "),
             ">= 99.5% of sustained", verdict(hps >= 0.995 * base) if base else "n/a")
     else:
         base = s.get("sustained_hps")
