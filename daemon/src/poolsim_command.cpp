@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,8 @@ struct PoolsimOptions {
   std::string tls_cert, tls_key;
   std::string algo = "ethash";
   int epoch = 0;
+  std::optional<int> next_epoch;  // default: epoch + 1
+  std::string next_epoch_after;   // empty: never
   double difficulty = 1.0;
   std::string job_interval = "30s";
   std::size_t extranonce_bytes = 2;
@@ -104,11 +107,27 @@ int run_poolsim(const PoolsimOptions& o) {
   config.extranonce_bytes = o.extranonce_bytes;
   config.first_extranonce = o.extranonce;
   config.light_cache_dir = o.cache_dir.empty() ? LightCacheStore::default_directory().string() : o.cache_dir;
+  const int next_epoch = o.next_epoch.value_or(o.epoch + 1);
+  std::chrono::milliseconds move_after{0};  // 0: the pool stays on --epoch
+  if (!o.next_epoch_after.empty()) {
+    move_after = parse_duration(o.next_epoch_after, "--next-epoch-after");
+    if (move_after.count() <= 0) throw UsageError("--next-epoch-after: must be positive, got '" + o.next_epoch_after + "'");
+    if (next_epoch > max_epoch)
+      throw UsageError("--next-epoch: " + std::string(o.next_epoch ? "" : "the default, --epoch + 1 = ") + std::to_string(next_epoch) +
+                       ", is beyond the last epoch, " + std::to_string(max_epoch));
+    if (next_epoch == o.epoch) throw UsageError("--next-epoch: must differ from --epoch (both " + std::to_string(o.epoch) + ")");
+  }
   std::vector<stratum::FaultSchedule> schedules;
   for (const auto& f : o.faults) schedules.push_back(parse_fault_spec(f));
   const auto duration = o.duration.empty() ? std::chrono::milliseconds(0) : parse_duration(o.duration, "--duration");
 
   boost::asio::io_context io;
+  // The next epoch's cache is ready before the pool listens, so the move itself costs nothing.
+  std::shared_ptr<const LightCache> next_cache;
+  if (move_after.count() > 0) {
+    spdlog::info("poolsim: preparing the {} epoch {} light cache for the move", o.algo, next_epoch);
+    next_cache = LightCacheStore(config.light_cache_dir).get(config.algo, next_epoch).cache;
+  }
   spdlog::info("poolsim: preparing the {} epoch {} light cache", o.algo, o.epoch);
   std::unique_ptr<stratum::PoolSimulator> sim;
   try {
@@ -117,6 +136,16 @@ int run_poolsim(const PoolsimOptions& o) {
     throw UsageError(e.what());
   }
   for (const auto& s : schedules) sim->schedule(s);
+  boost::asio::steady_timer epoch_timer(io);
+  if (next_cache) {
+    spdlog::info("poolsim: will move to {} epoch {} {} ms after starting", o.algo, next_epoch, move_after.count());
+    epoch_timer.expires_after(move_after);
+    epoch_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      sim->set_epoch(next_epoch, next_cache);
+      spdlog::info("poolsim: moved to {} epoch {} (job {})", o.algo, next_epoch, sim->job_id());
+    });
+  }
   std::printf("poolsim: listening on %s\n", sim->url().c_str());
   if (!sim->fingerprint().empty()) std::printf("poolsim: certificate SHA-256 %s\n", sim->fingerprint().c_str());
   std::fflush(stdout);
@@ -158,6 +187,8 @@ Runner add_poolsim_command(CLI::App& root) {
       "  reconnect         ask miners to reconnect (client.reconnect / mining.reconnect)\n"
       "  silent:D          read but neither answer nor send jobs for D\n"
       "Example: dagminer poolsim --port 4444 --difficulty 0.001 --fault drop@10m --fault delay:3s@5m\n"
+      "Epoch change: dagminer poolsim --epoch 0 --next-epoch-after 2m moves to epoch 1 after two minutes;\n"
+      "the next epoch's light cache is prepared before listening.\n"
       "Shares are answered accepted, stale (21), duplicate (22), low difficulty (23) or unauthorized (24).\n"
       "On SIGINT/SIGTERM the per-session summary is printed.");
   cmd->add_option("--listen", o->listen, "address to listen on, IPv4 or IPv6")->capture_default_str();
@@ -169,7 +200,14 @@ Runner add_poolsim_command(CLI::App& root) {
   cert->needs(key);
   key->needs(cert);
   cmd->add_option("--algo", o->algo, "ethash or etchash")->capture_default_str();
-  cmd->add_option("--epoch", o->epoch, "DAG epoch of the jobs")->check(CLI::Range(0, max_epoch))->capture_default_str();
+  cmd->add_option("--epoch", o->epoch, "DAG epoch of the jobs (of the first ones, with --next-epoch-after)")
+      ->check(CLI::Range(0, max_epoch))
+      ->capture_default_str();
+  auto* move_after = cmd->add_option("--next-epoch-after", o->next_epoch_after,
+                                     "move to --next-epoch this long after starting, with a clean job (default: never)");
+  cmd->add_option("--next-epoch", o->next_epoch, "epoch to move to after --next-epoch-after (default: --epoch + 1)")
+      ->check(CLI::Range(0, max_epoch))
+      ->needs(move_after);
   cmd->add_option("--difficulty", o->difficulty, "share difficulty (1 = target 0x00000000ffff...)")->capture_default_str();
   cmd->add_option("--job-interval", o->job_interval, "a new clean job this often (0: never)")->capture_default_str();
   cmd->add_option("--extranonce-bytes", o->extranonce_bytes, "extranonce size per session, 0 to 3")

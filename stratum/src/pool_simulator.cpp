@@ -112,9 +112,7 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
     }
     if (cache_->algo != config_.algo || cache_->epoch != config_.epoch)
       throw std::runtime_error("the light cache given is not that of the configured algorithm and epoch");
-    seed_ = seed_of_epoch(config_.algo, config_.epoch);
-    height_ = static_cast<std::uint64_t>(config_.epoch) *
-              (config_.algo == Algorithm::etchash ? etchash_epoch_length : ethash_epoch_length);
+    enter_epoch(config_.epoch, cache_);
     endpoint_ = tcp::endpoint(asio::ip::make_address(config_.address), config_.port);
     listen();
     next_job_content(std::nullopt, std::nullopt, true);
@@ -149,6 +147,21 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
     for (auto& [sid, s] : sessions_)
       if (s->open() && s->stats.authorized && !active(silent_until_)) send_job(*s);
   }
+
+  void set_epoch(int epoch, std::shared_ptr<const LightCache> cache) {
+    const std::string wanted = std::string(dagminer::to_string(config_.algo)) + " epoch " + std::to_string(epoch);
+    if (epoch < 0 || epoch > max_epoch) throw std::invalid_argument("set_epoch: " + wanted + " is out of range");
+    if (!cache) throw std::invalid_argument("set_epoch: no light cache given for " + wanted);
+    if (cache->algo != config_.algo || cache->epoch != epoch)
+      throw std::invalid_argument("set_epoch: the light cache is that of " + std::string(dagminer::to_string(cache->algo)) + " epoch " +
+                                  std::to_string(cache->epoch) + ", not of " + wanted);
+    enter_epoch(epoch, std::move(cache));
+    // send_job announces the epoch to EthereumStratum/2.0.0 sessions before the job.
+    new_job(std::nullopt, std::nullopt, true);
+  }
+
+  int epoch() const noexcept { return epoch_; }
+  const std::string& job_id() const noexcept { return current_.id; }
 
   void set_difficulty(double difficulty) {
     if (!std::isfinite(difficulty) || difficulty <= 0) throw std::invalid_argument("difficulty must be positive");
@@ -233,7 +246,7 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
 
   std::string summary() const {
     std::string out = "poolsim " + config_.name + ": " + std::to_string(sessions_.size()) + (sessions_.size() == 1 ? " session, " : " sessions, ") +
-                      std::string(dagminer::to_string(config_.algo)) + " epoch " + std::to_string(config_.epoch) + "\n";
+                      std::string(dagminer::to_string(config_.algo)) + " epoch " + std::to_string(epoch_) + "\n";
     auto line = [](const SessionStats& s) {
       char buf[256];
       std::snprintf(buf, sizeof buf, "accepted %llu, stale %llu, duplicate %llu, low difficulty %llu, unauthorized %llu, invalid %llu",
@@ -257,6 +270,7 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
     Hash256 header{};
     Target target{};
     NonceSpace nonces;
+    std::shared_ptr<const LightCache> cache;  // of the job's epoch
     bool valid = true;
   };
   struct Session {
@@ -266,6 +280,7 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
     NonceSpace next_nonces;  // apply to the next job
     Target next_target{};
     std::string token;       // EthereumStratum/2.0.0 worker token
+    int announced_epoch = -1;  // EthereumStratum/2.0.0: the epoch last sent in mining.set
     std::deque<SessionJob> jobs;
     std::set<std::pair<std::string, std::uint64_t>> submitted;  // (header hex, nonce)
 
@@ -328,6 +343,14 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
           }
         }(shared_from_this(), timer, every, std::move(action)),
         asio::detached);
+  }
+
+  // Later jobs carry this epoch's seed and block heights.
+  void enter_epoch(int epoch, std::shared_ptr<const LightCache> cache) {
+    epoch_ = epoch;
+    cache_ = std::move(cache);
+    seed_ = seed_of_epoch(config_.algo, epoch);
+    height_ = static_cast<std::uint64_t>(epoch) * (config_.algo == Algorithm::etchash ? etchash_epoch_length : ethash_epoch_length);
   }
 
   void next_job_content(std::optional<std::string> id, std::optional<Hash256> header, bool clean) {
@@ -497,8 +520,9 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
       if (!authorize(s, text(params_of(m, 1)[0]))) return reply(s, s.dialect(), m.id, nullptr, unauthorized);
       s.token = "w-" + hex_number(s.stats.id);
       reply(s, s.dialect(), m.id, json::string(s.token), std::nullopt);
+      s.announced_epoch = epoch_;
       notify(s, "mining.set",
-             json::object{{"epoch", hex_number(static_cast<std::uint64_t>(config_.epoch))},
+             json::object{{"epoch", hex_number(static_cast<std::uint64_t>(epoch_))},
                           {"target", to_hex(s.next_target)},
                           {"algo", dagminer::to_string(config_.algo)},
                           {"extranonce", s.stats.extranonce}});
@@ -556,7 +580,7 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
       ++s.stats.duplicate;
       return duplicate_share;
     }
-    const HashResult hash = hashimoto_light(*cache_, job->header, nonce);
+    const HashResult hash = hashimoto_light(*job->cache, job->header, nonce);
     if (mix && *mix != hash.mix_hash) return invalid(s, "mix hash does not match");
     if (!meets_target(hash.final_hash, job->target)) {
       ++s.stats.low_difficulty;
@@ -577,7 +601,7 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
   json::array record_job(Session& s, bool clean) {
     if (clean)
       for (auto& j : s.jobs) j.valid = false;
-    s.jobs.push_back({current_.id, current_.header, s.next_target, s.next_nonces, true});
+    s.jobs.push_back({current_.id, current_.header, s.next_target, s.next_nonces, cache_, true});
     while (s.jobs.size() > 16) s.jobs.pop_front();
     ++s.stats.jobs;
     return json::array{json::string("0x" + to_hex(current_.header)), json::string("0x" + to_hex(seed_)),
@@ -593,6 +617,10 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
         break;
       }
       case Dialect::ethereum_stratum_2:
+        if (s.announced_epoch != epoch_) {  // EIP-1571 jobs carry no seed: the epoch comes first
+          s.announced_epoch = epoch_;
+          notify(s, "mining.set", json::object{{"epoch", hex_number(static_cast<std::uint64_t>(epoch_))}});
+        }
         record_job(s, clean);
         notify(s, "mining.notify",
                json::array{json::string(current_.id), json::string(hex_number(height_)), json::string(to_hex(current_.header)),
@@ -630,7 +658,8 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
   tcp::endpoint endpoint_;
   std::shared_ptr<asio::ssl::context> tls_;
   std::string fingerprint_;
-  std::shared_ptr<const LightCache> cache_;
+  std::shared_ptr<const LightCache> cache_;  // of epoch_, for the next job
+  int epoch_ = 0;
   Hash256 seed_{};
   std::mt19937_64 random_;
   bool stopped_ = false;
@@ -664,6 +693,9 @@ void PoolSimulator::new_job(bool clean) { impl_->new_job(std::nullopt, std::null
 void PoolSimulator::push_job(std::string id, const Hash256& header, bool clean) { impl_->new_job(std::move(id), header, clean); }
 void PoolSimulator::set_difficulty(double difficulty) { impl_->set_difficulty(difficulty); }
 void PoolSimulator::change_extranonces() { impl_->change_extranonces(); }
+void PoolSimulator::set_epoch(int epoch, std::shared_ptr<const LightCache> cache) { impl_->set_epoch(epoch, std::move(cache)); }
+int PoolSimulator::epoch() const noexcept { return impl_->epoch(); }
+std::string PoolSimulator::job_id() const { return impl_->job_id(); }
 void PoolSimulator::inject(Fault fault, std::chrono::milliseconds duration) { impl_->inject(fault, duration); }
 void PoolSimulator::schedule(const FaultSchedule& schedule) { impl_->schedule(schedule); }
 std::vector<SessionStats> PoolSimulator::sessions() const { return impl_->sessions(); }

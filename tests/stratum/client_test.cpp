@@ -21,15 +21,6 @@ class Dialects : public ::testing::TestWithParam<Dialect> {
   static void SetUpTestSuite() { spdlog::set_level(spdlog::level::warn); }
 };
 
-std::string name_of(const ::testing::TestParamInfo<Dialect>& info) {
-  switch (info.param) {
-    case Dialect::ethproxy: return "EthProxy";
-    case Dialect::ethereum_stratum_1: return "EthereumStratum1";
-    case Dialect::ethereum_stratum_2: return "EthereumStratum2";
-    default: return "Automatic";
-  }
-}
-
 bool has_extranonce(Dialect d) { return d != Dialect::ethproxy; }
 
 TEST_P(Dialects, HandshakeGivesAJobWithTheSessionsSettings) {
@@ -156,7 +147,8 @@ TEST_P(Dialects, ReportsHashrate) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stratum, Dialects,
-                         ::testing::Values(Dialect::ethproxy, Dialect::ethereum_stratum_1, Dialect::ethereum_stratum_2), name_of);
+                         ::testing::Values(Dialect::ethproxy, Dialect::ethereum_stratum_1, Dialect::ethereum_stratum_2),
+                         test::dialect_test_name);
 
 TEST(Detection, AutomaticSchemeFindsEthereumStratum1) {
   Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
@@ -297,7 +289,8 @@ TEST_P(Etchash, JobsCarryTheDagEpochAndSharesVerify) {
   EXPECT_EQ(rig.submit(rig.share_for_last_job(true)).outcome, ShareOutcome::accepted);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stratum, Etchash, ::testing::Values(Dialect::ethereum_stratum_1, Dialect::ethereum_stratum_2), name_of);
+INSTANTIATE_TEST_SUITE_P(Stratum, Etchash, ::testing::Values(Dialect::ethereum_stratum_1, Dialect::ethereum_stratum_2),
+                         test::dialect_test_name);
 
 // EthereumStratum/1.0.0 section IV: extranonce a2eea0, job bf0488aa, difficulty 1; the miner
 // submits cfae7df760 and the pool accepts it (share difficulty about 1.863).

@@ -38,6 +38,15 @@ void run_for(boost::asio::io_context& io, std::chrono::milliseconds duration) {
   run_until(io, [&] { return Clock::now() >= deadline; }, duration + std::chrono::seconds(1));
 }
 
+std::string dialect_test_name(const ::testing::TestParamInfo<stratum::Dialect>& info) {
+  switch (info.param) {
+    case stratum::Dialect::ethproxy: return "EthProxy";
+    case stratum::Dialect::ethereum_stratum_1: return "EthereumStratum1";
+    case stratum::Dialect::ethereum_stratum_2: return "EthereumStratum2";
+    default: return "Automatic";
+  }
+}
+
 std::shared_ptr<const LightCache> light_cache(Algorithm algo, int epoch) {
   static std::map<std::pair<Algorithm, int>, std::shared_ptr<const LightCache>> caches;
   auto& slot = caches[{algo, epoch}];

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
 
 #include "dagminer/core/job.hpp"
 #include "dagminer/core/pool_config.hpp"
@@ -24,6 +25,9 @@ bool run_until(boost::asio::io_context& io, const std::function<bool()>& done,
                std::chrono::milliseconds limit = std::chrono::seconds(10));
 // Runs the loop for a while (lets messages in flight arrive).
 void run_for(boost::asio::io_context& io, std::chrono::milliseconds duration);
+
+// Names suites parameterized by dialect: EthProxy, EthereumStratum1, ...
+std::string dialect_test_name(const ::testing::TestParamInfo<stratum::Dialect>& info);
 
 // Light caches shared by every test process through LightCacheStore in the build tree.
 std::shared_ptr<const LightCache> light_cache(Algorithm algo, int epoch);

@@ -14,15 +14,16 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The dagminer binary with its stdout on a pipe.
+// The dagminer binary with its stdout (and stderr, when asked) on a pipe.
 class Child {
  public:
-  explicit Child(std::vector<std::string> args) {
+  explicit Child(std::vector<std::string> args, bool with_stderr = false) {
     int fds[2];
     if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
     pid_ = fork();
     if (pid_ == 0) {
       dup2(fds[1], STDOUT_FILENO);
+      if (with_stderr) dup2(fds[1], STDERR_FILENO);
       close(fds[0]);
       close(fds[1]);
       std::vector<char*> argv{const_cast<char*>(DAGMINER_BINARY)};
@@ -69,7 +70,8 @@ TEST(PoolsimCommand, HelpDocumentsEveryOptionAndFault) {
   const std::string help = child.rest();
   EXPECT_EQ(child.wait(), 0);
   for (const char* option : {"--listen", "--port", "--dialect", "--tls-cert", "--tls-key", "--algo", "--epoch", "--difficulty",
-                             "--job-interval", "--extranonce-bytes", "--extranonce", "--fault", "--cache-dir", "--duration"})
+                             "--job-interval", "--extranonce-bytes", "--extranonce", "--fault", "--cache-dir", "--duration", "--next-epoch",
+                             "--next-epoch-after"})
     EXPECT_NE(help.find(option), std::string::npos) << option;
   for (Fault f : {Fault::drop_connections, Fault::pause_listening, Fault::malformed_line, Fault::overlong_line, Fault::delay_replies,
                   Fault::reject_all, Fault::reuse_job_ids, Fault::request_reconnect, Fault::go_silent})
@@ -115,6 +117,56 @@ TEST(PoolsimCommand, BadArgumentsExitWithUsageErrors) {
     (void)child.rest();
     EXPECT_EQ(child.wait(), 2) << args[1] << " " << args[2];
   }
+}
+
+TEST(PoolsimCommand, EpochOptionsAreCheckedAndNamedInUsageErrors) {
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"poolsim", "--next-epoch-after", "soon"}, "--next-epoch-after"},
+      {{"poolsim", "--next-epoch-after", "0"}, "--next-epoch-after"},
+      {{"poolsim", "--next-epoch", "0", "--next-epoch-after", "1s"}, "--next-epoch"},  // the same as --epoch
+      {{"poolsim", "--next-epoch", "-1", "--next-epoch-after", "1s"}, "--next-epoch"},
+      {{"poolsim", "--next-epoch", "32768", "--next-epoch-after", "1s"}, "--next-epoch"},
+      {{"poolsim", "--epoch", "32767", "--next-epoch-after", "1s"}, "--next-epoch"},  // the default, --epoch + 1
+      {{"poolsim", "--next-epoch", "3"}, "--next-epoch-after"},  // a target without a time
+  };
+  for (const auto& [args, option] : cases) {
+    Child child(args, true);
+    const std::string out = child.rest();
+    EXPECT_EQ(child.wait(), 2) << out;
+    EXPECT_NE(out.find(option), std::string::npos) << out;
+  }
+}
+
+TEST(PoolsimCommand, MovesToTheNextEpochOnSchedule) {
+  Child child({"poolsim", "--port", "0", "--dialect", "es2", "--difficulty", "1e-9", "--job-interval", "0", "--log-level", "info",
+               "--next-epoch-after", "1s", "--cache-dir", DAGMINER_TEST_CACHE_DIR});
+  const std::string prefix = "poolsim: listening on ";
+  std::string startup, line;
+  while (!(line = child.line()).empty() && line.rfind(prefix, 0) != 0) startup += line;
+  ASSERT_EQ(line.substr(0, prefix.size()), prefix) << startup;
+  EXPECT_NE(startup.find("will move to ethash epoch 1 1000 ms after starting"), std::string::npos) << startup;
+  const std::string url = line.substr(prefix.size(), line.size() - prefix.size() - 1);
+
+  boost::asio::io_context io;
+  test::Recorder rec;
+  PoolClient client(io, test::fast_pool(url), rec.callbacks());
+  client.start();
+  ASSERT_TRUE(test::run_until(io, [&] { return !rec.jobs.empty() && rec.jobs.back().epoch == 1; }));
+  for (const Job& j : rec.jobs) EXPECT_EQ(j.epoch, &j == &rec.jobs.back() ? 1 : 0);
+  const Job moved = rec.jobs.back();
+  EXPECT_EQ(moved.seed, seed_of_epoch(Algorithm::ethash, 1));
+  const std::uint64_t id = client.submit(test::find_share(*test::light_cache(Algorithm::ethash, 1), moved, true));
+  ASSERT_TRUE(test::run_until(io, [&] { return rec.result(id) != nullptr; }));
+  EXPECT_EQ(rec.result(id)->outcome, ShareOutcome::accepted) << rec.result(id)->reason;
+  client.stop();
+  test::run_for(io, 50ms);
+
+  child.signal(SIGTERM);
+  const std::string rest = child.rest();
+  EXPECT_EQ(child.wait(), 0);
+  EXPECT_NE(rest.find("poolsim: moved to ethash epoch 1 (job " + moved.id + ")"), std::string::npos) << rest;
+  EXPECT_NE(rest.find("ethash epoch 1\n"), std::string::npos) << rest;  // the summary's heading
+  EXPECT_NE(rest.find("total: accepted 1, stale 0"), std::string::npos) << rest;
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // A pool server for tests and `dagminer poolsim`: serves EthProxy, EthereumStratum/1.0.0 and
 // EthereumStratum/2.0.0 (over TCP or TLS) on the caller's io_context, hands out jobs at a chosen
 // algorithm, epoch and difficulty with a distinct extranonce per session, verifies every share with
-// the light hashimoto, and misbehaves on command or on a schedule.
+// the light hashimoto, and misbehaves on command or on a schedule. Not thread-safe: call it from
+// the thread that runs the io_context (or before that runs).
 #pragma once
 
 #include <chrono>
@@ -85,7 +86,7 @@ class PoolSimulator {
   std::string url() const;
   // SHA-256 of the TLS certificate (empty without TLS), for fingerprint pinning.
   std::string fingerprint() const;
-  std::shared_ptr<const LightCache> light_cache() const noexcept;
+  std::shared_ptr<const LightCache> light_cache() const noexcept;  // of the current epoch
   void stop();
 
   // Work. A new job goes to every authorized session; difficulty and extranonce changes are
@@ -94,6 +95,13 @@ class PoolSimulator {
   void push_job(std::string id, const Hash256& header, bool clean = true);
   void set_difficulty(double difficulty);
   void change_extranonces();  // every session gets a new distinct extranonce
+  // The pool moves to another epoch of its algorithm: a clean job on it goes out at once
+  // (EthereumStratum/2.0.0 sessions get mining.set with the epoch first). Each job keeps the
+  // cache of its own epoch for its shares. Throws std::invalid_argument when `cache` is not that
+  // of (algo, epoch).
+  void set_epoch(int epoch, std::shared_ptr<const LightCache> cache);
+  int epoch() const noexcept;
+  std::string job_id() const;  // the current job's
 
   // Faults: at once, for a duration where the fault has one, or on a schedule.
   void inject(Fault fault, std::chrono::milliseconds duration = {});
