@@ -376,10 +376,10 @@ def ceiling(run_dir, bench_rc):
     except (OSError, ValueError) as e:
         row("ceiling", "dagminer bench", f"rc={bench_rc}, no JSON ({e})", "", "FAIL")
         return
-    hps = bench["mhs"] * 1e6
-    s = state()
-    row("ceiling", f"dagminer bench ({bench['algo']} {bench['epoch']})", rate_text(hps) + relative(hps), ">= 99% of ceiling",
-        verdict(hps >= 0.99 * s["ceiling_hps"]) if s.get("ceiling_hps") else "n/a")
+    hps, top = bench["mhs"] * 1e6, state().get("ceiling_hps")
+    row("ceiling", f"dagminer bench ({bench['algo']} {bench['epoch']})",
+        rate_text(hps) + (f" = {100 * hps / top:.1f}% of ceiling" if top else ""), ">= 99% of ceiling",
+        verdict(hps >= 0.99 * top) if top else "n/a")
     remember(bench_hps=hps)
 
 
