@@ -89,7 +89,8 @@ void CpuSearchDevice::stop() {
 DeviceCounters CpuSearchDevice::counters() const { return {hashes_.load(), candidates_.load(), 0, replaced_.load()}; }
 
 // Picks the next slot by smooth weighted round robin (each slot gains its weight, the richest
-// is served and pays the total), so hashes split by weight even over short intervals.
+// is served and pays the total), so hashes split by weight even over short intervals; a new
+// slot is served first, whatever its weight, so a job switch waits for no other pool's turn.
 std::shared_ptr<CpuSearchDevice::Slot> CpuSearchDevice::claim(std::uint64_t& first, std::uint32_t& count, bool& first_claim) {
   std::int64_t total = 0;
   Slot* best = nullptr;
@@ -98,7 +99,8 @@ std::shared_ptr<CpuSearchDevice::Slot> CpuSearchDevice::claim(std::uint64_t& fir
     if (slot->claimed >= slot->item.nonce_count) continue;  // range exhausted
     slot->current_weight += slot->item.weight;
     total += slot->item.weight;
-    if (!best || slot->current_weight > best->current_weight) {
+    const bool fresh = slot->claimed == 0, best_fresh = best && best->claimed == 0;
+    if (!best || (fresh && !best_fresh) || (fresh == best_fresh && slot->current_weight > best->current_weight)) {
       best = slot.get();
       chosen = slot;
     }

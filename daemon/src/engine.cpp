@@ -88,6 +88,11 @@ void Engine::on_job(const std::string& name, Job job) {
   const std::uint64_t tag = next_tag_++;
   auto record = std::make_shared<JobRecord>();
   record->job = std::move(job);
+  record->epoch_since = record->job.received;
+  if (auto previous = jobs_.find(pool.current); previous != jobs_.end()) {
+    const Job& p = previous->second->job;
+    if (p.algo == record->job.algo && p.epoch == record->job.epoch) record->epoch_since = previous->second->epoch_since;
+  }
   jobs_[tag] = record;
   pool.jobs.push_back(tag);
   while (pool.jobs.size() > jobs_kept_per_pool) {
@@ -194,15 +199,16 @@ void Engine::on_work_started(std::size_t device, std::uint64_t tag, Clock::time_
   const auto it = jobs_.find(tag);
   if (it == jobs_.end()) return;  // replaced long since
   const Job& job = it->second->job;
-  const double seconds = std::chrono::duration<double>(issued - job.received).count();
   auto& epoch = mining_epoch_[device];
   if (epoch == std::pair{job.algo, job.epoch}) {
-    device_status_[device].job_switch.record(seconds);
+    device_status_[device].job_switch.record(std::chrono::duration<double>(issued - job.received).count());
     return;
   }
+  // Newer jobs may have come while the epoch was being prepared: the pause runs from the first.
   epoch = {job.algo, job.epoch};
-  spdlog::info("device {}: mining {} epoch {} (pool {}, job {}): first launch {:.3f} ms after the job arrived",
-               device_status_[device].info.id, to_string(job.algo), job.epoch, job.pool, job.id, seconds * 1e3);
+  spdlog::info("device {}: mining {} epoch {} (pool {}, job {}): first launch {:.3f} ms after the pool's first job at this epoch",
+               device_status_[device].info.id, to_string(job.algo), job.epoch, job.pool, job.id,
+               std::chrono::duration<double, std::milli>(issued - it->second->epoch_since).count());
 }
 
 void Engine::on_candidate(std::size_t device, Candidate candidate) {

@@ -83,6 +83,7 @@ class Engine {
     Job job;
     std::shared_ptr<const LightCache> cache;
     bool valid = true;  // false once the pool sent a clean job after it
+    Clock::time_point epoch_since{};  // arrival of the pool's first job at this job's epoch
   };
   struct Pool {
     PoolConfig config;

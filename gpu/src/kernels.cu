@@ -175,17 +175,23 @@ __global__ void __launch_bounds__(256, MinBlocks) dag_kernel(const uint4* __rest
 
 template <int PH>
 __global__ void __launch_bounds__(256) search_kernel(const uint4* __restrict__ dag, FastMod pages_mod,
-                                                     const JobBlob* __restrict__ blob, const std::uint64_t* generation,
+                                                     const JobBlob* __restrict__ blob, const std::uint64_t* cancel,
                                                      ResultsHeader* results, std::uint32_t capacity) {
   const std::uint32_t tid = blockIdx.x * blockDim.x + threadIdx.x;
   const int lane = static_cast<int>(threadIdx.x & 7);
-  // A replaced job's launch stops here: the generation word is written by set_work while launches
-  // run, so it is read past L1 by one lane and shared, keeping the decision warp-uniform.
-  std::uint64_t current = threadIdx.x % 32 == 0 ? __ldcg(generation) : 0;
-  current = __shfl_sync(0xffffffffu, current, 0);
-  if (current > blob->generation) return;
+  // set_work writes a launch's id into its cancel word when it drops the launch's job, while the
+  // launch runs: one lane reads it past L1 and shares it, keeping the decision warp-uniform (the
+  // shuffles below need every lane). Checked at the start and every 16 DAG accesses.
+  const auto cancelled = [&] {
+    const std::uint64_t word = threadIdx.x % 32 == 0 ? __ldcg(cancel) : 0;
+    return __shfl_sync(0xffffffffu, word, 0) == blob->launch_id;
+  };
+  if (cancelled()) return;
   const unsigned searching = __ballot_sync(0xffffffffu, tid < blob->nonce_count);
-  if (threadIdx.x % 32 == 0) atomicAdd(&results->searched, static_cast<std::uint32_t>(__popc(searching)));
+  // Work on a cancelled launch, in whole hashes even where a warp stopped part-way: an upper bound.
+  const auto count_replaced = [&] {
+    if (threadIdx.x % 32 == 0) atomicAdd(&results->replaced, static_cast<std::uint32_t>(__popc(searching)));
+  };
   const std::uint64_t nonce = blob->nonce_start + tid;
 
   std::uint64_t seed[8];  // Keccak-512(header || nonce), this lane's own hash
@@ -214,18 +220,25 @@ __global__ void __launch_bounds__(256) search_kernel(const uint4* __restrict__ d
       s0[q] = __shfl_sync(0xffffffffu, static_cast<std::uint32_t>(seed[0]), r + q, 8);
     }
 #pragma unroll 1
-    for (std::uint32_t a = 0; a < 64; a += 4) {
-      const int src = static_cast<int>((a >> 2) & 7);  // mix word a % 32 lives in lane (a % 32) / 4
+    for (std::uint32_t quarter = 0; quarter < 64; quarter += 16) {
+      if (quarter != 0 && cancelled()) {
+        count_replaced();
+        return;
+      }
+#pragma unroll 1
+      for (std::uint32_t a = quarter; a < quarter + 16; a += 4) {
+        const int src = static_cast<int>((a >> 2) & 7);  // mix word a % 32 lives in lane (a % 32) / 4
 #pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        std::uint32_t page[PH];
+        for (int c = 0; c < 4; ++c) {
+          std::uint32_t page[PH];
 #pragma unroll
-        for (int q = 0; q < PH; ++q) {
-          const std::uint32_t w = __shfl_sync(0xffffffffu, component(mix[q], c), src, 8);
-          page[q] = mod(fnv((a + c) ^ s0[q], w), pages_mod);
+          for (int q = 0; q < PH; ++q) {
+            const std::uint32_t w = __shfl_sync(0xffffffffu, component(mix[q], c), src, 8);
+            page[q] = mod(fnv((a + c) ^ s0[q], w), pages_mod);
+          }
+#pragma unroll
+          for (int q = 0; q < PH; ++q) mix[q] = fnv4(mix[q], __ldg(dag + std::size_t{page[q]} * 8 + lane));
         }
-#pragma unroll
-        for (int q = 0; q < PH; ++q) mix[q] = fnv4(mix[q], __ldg(dag + std::size_t{page[q]} * 8 + lane));
       }
     }
 #pragma unroll
@@ -252,9 +265,8 @@ __global__ void __launch_bounds__(256) search_kernel(const uint4* __restrict__ d
   keccak_f1600(st);
   const std::uint64_t top = __byte_perm(static_cast<std::uint32_t>(st[0] >> 32), 0, 0x0123) |
                             std::uint64_t{__byte_perm(static_cast<std::uint32_t>(st[0]), 0, 0x0123)} << 32;
-  // The work this warp did for a job replaced while it ran (one uncached read a warp, at the end).
-  if (threadIdx.x % 32 == 0 && __ldcg(generation) > blob->generation)
-    atomicAdd(&results->replaced, static_cast<std::uint32_t>(__popc(searching)));
+  if (threadIdx.x % 32 == 0) atomicAdd(&results->searched, static_cast<std::uint32_t>(__popc(searching)));
+  if (cancelled()) count_replaced();  // finished, but its job was replaced while it ran
   if (tid < blob->nonce_count && top <= blob->boundary) {
     const std::uint32_t slot = atomicAdd(&results->found, 1u);
     if (slot < capacity) {
@@ -297,10 +309,10 @@ cudaError_t launch_search(const SearchLaunch& l, cudaStream_t stream) {
   const FastMod pages = fastmod_for(l.pages);
   const std::uint32_t grid = blocks_for(l.hashes, l.block_threads);
   switch (l.hashes_in_flight) {
-    case 1: search_kernel<1><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, l.generation, results, l.capacity); break;
-    case 2: search_kernel<2><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, l.generation, results, l.capacity); break;
-    case 4: search_kernel<4><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, l.generation, results, l.capacity); break;
-    case 8: search_kernel<8><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, l.generation, results, l.capacity); break;
+    case 1: search_kernel<1><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, l.cancel, results, l.capacity); break;
+    case 2: search_kernel<2><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, l.cancel, results, l.capacity); break;
+    case 4: search_kernel<4><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, l.cancel, results, l.capacity); break;
+    case 8: search_kernel<8><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, l.cancel, results, l.capacity); break;
     default: return cudaErrorInvalidValue;
   }
   return cudaGetLastError();

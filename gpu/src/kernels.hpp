@@ -23,7 +23,7 @@ struct SearchLaunch {
   const void* dag = nullptr;
   std::uint32_t pages = 0;
   const JobBlob* blob = nullptr;   // device copy of the launch's job blob
-  const std::uint64_t* generation = nullptr;  // the device's current work generation
+  const std::uint64_t* cancel = nullptr;  // the launch stops when this word equals its blob's launch_id
   void* results = nullptr;         // ResultsHeader + entries on the device (found zeroed)
   std::uint32_t capacity = 0;
   std::uint32_t hashes = 0;        // threads launched; only the first blob->nonce_count report

@@ -1,10 +1,10 @@
 // The device worker: one host thread keeps `streams` launches in flight on CUDA streams, each
-// with its own staging slot, results buffer and completion event. Every launch ends with a host
-// function that wakes the worker, which then collects its candidates and hashes and refills
-// the stream with the current work set. One slot more than `streams` is kept free: new work is
-// launched there at once, without waiting for a stream to drain, and launches of a replaced job
-// still in flight stop early (set_work raises a generation word on the device that every block
-// checks when it starts).
+// with its own staging slot, results buffer, cancel word and completion event. Every launch ends
+// with a host function that wakes the worker, which then collects its candidates and hashes and
+// refills the stream with the current work set. One slot more than `streams` is kept free: new
+// work is launched there at once, from set_work's own thread, without waiting for a stream to
+// drain, and launches of a dropped job still in flight stop early (set_work writes their ids into
+// their slots' cancel words, which the kernel checks as it goes).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -57,8 +57,13 @@ class CudaSearchDevice;
 // One launch in flight: its stream, staging slot, results buffer and completion event.
 struct StreamSlot {
   StreamSlot(CudaSearchDevice& owner_device, int device, GpuMemoryManager& memory, std::uint32_t capacity)
-      : owner(owner_device), stream(device), staging(memory.acquire_staging()), results(memory.acquire_results(capacity)) {
+      : owner(owner_device),
+        stream(device),
+        staging(memory.acquire_staging()),
+        results(memory.acquire_results(capacity)),
+        cancel(memory.acquire_staging()) {
     check_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), device, "cudaEventCreate");
+    check_cuda(cudaMemset(cancel.device(), 0, sizeof(std::uint64_t)), device, "cancel word reset");  // ids start at 1
   }
   ~StreamSlot() { (void)cudaEventDestroy(done); }
   StreamSlot(const StreamSlot&) = delete;
@@ -69,12 +74,13 @@ struct StreamSlot {
   cudaEvent_t done = nullptr;
   BufferPair staging;
   BufferPair results;
-  // Under the owner's mutex: a launch is in flight; its host function has run.
+  BufferPair cancel;  // one word: the id of a launch of this slot to stop
+  // Under the owner's mutex: a launch is in flight, its id and tag; its host function has run.
   bool busy = false;
   bool finished = false;
+  std::uint64_t launch_id = 0;
   std::uint64_t tag = 0;
-  std::uint64_t work_version = 0;  // of the work set the launch was taken from
-  std::shared_ptr<DagLease> dag;   // keeps the launch's DAG resident until it completes
+  std::shared_ptr<DagLease> dag;  // keeps the launch's DAG resident until it completes
 };
 
 void validate(const GpuDeviceOptions& o) {
@@ -95,7 +101,6 @@ class CudaSearchDevice final : public GpuSearchDevice {
       : index_(index),
         options_(options),
         memory_(make_device_memory_manager(index, options.budget)),
-        generation_(memory_->acquire_staging()),
         control_(index) {
     validate(options_);
     use_device(index_);
@@ -105,7 +110,6 @@ class CudaSearchDevice final : public GpuSearchDevice {
              std::to_string(p.major) + "." + std::to_string(p.minor)};
     for (int s = 0; s <= options_.streams; ++s)  // one spare: new work never waits for a stream
       slots_.push_back(std::make_unique<StreamSlot>(*this, index_, *memory_, options_.results_capacity));
-    check_cuda(cudaMemset(generation_.device(), 0, sizeof(std::uint64_t)), index_, "generation reset");
   }
 
   ~CudaSearchDevice() override {
@@ -136,17 +140,17 @@ class CudaSearchDevice final : public GpuSearchDevice {
           items_.erase(kept);
         }
       }
-      const bool replaced = !items_.empty();  // what is left was dropped from the set
       items_ = std::move(items);
       ++work_version_;
       use_device(index_);
-      if (replaced) {
-        // Launches taken before this version stop as soon as this copy lands (their blocks not
-        // yet started); a set that only adds items or changes weights lets them run out.
-        auto* word = static_cast<std::uint64_t*>(generation_.host());
-        *word = work_version_;
-        check_cuda(cudaMemcpyAsync(generation_.device(), word, sizeof *word, cudaMemcpyHostToDevice, control_.handle), index_,
-                   "work generation upload");
+      // Launches of dropped items stop as soon as their cancel words land; the others run on.
+      for (auto& slot : slots_) {
+        if (!slot->busy || std::any_of(items_.begin(), items_.end(), [&](const Item& i) { return i.work.tag == slot->tag; }))
+          continue;
+        auto* word = static_cast<std::uint64_t*>(slot->cancel.host());
+        *word = slot->launch_id;
+        check_cuda(cudaMemcpyAsync(slot->cancel.device(), word, sizeof *word, cudaMemcpyHostToDevice, control_.handle), index_,
+                   "cancel word upload");
         memory_->record_transfer(sizeof *word, true);
       }
       launch_now();
@@ -218,7 +222,6 @@ class CudaSearchDevice final : public GpuSearchDevice {
         StreamSlot* finished = nullptr;
         StreamSlot* free = nullptr;
         Pick pick;
-        std::uint64_t version = 0;
         {
           std::unique_lock lock(mutex_);
           const auto next_step = [&] {
@@ -241,19 +244,13 @@ class CudaSearchDevice final : public GpuSearchDevice {
             seen_version = work_version_;
             drop_unused_dags();
           }
-          if (!finished) {
-            version = work_version_;
-            choose(pick);  // has_work() held under this same lock
-            free->busy = true;
-            free->finished = false;
-            newest_launch_ = version;
-          }
+          if (!finished) take(*free, pick);  // has_work() held under this same lock
         }
         if (finished) {
           complete(*finished);
           continue;
         }
-        launch(*free, pick, version, dag_for(*pick.epoch));
+        launch(*free, pick, dag_for(*pick.epoch));
       }
       drain();
     } catch (const std::exception& e) {
@@ -287,16 +284,23 @@ class CudaSearchDevice final : public GpuSearchDevice {
     for (const auto& i : items_)
       if (!leases_.count(DagKey{i.work.epoch->algo, i.work.epoch->epoch})) return;  // the worker builds it
     Pick pick;
-    choose(pick);
-    free->busy = true;
-    free->finished = false;
-    newest_launch_ = work_version_;
+    take(*free, pick);
     try {
-      launch(*free, pick, work_version_, leases_.at(DagKey{pick.epoch->algo, pick.epoch->epoch}));
+      launch(*free, pick, leases_.at(DagKey{pick.epoch->algo, pick.epoch->epoch}));
     } catch (...) {
       free->busy = false;  // nothing of it will complete; the worker meets the same error and faults
       throw;
     }
+  }
+
+  // Under mutex_: the slot gets the next launch, a new id, and the tag set_work may cancel.
+  void take(StreamSlot& slot, Pick& pick) {
+    choose(pick);
+    slot.busy = true;
+    slot.finished = false;
+    slot.launch_id = ++launch_ids_;
+    slot.tag = pick.blob.tag;
+    newest_launch_ = work_version_;
   }
 
   // Under mutex_: some item has nonces left.
@@ -305,7 +309,8 @@ class CudaSearchDevice final : public GpuSearchDevice {
   }
 
   // Under mutex_: the next launch's item by smooth weighted round robin (each live item gains
-  // its weight, the richest is served and pays the total), so hashes split by weight per launch.
+  // its weight, the richest is served and pays the total), so hashes split by weight per launch;
+  // a new item is served first, whatever its weight, and its turn comes round later for it.
   void choose(Pick& pick) {
     std::int64_t total = 0;
     Item* best = nullptr;
@@ -313,7 +318,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
       if (item.claimed >= item.work.nonce_count) continue;
       item.credit += item.work.weight;
       total += item.work.weight;
-      if (!best || item.credit > best->credit) best = &item;
+      if (!best || (!item.started && best->started) || (item.started == best->started && item.credit > best->credit)) best = &item;
     }
     best->credit -= total;
     const WorkItem& w = best->work;
@@ -350,10 +355,10 @@ class CudaSearchDevice final : public GpuSearchDevice {
   }
 
   // The slot is marked busy; its host function will mark it finished.
-  void launch(StreamSlot& s, const Pick& pick, std::uint64_t work_version, std::shared_ptr<DagLease> dag) {
+  void launch(StreamSlot& s, const Pick& pick, std::shared_ptr<DagLease> dag) {
     auto* blob = static_cast<JobBlob*>(s.staging.host());
     *blob = pick.blob;  // the slot's previous copy has completed: rewriting it is safe
-    blob->generation = work_version;
+    blob->launch_id = s.launch_id;
     check_cuda(cudaMemcpyAsync(s.staging.device(), blob, sizeof(JobBlob), cudaMemcpyHostToDevice, s.stream.handle), index_,
                "job blob upload");
     check_cuda(cudaMemsetAsync(s.results.device(), 0, sizeof(ResultsHeader), s.stream.handle), index_, "results reset");
@@ -361,7 +366,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
     l.dag = dag->buffers().dag;
     l.pages = dag->buffers().pages;
     l.blob = static_cast<const JobBlob*>(s.staging.device());
-    l.generation = static_cast<const std::uint64_t*>(generation_.device());
+    l.cancel = static_cast<const std::uint64_t*>(s.cancel.device());
     l.results = s.results.device();
     l.capacity = options_.results_capacity;
     l.hashes = static_cast<std::uint32_t>(pick.blob.nonce_count);
@@ -375,8 +380,6 @@ class CudaSearchDevice final : public GpuSearchDevice {
     if (pick.first && sinks_.work_started) sinks_.work_started(pick.blob.tag, SteadyClock::now());
     memory_->record_transfer(sizeof(JobBlob), true);
     memory_->record_transfer(s.results.bytes(), false);
-    s.tag = pick.blob.tag;
-    s.work_version = work_version;
     launches_.fetch_add(1, std::memory_order_relaxed);
     s.dag = std::move(dag);
   }
@@ -395,11 +398,8 @@ class CudaSearchDevice final : public GpuSearchDevice {
     }
     dropped_.fetch_add(header->found - kept, std::memory_order_relaxed);
     hashes_.fetch_add(header->searched, std::memory_order_relaxed);
+    replaced_hashes_.fetch_add(header->replaced, std::memory_order_relaxed);
     std::lock_guard lock(mutex_);
-    // The generation also stops launches of items that stay (a set that drops another item):
-    // only work for a dropped item is work on a replaced job.
-    const bool dropped = std::none_of(items_.begin(), items_.end(), [&](const Item& i) { return i.work.tag == s.tag; });
-    if (dropped) replaced_hashes_.fetch_add(header->replaced, std::memory_order_relaxed);
     s.busy = s.finished = false;
   }
 
@@ -418,8 +418,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
   const GpuDeviceOptions options_;
   DeviceInfo info_;
   std::unique_ptr<GpuMemoryManager> memory_;
-  BufferPair generation_;  // the work generation: written by set_work, read by every launch
-  Stream control_;         // carries the generation uploads, apart from the launches
+  Stream control_;  // carries the cancel words, apart from the launches
   std::vector<std::unique_ptr<StreamSlot>> slots_;
 
   mutable std::mutex mutex_;
@@ -427,6 +426,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
   std::vector<Item> items_;
   std::uint64_t work_version_ = 0;
   std::uint64_t newest_launch_ = ~std::uint64_t{0};  // work version of the last launch
+  std::uint64_t launch_ids_ = 0;
   bool running_ = false;
   std::string fault_;
   DeviceSinks sinks_{nullptr};

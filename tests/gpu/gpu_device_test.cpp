@@ -294,6 +294,42 @@ TEST_F(Gpu, ReplacedLaunchesStopEarly) {
   expect_verified(got.found, {a, b});
 }
 
+// A set that drops one item cancels only that item's launches: the launches in flight of an item
+// that stays run out, so every nonce of its range is searched exactly once, none skipped.
+TEST_F(Gpu, DroppingAnItemLeavesTheOthersLaunchesAlone) {
+  const auto cache = synthetic_epoch(9009, 1009, 2053);
+  GpuDeviceOptions o;
+  o.launch_hashes = 4096;
+  o.results_capacity = 4096;
+  auto gpu = open_gpu(0, o);
+  const WorkItem kept = job(2, cache, 0, 96 * 4096);  // every hash a candidate
+  Collected got;
+  const auto kept_found = [&] {
+    std::lock_guard lock(got.mutex);
+    return std::count_if(got.found.begin(), got.found.end(), [](const Candidate& c) { return c.tag == 2; });
+  };
+  std::vector<WorkItem> all{kept};
+  gpu->set_work({job(100, cache, 16), kept});
+  gpu->start(got.sink());
+  for (std::uint64_t tag = 101; tag < 140 && kept_found() < 96 * 4096; ++tag) {  // the other item changes all the time
+    run_until(*gpu, gpu->counters().hashes + 4 * 4096);
+    all.push_back(job(tag, cache, 16));
+    gpu->set_work({all.back(), kept});
+  }
+  const auto end = std::chrono::steady_clock::now() + 30s;
+  while (kept_found() < 96 * 4096 && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(1ms);
+  gpu->stop();
+  ASSERT_EQ(gpu->fault(), "");
+  std::set<std::uint64_t> nonces;
+  for (const auto& c : got.found) {
+    if (c.tag == 2) {
+      EXPECT_TRUE(nonces.insert(c.nonce).second) << "nonce " << c.nonce << " searched twice";
+    }
+  }
+  EXPECT_EQ(nonces.size(), 96u * 4096) << "nonces of the kept item were skipped";
+  EXPECT_EQ(gpu->counters().candidates_dropped, 0u);
+}
+
 // Launches go to items by weight (smooth weighted round robin per launch): with weights 1 and
 // 3 a quarter of the launches, so about a quarter of the candidates, are the first item's.
 TEST_F(Gpu, HashesSplitByWeight) {

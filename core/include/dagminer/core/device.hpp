@@ -44,9 +44,8 @@ struct DeviceCounters {
   std::uint64_t hashes = 0;             // nonces fully searched, exactly
   std::uint64_t candidates = 0;         // delivered to the sink
   std::uint64_t candidates_dropped = 0; // lost to a full results buffer (counted, never silent)
-  // Of `hashes`, those finished after set_work had dropped their item: the work spent on
-  // replaced jobs. An upper bound: a GPU counts every warp still running when the replacement
-  // lands, with what it hashed before.
+  // The work spent on jobs after set_work had dropped them, in hashes: an upper bound (a GPU
+  // counts each warp running at the replacement as whole hashes, also one that stops part-way).
   std::uint64_t replaced_job_hashes = 0;
 };
 

@@ -14,8 +14,8 @@ struct JobBlob {
   std::uint64_t nonce_start;   // this launch searches [nonce_start, nonce_start + nonce_count)
   std::uint64_t nonce_count;
   std::uint64_t tag;           // the WorkItem's tag, echoed in each candidate
-  std::uint64_t generation;    // of the work set it came from; a launch whose generation is below
-                               // the device's current one (set_work replaced its job) stops early
+  std::uint64_t launch_id;     // unique per launch; the launch stops once its cancel word holds it
+                               // (set_work dropped its job)
 };
 static_assert(sizeof(JobBlob) == 72);
 
@@ -28,9 +28,9 @@ static_assert(sizeof(ResultEntry) == 48);
 
 // A launch's results: `found` counts every candidate, also those beyond `capacity` that did not
 // fit (the overflow is found - capacity, counted and reported, not lost silently); `searched`
-// counts the nonces actually hashed (all of them unless the launch was abandoned as replaced);
-// `replaced` counts those of them hashed by warps that finished after the device's generation
-// had passed the launch's (its job replaced while they ran).
+// counts the nonces fully hashed (all of them unless the launch was cancelled); `replaced` is the
+// work of warps that ran while the launch was cancelled: those that still finished, and those that
+// stopped part-way, each counted as whole hashes (an upper bound of the GPU time it cost).
 struct ResultsHeader {
   std::uint32_t found;
   std::uint32_t capacity;
