@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
+#include <semaphore>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -75,9 +75,11 @@ struct StreamSlot {
   BufferPair staging;
   BufferPair results;
   BufferPair cancel;  // one word: the id of a launch of this slot to stop
-  // Under the owner's mutex: a launch is in flight, its id and tag; its host function has run.
+  // Under the owner's mutex: a launch is in flight, its id and tag. `finished` is set by its host
+  // function, which takes no lock (CUDA forbids host functions to wait on anything that may
+  // depend on CUDA work, as set_work's launches under the mutex could).
   bool busy = false;
-  bool finished = false;
+  std::atomic<bool> finished{false};
   std::uint64_t launch_id = 0;
   std::uint64_t tag = 0;
   std::shared_ptr<DagLease> dag;  // keeps the launch's DAG resident until it completes
@@ -155,7 +157,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
       }
       launch_now();
     }
-    wake_.notify_all();
+    wake_.release();
   }
 
   void start(DeviceSinks sinks) override {
@@ -173,7 +175,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
       std::lock_guard lock(mutex_);
       running_ = false;
     }
-    wake_.notify_all();
+    wake_.release();
     if (worker_.joinable()) worker_.join();
   }
 
@@ -206,11 +208,11 @@ class CudaSearchDevice final : public GpuSearchDevice {
     return fault_;
   }
 
-  // From CUDA's host-function thread, once a launch's results are on the host.
+  // From CUDA's host-function thread, once a launch's results are on the host. The destructor
+  // waits for every stream, so the device outlives this call.
   void launch_finished(StreamSlot& slot) {
-    std::lock_guard lock(mutex_);
-    slot.finished = true;
-    wake_.notify_all();  // under the lock: the device cannot be destroyed between the two
+    slot.finished.store(true, std::memory_order_release);
+    wake_.release();
   }
 
  private:
@@ -223,34 +225,29 @@ class CudaSearchDevice final : public GpuSearchDevice {
         StreamSlot* free = nullptr;
         Pick pick;
         {
-          std::unique_lock lock(mutex_);
-          const auto next_step = [&] {
-            finished = nullptr;
-            for (auto& s : slots_)
-              if (s->busy && s->finished) finished = s.get();
-            free = slot_for_launch();
-            return !running_ || finished || (free && has_work());
-          };
-          // A host function never runs once the context has failed: the timeout checks the
-          // launches in flight for errors (complete() throws them).
-          if (!wake_.wait_for(lock, std::chrono::milliseconds(100), next_step)) {
-            for (auto& s : slots_)
-              if (const auto status = s->busy ? cudaEventQuery(s->done) : cudaSuccess; status != cudaSuccess && status != cudaErrorNotReady)
-                finished = s.get();
-            if (!finished) continue;
-          }
+          std::lock_guard lock(mutex_);
           if (!running_) break;
           if (work_version_ != seen_version) {
             seen_version = work_version_;
             drop_unused_dags();
           }
-          if (!finished) take(*free, pick);  // has_work() held under this same lock
+          for (auto& s : slots_)
+            if (s->busy && s->finished.load(std::memory_order_acquire)) finished = s.get();
+          free = finished ? nullptr : slot_for_launch();
+          if (free && has_work()) take(*free, pick);
+          else free = nullptr;
         }
         if (finished) {
           complete(*finished);
-          continue;
+        } else if (free) {
+          launch(*free, pick, dag_for(*pick.epoch));
+        } else {
+          // Nothing to do until a launch finishes, work changes or stop(). A host function never
+          // runs once the context has failed: the timeout looks at the launches for errors.
+          if (!wake_.try_acquire_for(std::chrono::milliseconds(100))) complete_failed();
+          while (wake_.try_acquire()) {
+          }  // the state is read afresh next: one look serves every signal so far
         }
-        launch(*free, pick, dag_for(*pick.epoch));
       }
       drain();
     } catch (const std::exception& e) {
@@ -297,7 +294,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
   void take(StreamSlot& slot, Pick& pick) {
     choose(pick);
     slot.busy = true;
-    slot.finished = false;
+    slot.finished.store(false, std::memory_order_relaxed);
     slot.launch_id = ++launch_ids_;
     slot.tag = pick.blob.tag;
     newest_launch_ = work_version_;
@@ -400,7 +397,20 @@ class CudaSearchDevice final : public GpuSearchDevice {
     hashes_.fetch_add(header->searched, std::memory_order_relaxed);
     replaced_hashes_.fetch_add(header->replaced, std::memory_order_relaxed);
     std::lock_guard lock(mutex_);
-    s.busy = s.finished = false;
+    s.busy = false;
+    s.finished.store(false, std::memory_order_relaxed);
+  }
+
+  // A launch whose stream failed: complete() throws its error.
+  void complete_failed() {
+    StreamSlot* failed = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& s : slots_)
+        if (const auto status = s->busy ? cudaEventQuery(s->done) : cudaSuccess; status != cudaSuccess && status != cudaErrorNotReady)
+          failed = s.get();
+    }
+    if (failed) complete(*failed);
   }
 
   void drain() {
@@ -422,7 +432,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
   std::vector<std::unique_ptr<StreamSlot>> slots_;
 
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
+  std::counting_semaphore<> wake_{0};  // released on every change the worker waits for
   std::vector<Item> items_;
   std::uint64_t work_version_ = 0;
   std::uint64_t newest_launch_ = ~std::uint64_t{0};  // work version of the last launch
