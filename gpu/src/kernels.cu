@@ -179,19 +179,14 @@ __global__ void __launch_bounds__(256) search_kernel(const uint4* __restrict__ d
                                                      ResultsHeader* results, std::uint32_t capacity) {
   const std::uint32_t tid = blockIdx.x * blockDim.x + threadIdx.x;
   const int lane = static_cast<int>(threadIdx.x & 7);
-  // set_work writes a launch's id into its cancel word when it drops the launch's job, while the
-  // launch runs: one lane reads it past L1 and shares it, keeping the decision warp-uniform (the
-  // shuffles below need every lane). Checked at the start and every 16 DAG accesses.
-  const auto cancelled = [&] {
-    const std::uint64_t word = threadIdx.x % 32 == 0 ? __ldcg(cancel) : 0;
-    return __shfl_sync(0xffffffffu, word, 0) == blob->launch_id;
-  };
-  if (cancelled()) return;
+  // set_work writes a launch's id into its cancel word when it drops the launch's job: blocks that
+  // start after that stop at once. Read past L1 by one lane and shared, so the decision is
+  // warp-uniform (the shuffles below need every lane). Only here: a read later in the kernel, even
+  // one issued well before its use, cost 1.4-2.8% of the hashrate (bench/gpu-notes.md).
+  const std::uint64_t word = threadIdx.x % 32 == 0 ? __ldcg(cancel) : 0;
+  if (__shfl_sync(0xffffffffu, word, 0) == blob->launch_id) return;
   const unsigned searching = __ballot_sync(0xffffffffu, tid < blob->nonce_count);
-  // Work on a cancelled launch, in whole hashes even where a warp stopped part-way: an upper bound.
-  const auto count_replaced = [&] {
-    if (threadIdx.x % 32 == 0) atomicAdd(&results->replaced, static_cast<std::uint32_t>(__popc(searching)));
-  };
+  if (threadIdx.x % 32 == 0) atomicAdd(&results->searched, static_cast<std::uint32_t>(__popc(searching)));
   const std::uint64_t nonce = blob->nonce_start + tid;
 
   std::uint64_t seed[8];  // Keccak-512(header || nonce), this lane's own hash
@@ -220,25 +215,18 @@ __global__ void __launch_bounds__(256) search_kernel(const uint4* __restrict__ d
       s0[q] = __shfl_sync(0xffffffffu, static_cast<std::uint32_t>(seed[0]), r + q, 8);
     }
 #pragma unroll 1
-    for (std::uint32_t quarter = 0; quarter < 64; quarter += 16) {
-      if (quarter != 0 && cancelled()) {
-        count_replaced();
-        return;
-      }
-#pragma unroll 1
-      for (std::uint32_t a = quarter; a < quarter + 16; a += 4) {
-        const int src = static_cast<int>((a >> 2) & 7);  // mix word a % 32 lives in lane (a % 32) / 4
+    for (std::uint32_t a = 0; a < 64; a += 4) {
+      const int src = static_cast<int>((a >> 2) & 7);  // mix word a % 32 lives in lane (a % 32) / 4
 #pragma unroll
-        for (int c = 0; c < 4; ++c) {
-          std::uint32_t page[PH];
+      for (int c = 0; c < 4; ++c) {
+        std::uint32_t page[PH];
 #pragma unroll
-          for (int q = 0; q < PH; ++q) {
-            const std::uint32_t w = __shfl_sync(0xffffffffu, component(mix[q], c), src, 8);
-            page[q] = mod(fnv((a + c) ^ s0[q], w), pages_mod);
-          }
-#pragma unroll
-          for (int q = 0; q < PH; ++q) mix[q] = fnv4(mix[q], __ldg(dag + std::size_t{page[q]} * 8 + lane));
+        for (int q = 0; q < PH; ++q) {
+          const std::uint32_t w = __shfl_sync(0xffffffffu, component(mix[q], c), src, 8);
+          page[q] = mod(fnv((a + c) ^ s0[q], w), pages_mod);
         }
+#pragma unroll
+        for (int q = 0; q < PH; ++q) mix[q] = fnv4(mix[q], __ldg(dag + std::size_t{page[q]} * 8 + lane));
       }
     }
 #pragma unroll
@@ -265,8 +253,6 @@ __global__ void __launch_bounds__(256) search_kernel(const uint4* __restrict__ d
   keccak_f1600(st);
   const std::uint64_t top = __byte_perm(static_cast<std::uint32_t>(st[0] >> 32), 0, 0x0123) |
                             std::uint64_t{__byte_perm(static_cast<std::uint32_t>(st[0]), 0, 0x0123)} << 32;
-  if (threadIdx.x % 32 == 0) atomicAdd(&results->searched, static_cast<std::uint32_t>(__popc(searching)));
-  if (cancelled()) count_replaced();  // finished, but its job was replaced while it ran
   if (tid < blob->nonce_count && top <= blob->boundary) {
     const std::uint32_t slot = atomicAdd(&results->found, 1u);
     if (slot < capacity) {

@@ -79,6 +79,7 @@ struct StreamSlot {
   // function, which takes no lock (CUDA forbids host functions to wait on anything that may
   // depend on CUDA work, as set_work's launches under the mutex could).
   bool busy = false;
+  bool cancelled = false;
   std::atomic<bool> finished{false};
   std::uint64_t launch_id = 0;
   std::uint64_t tag = 0;
@@ -149,6 +150,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
       for (auto& slot : slots_) {
         if (!slot->busy || std::any_of(items_.begin(), items_.end(), [&](const Item& i) { return i.work.tag == slot->tag; }))
           continue;
+        slot->cancelled = true;
         auto* word = static_cast<std::uint64_t*>(slot->cancel.host());
         *word = slot->launch_id;
         check_cuda(cudaMemcpyAsync(slot->cancel.device(), word, sizeof *word, cudaMemcpyHostToDevice, control_.handle), index_,
@@ -294,6 +296,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
   void take(StreamSlot& slot, Pick& pick) {
     choose(pick);
     slot.busy = true;
+    slot.cancelled = false;
     slot.finished.store(false, std::memory_order_relaxed);
     slot.launch_id = ++launch_ids_;
     slot.tag = pick.blob.tag;
@@ -395,8 +398,10 @@ class CudaSearchDevice final : public GpuSearchDevice {
     }
     dropped_.fetch_add(header->found - kept, std::memory_order_relaxed);
     hashes_.fetch_add(header->searched, std::memory_order_relaxed);
-    replaced_hashes_.fetch_add(header->replaced, std::memory_order_relaxed);
     std::lock_guard lock(mutex_);
+    // What a cancelled launch searched was spent on a replaced job, at most: its blocks that ran
+    // before the cancellation count too (the kernel cannot afford to tell them apart).
+    if (s.cancelled) replaced_hashes_.fetch_add(header->searched, std::memory_order_relaxed);
     s.busy = false;
     s.finished.store(false, std::memory_order_relaxed);
   }

@@ -44,8 +44,9 @@ struct DeviceCounters {
   std::uint64_t hashes = 0;             // nonces fully searched, exactly
   std::uint64_t candidates = 0;         // delivered to the sink
   std::uint64_t candidates_dropped = 0; // lost to a full results buffer (counted, never silent)
-  // The work spent on jobs after set_work had dropped them, in hashes: an upper bound (a GPU
-  // counts each warp running at the replacement as whole hashes, also one that stops part-way).
+  // Of `hashes`, those that may have been spent on jobs set_work had dropped: an upper bound (a
+  // GPU counts all a launch searched when the launch was cancelled while it ran; the CPU counts
+  // the hashes that finished after the replacement).
   std::uint64_t replaced_job_hashes = 0;
 };
 

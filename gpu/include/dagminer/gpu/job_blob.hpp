@@ -28,14 +28,12 @@ static_assert(sizeof(ResultEntry) == 48);
 
 // A launch's results: `found` counts every candidate, also those beyond `capacity` that did not
 // fit (the overflow is found - capacity, counted and reported, not lost silently); `searched`
-// counts the nonces fully hashed (all of them unless the launch was cancelled); `replaced` is the
-// work of warps that ran while the launch was cancelled: those that still finished, and those that
-// stopped part-way, each counted as whole hashes (an upper bound of the GPU time it cost).
+// counts the nonces actually hashed (all of them unless the launch was cancelled).
 struct ResultsHeader {
   std::uint32_t found;
   std::uint32_t capacity;
   std::uint32_t searched;
-  std::uint32_t replaced;
+  std::uint32_t reserved;
 };
 static_assert(sizeof(ResultsHeader) == 16);
 
