@@ -139,10 +139,19 @@ def snap(base, pid, path):
     fields = stat[stat.rindex(")") + 2:].split()  # fields 3... of proc(5); the name may hold spaces
     status = dict(l.split(":", 1) for l in lines(f"/proc/{pid}/status") if ":" in l)
     kib = lambda key: int(status[key].split()[0])
+    threads = collections.Counter()  # CPU seconds by thread name
+    for task in glob.glob(f"/proc/{pid}/task/*/stat"):
+        try:
+            with open(task) as f:
+                t = f.read()
+        except OSError:
+            continue  # the thread ended meanwhile
+        name, rest = t[t.index("(") + 1:t.rindex(")")], t[t.rindex(")") + 2:].split()
+        threads[name] += (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
     with open(path, "w") as f:
         json.dump({"t": (t0 + t1) / 2, "devices": devices, "pools": pools, "switch_buckets": buckets,
                    "cpu_seconds": (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"),
-                   "rss_bytes": kib("VmRSS") * 1024, "hwm_bytes": kib("VmHWM") * 1024}, f)
+                   "rss_bytes": kib("VmRSS") * 1024, "thread_cpu_seconds": dict(threads), "hwm_bytes": kib("VmHWM") * 1024}, f)
 
 
 def sample(base, path):
@@ -307,6 +316,10 @@ def mining(scenario, run_dir, rc, weights=""):
         mining_cpu = any(d["kind"] == "cpu" for d in b["devices"])
         row(scenario, "daemon CPU", f"{cpu:.2f}% of one core" + (" (the CPU backend mines)" if mining_cpu else ""), "< 5%",
             "n/a" if mining_cpu else verdict(cpu < 5))
+        before = a.get("thread_cpu_seconds", {})
+        by_thread = sorted(((100 * (v - before.get(k, 0)) / dt, k) for k, v in b.get("thread_cpu_seconds", {}).items()), reverse=True)
+        if by_thread:
+            row(scenario, "daemon CPU by thread name", ", ".join(f"{name} {share:.2f}%" for share, name in by_thread[:6]))
         row(scenario, "daemon memory", f"RSS {b['rss_bytes'] / 1e6:.0f} MB, peak {b['hwm_bytes'] / 1e6:.0f} MB", "< 300 MB",
             verdict(b["hwm_bytes"] < 300e6))
     daemon_rc_row(scenario, rc)

@@ -1,6 +1,9 @@
 #include "engine.hpp"
 
 #include <algorithm>
+#include <utility>
+
+#include <pthread.h>
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -21,6 +24,12 @@ std::string format_rate(double hs) {
     ++u;
   }
   return fmt::format("{:.2f} {}", hs, units[u]);
+}
+
+// Pool threads carry the name of their work, for top -H and /proc (once per thread).
+void name_thread(const char* name) {
+  thread_local bool named = false;
+  if (!std::exchange(named, true)) pthread_setname_np(pthread_self(), name);
 }
 
 }  // namespace
@@ -122,6 +131,7 @@ void Engine::prepare_next_epoch(const JobRecord& record) {
   epochs_.get(algo, next, [this](std::shared_ptr<const LightCache> cache) {
     for (auto& d : devices_)
       boost::asio::post(background_, [device = d.get(), cache] {
+        name_thread("prepare");
         try {
           device->prepare(cache);
         } catch (const std::exception& e) {
@@ -223,6 +233,7 @@ void Engine::on_candidate(std::size_t device, Candidate candidate) {
   }
   std::shared_ptr<const JobRecord> record = it->second;
   boost::asio::post(verifiers_, [this, device, record, candidate] {
+    name_thread("verify");
     HashResult hash = hashimoto_light(*record->cache, record->job.header, candidate.nonce);
     boost::asio::post(io_, [this, device, record, candidate, hash] { on_verified(device, record, candidate, hash); });
   });

@@ -1,10 +1,10 @@
 // The device worker: one host thread keeps `streams` launches in flight on CUDA streams, each
-// with its own staging slot, results buffer, cancel word and completion event. Every launch ends
-// with a host function that wakes the worker, which then collects its candidates and hashes and
-// refills the stream with the current work set. One slot more than `streams` is kept free: new
-// work is launched there at once, from set_work's own thread, without waiting for a stream to
-// drain, and launches of a dropped job still in flight stop early (set_work writes their ids into
-// their slots' cancel words, which the kernel checks as it goes).
+// with its own staging slot, results buffer, cancel word and completion event. It sleeps on the
+// oldest launch's event, collects its candidates and hashes, and refills the pipeline with the
+// current work set. One slot more than `streams` is kept free for new work, which set_work
+// launches at once from its own thread, already awake, rather than waking the worker; launches
+// of a dropped job still in flight stop early (set_work writes their ids into their slots' cancel
+// words, which every block checks when it starts).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -16,6 +16,7 @@
 #include <thread>
 
 #include <cuda_runtime_api.h>
+#include <pthread.h>
 
 #include "cuda_check.hpp"
 #include "dagminer/gpu/gpu_device.hpp"
@@ -52,35 +53,29 @@ struct Stream {
   cudaStream_t handle = nullptr;
 };
 
-class CudaSearchDevice;
-
 // One launch in flight: its stream, staging slot, results buffer and completion event.
 struct StreamSlot {
-  StreamSlot(CudaSearchDevice& owner_device, int device, GpuMemoryManager& memory, std::uint32_t capacity)
-      : owner(owner_device),
-        stream(device),
+  StreamSlot(int device, GpuMemoryManager& memory, std::uint32_t capacity)
+      : stream(device),
         staging(memory.acquire_staging()),
         results(memory.acquire_results(capacity)),
         cancel(memory.acquire_staging()) {
-    check_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), device, "cudaEventCreate");
+    // Blocking sync: the worker sleeps while it waits instead of spinning a CPU core.
+    check_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming | cudaEventBlockingSync), device, "cudaEventCreate");
     check_cuda(cudaMemset(cancel.device(), 0, sizeof(std::uint64_t)), device, "cancel word reset");  // ids start at 1
   }
   ~StreamSlot() { (void)cudaEventDestroy(done); }
   StreamSlot(const StreamSlot&) = delete;
   StreamSlot& operator=(const StreamSlot&) = delete;
 
-  CudaSearchDevice& owner;
   Stream stream;
   cudaEvent_t done = nullptr;
   BufferPair staging;
   BufferPair results;
   BufferPair cancel;  // one word: the id of a launch of this slot to stop
-  // Under the owner's mutex: a launch is in flight, its id and tag. `finished` is set by its host
-  // function, which takes no lock (CUDA forbids host functions to wait on anything that may
-  // depend on CUDA work, as set_work's launches under the mutex could).
+  // Under the device's mutex: a launch is in flight, its id and tag, and whether set_work cancelled it.
   bool busy = false;
   bool cancelled = false;
-  std::atomic<bool> finished{false};
   std::uint64_t launch_id = 0;
   std::uint64_t tag = 0;
   std::shared_ptr<DagLease> dag;  // keeps the launch's DAG resident until it completes
@@ -96,8 +91,6 @@ void validate(const GpuDeviceOptions& o) {
     throw std::invalid_argument("GPU block size must be a multiple of 32 up to 256");
 }
 
-void CUDART_CB on_launch_finished(void* slot);
-
 class CudaSearchDevice final : public GpuSearchDevice {
  public:
   CudaSearchDevice(int index, const GpuDeviceOptions& options)
@@ -112,13 +105,10 @@ class CudaSearchDevice final : public GpuSearchDevice {
     info_ = {"gpu" + std::to_string(index_), "cuda", p.name, p.totalGlobalMem,
              std::to_string(p.major) + "." + std::to_string(p.minor)};
     for (int s = 0; s <= options_.streams; ++s)  // one spare: new work never waits for a stream
-      slots_.push_back(std::make_unique<StreamSlot>(*this, index_, *memory_, options_.results_capacity));
+      slots_.push_back(std::make_unique<StreamSlot>(index_, *memory_, options_.results_capacity));
   }
 
-  ~CudaSearchDevice() override {
-    stop();
-    for (auto& s : slots_) (void)cudaStreamSynchronize(s->stream.handle);  // no host function may outlive us
-  }
+  ~CudaSearchDevice() override { stop(); }
 
   DeviceInfo describe() const override { return info_; }
 
@@ -210,21 +200,15 @@ class CudaSearchDevice final : public GpuSearchDevice {
     return fault_;
   }
 
-  // From CUDA's host-function thread, once a launch's results are on the host. The destructor
-  // waits for every stream, so the device outlives this call.
-  void launch_finished(StreamSlot& slot) {
-    slot.finished.store(true, std::memory_order_release);
-    wake_.release();
-  }
-
  private:
   void run() {
+    pthread_setname_np(pthread_self(), ("search-" + info_.id).c_str());  // for top -H and /proc
     try {
       use_device(index_);
       std::uint64_t seen_version = ~std::uint64_t{0};  // DAG leases follow the work set
       for (;;) {
-        StreamSlot* finished = nullptr;
         StreamSlot* free = nullptr;
+        StreamSlot* oldest = nullptr;
         Pick pick;
         {
           std::lock_guard lock(mutex_);
@@ -233,20 +217,21 @@ class CudaSearchDevice final : public GpuSearchDevice {
             seen_version = work_version_;
             drop_unused_dags();
           }
-          for (auto& s : slots_)
-            if (s->busy && s->finished.load(std::memory_order_acquire)) finished = s.get();
-          free = finished ? nullptr : slot_for_launch();
-          if (free && has_work()) take(*free, pick);
-          else free = nullptr;
+          free = slot_for_launch();
+          if (free && has_work()) {
+            take(*free, pick);
+          } else {
+            free = nullptr;
+            for (auto& s : slots_)
+              if (s->busy && (!oldest || s->launch_id < oldest->launch_id)) oldest = s.get();
+          }
         }
-        if (finished) {
-          complete(*finished);
-        } else if (free) {
+        if (free) {
           launch(*free, pick, dag_for(*pick.epoch));
+        } else if (oldest) {
+          complete(*oldest);  // sleeps until it is done; new work meanwhile is launched by set_work
         } else {
-          // Nothing to do until a launch finishes, work changes or stop(). A host function never
-          // runs once the context has failed: the timeout looks at the launches for errors.
-          if (!wake_.try_acquire_for(std::chrono::milliseconds(100))) complete_failed();
+          wake_.acquire();  // idle: until work comes or stop()
           while (wake_.try_acquire()) {
           }  // the state is read afresh next: one look serves every signal so far
         }
@@ -297,7 +282,6 @@ class CudaSearchDevice final : public GpuSearchDevice {
     choose(pick);
     slot.busy = true;
     slot.cancelled = false;
-    slot.finished.store(false, std::memory_order_relaxed);
     slot.launch_id = ++launch_ids_;
     slot.tag = pick.blob.tag;
     newest_launch_ = work_version_;
@@ -354,7 +338,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
     return leases_.emplace(key, std::move(lease)).first->second;
   }
 
-  // The slot is marked busy; its host function will mark it finished.
+  // The slot is marked busy; complete() frees it.
   void launch(StreamSlot& s, const Pick& pick, std::shared_ptr<DagLease> dag) {
     auto* blob = static_cast<JobBlob*>(s.staging.host());
     *blob = pick.blob;  // the slot's previous copy has completed: rewriting it is safe
@@ -376,7 +360,6 @@ class CudaSearchDevice final : public GpuSearchDevice {
     check_cuda(cudaMemcpyAsync(s.results.host(), s.results.device(), s.results.bytes(), cudaMemcpyDeviceToHost, s.stream.handle),
                index_, "results download");
     check_cuda(cudaEventRecord(s.done, s.stream.handle), index_, "cudaEventRecord");
-    check_cuda(cudaLaunchHostFunc(s.stream.handle, on_launch_finished, &s), index_, "cudaLaunchHostFunc");
     if (pick.first && sinks_.work_started) sinks_.work_started(pick.blob.tag, SteadyClock::now());
     memory_->record_transfer(sizeof(JobBlob), true);
     memory_->record_transfer(s.results.bytes(), false);
@@ -403,19 +386,6 @@ class CudaSearchDevice final : public GpuSearchDevice {
     // before the cancellation count too (the kernel cannot afford to tell them apart).
     if (s.cancelled) replaced_hashes_.fetch_add(header->searched, std::memory_order_relaxed);
     s.busy = false;
-    s.finished.store(false, std::memory_order_relaxed);
-  }
-
-  // A launch whose stream failed: complete() throws its error.
-  void complete_failed() {
-    StreamSlot* failed = nullptr;
-    {
-      std::lock_guard lock(mutex_);
-      for (auto& s : slots_)
-        if (const auto status = s->busy ? cudaEventQuery(s->done) : cudaSuccess; status != cudaSuccess && status != cudaErrorNotReady)
-          failed = s.get();
-    }
-    if (failed) complete(*failed);
   }
 
   void drain() {
@@ -437,7 +407,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
   std::vector<std::unique_ptr<StreamSlot>> slots_;
 
   mutable std::mutex mutex_;
-  std::counting_semaphore<> wake_{0};  // released on every change the worker waits for
+  std::counting_semaphore<> wake_{0};  // released on new work and stop(), for an idle worker
   std::vector<Item> items_;
   std::uint64_t work_version_ = 0;
   std::uint64_t newest_launch_ = ~std::uint64_t{0};  // work version of the last launch
@@ -454,11 +424,6 @@ class CudaSearchDevice final : public GpuSearchDevice {
   std::atomic<std::uint64_t> launches_{0};
   std::atomic<std::uint64_t> replaced_hashes_{0};
 };
-
-void CUDART_CB on_launch_finished(void* slot) {
-  auto& s = *static_cast<StreamSlot*>(slot);
-  s.owner.launch_finished(s);
-}
 
 }  // namespace
 
