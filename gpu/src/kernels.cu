@@ -287,6 +287,16 @@ cudaError_t launch_dag_build(const void* light, std::uint32_t light_items, void*
   return cudaGetLastError();
 }
 
+cudaError_t search_blocks_per_sm(int hashes_in_flight, int block_threads, int* blocks) {
+  switch (hashes_in_flight) {
+    case 1: return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, search_kernel<1>, block_threads, 0);
+    case 2: return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, search_kernel<2>, block_threads, 0);
+    case 4: return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, search_kernel<4>, block_threads, 0);
+    case 8: return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, search_kernel<8>, block_threads, 0);
+    default: return cudaErrorInvalidValue;
+  }
+}
+
 cudaError_t launch_search(const SearchLaunch& l, cudaStream_t stream) {
   if (l.pages == 0 || l.block_threads < 32 || l.block_threads > 256 || l.block_threads % 32 != 0 || l.hashes == 0)
     return cudaErrorInvalidValue;

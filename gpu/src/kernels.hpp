@@ -32,4 +32,8 @@ struct SearchLaunch {
 };
 cudaError_t launch_search(const SearchLaunch& launch, cudaStream_t stream);
 
+// How many blocks of the search kernel one SM holds at once: with the SM count, the most hashes
+// that can be running at any moment.
+cudaError_t search_blocks_per_sm(int hashes_in_flight, int block_threads, int* blocks);
+
 }  // namespace dagminer::gpu

@@ -104,6 +104,10 @@ class CudaSearchDevice final : public GpuSearchDevice {
     check_cuda(cudaGetDeviceProperties(&p, index_), index_, "cudaGetDeviceProperties");
     info_ = {"gpu" + std::to_string(index_), "cuda", p.name, p.totalGlobalMem,
              std::to_string(p.major) + "." + std::to_string(p.minor)};
+    int blocks = 0;
+    check_cuda(search_blocks_per_sm(options_.hashes_in_flight, options_.block_threads, &blocks), index_, "search kernel occupancy");
+    resident_hashes_ = std::uint64_t{static_cast<std::uint32_t>(blocks)} * static_cast<std::uint32_t>(p.multiProcessorCount) *
+                       static_cast<std::uint32_t>(options_.block_threads);
     for (int s = 0; s <= options_.streams; ++s)  // one spare: new work never waits for a stream
       slots_.push_back(std::make_unique<StreamSlot>(index_, *memory_, options_.results_capacity));
   }
@@ -382,9 +386,9 @@ class CudaSearchDevice final : public GpuSearchDevice {
     dropped_.fetch_add(header->found - kept, std::memory_order_relaxed);
     hashes_.fetch_add(header->searched, std::memory_order_relaxed);
     std::lock_guard lock(mutex_);
-    // What a cancelled launch searched was spent on a replaced job, at most: its blocks that ran
-    // before the cancellation count too (the kernel cannot afford to tell them apart).
-    if (s.cancelled) replaced_hashes_.fetch_add(header->searched, std::memory_order_relaxed);
+    // A cancelled launch's blocks that start after the cancel lands do nothing, so what it did
+    // after is at most what the GPU holds at once (the kernel cannot afford to tell more).
+    if (s.cancelled) replaced_hashes_.fetch_add(std::min<std::uint64_t>(header->searched, resident_hashes_), std::memory_order_relaxed);
     s.busy = false;
   }
 
@@ -412,6 +416,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
   std::uint64_t work_version_ = 0;
   std::uint64_t newest_launch_ = ~std::uint64_t{0};  // work version of the last launch
   std::uint64_t launch_ids_ = 0;
+  std::uint64_t resident_hashes_ = 0;  // the most hashes running at once
   bool running_ = false;
   std::string fault_;
   DeviceSinks sinks_{nullptr};

@@ -44,9 +44,9 @@ struct DeviceCounters {
   std::uint64_t hashes = 0;             // nonces fully searched, exactly
   std::uint64_t candidates = 0;         // delivered to the sink
   std::uint64_t candidates_dropped = 0; // lost to a full results buffer (counted, never silent)
-  // Of `hashes`, those that may have been spent on jobs set_work had dropped: an upper bound (a
-  // GPU counts all a launch searched when the launch was cancelled while it ran; the CPU counts
-  // the hashes that finished after the replacement).
+  // Of `hashes`, those that may have been spent on jobs after set_work had dropped them: an upper
+  // bound (a GPU counts, for each launch cancelled while it ran, what it searched up to the most
+  // hashes the GPU runs at once; the CPU counts the hashes that finished after the replacement).
   std::uint64_t replaced_job_hashes = 0;
 };
 
