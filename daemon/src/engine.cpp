@@ -15,6 +15,7 @@ namespace {
 
 constexpr std::size_t jobs_kept_per_pool = 64;  // candidates arrive within milliseconds of a switch
 constexpr auto tick_period = std::chrono::seconds(1);
+constexpr auto next_epoch_delay = std::chrono::seconds(10);  // after an epoch's first job: its DAG is built by then
 
 std::string format_rate(double hs) {
   const char* units[] = {"H/s", "kH/s", "MH/s", "GH/s"};
@@ -122,23 +123,35 @@ void Engine::on_job(const std::string& name, Job job) {
   });
 }
 
-// Builds the light cache of the next epoch and lets the devices prepare it (a GPU builds its
-// DAG) in the background, so an epoch change costs no hashing time.
+// Asks for the next epoch's light cache and device preparation (a GPU builds its DAG) a while
+// after an epoch starts being mined, so an epoch change costs no hashing time. Not at once: a
+// DAG built beside the first one would delay the first hash (0.8 s instead of 0.4 s, measured).
 void Engine::prepare_next_epoch(const JobRecord& record) {
-  const Algorithm algo = record.job.algo;
-  const int next = record.job.epoch + 1;
-  if (next > max_epoch || epochs_.find(algo, next) || epochs_.pending(algo, next)) return;
-  epochs_.get(algo, next, [this](std::shared_ptr<const LightCache> cache) {
-    for (auto& d : devices_)
-      boost::asio::post(background_, [device = d.get(), cache] {
-        name_thread("prepare");
-        try {
-          device->prepare(cache);
-        } catch (const std::exception& e) {
-          spdlog::warn("device {}: preparing epoch {} ahead of time failed: {}", device->describe().id, cache->epoch, e.what());
-        }
-      });
-  });
+  const std::pair key{record.job.algo, record.job.epoch + 1};
+  if (key.second > max_epoch || epochs_.find(key.first, key.second) || epochs_.pending(key.first, key.second)) return;
+  prepare_due_.try_emplace(key, Clock::now() + next_epoch_delay);
+}
+
+void Engine::prepare_due_epochs() {
+  const auto now = Clock::now();
+  for (auto it = prepare_due_.begin(); it != prepare_due_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    epochs_.get(it->first.first, it->first.second, [this](std::shared_ptr<const LightCache> cache) {
+      for (auto& d : devices_)
+        boost::asio::post(background_, [device = d.get(), cache] {
+          name_thread("prepare");
+          try {
+            device->prepare(cache);
+          } catch (const std::exception& e) {
+            spdlog::warn("device {}: preparing epoch {} ahead of time failed: {}", device->describe().id, cache->epoch, e.what());
+          }
+        });
+    });
+    it = prepare_due_.erase(it);
+  }
 }
 
 // The client logs connection events with their reasons; the engine only tracks liveness.
@@ -311,6 +324,7 @@ void Engine::tick() {
     last_summary_ = now;
     log_summary();
   }
+  prepare_due_epochs();
   reschedule();  // failover fallback is a matter of time
   timer_.expires_after(tick_period);
   timer_.async_wait([this](const boost::system::error_code& ec) {

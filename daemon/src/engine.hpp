@@ -109,6 +109,7 @@ class Engine {
   void settle(const Share& share, const ShareResult& result);
   void reschedule();
   void prepare_next_epoch(const JobRecord& record);
+  void prepare_due_epochs();
   void tick();
   void log_summary();
   void finish_stop();
@@ -133,6 +134,7 @@ class Engine {
   std::vector<std::uint64_t> last_hashes_;
   std::vector<Clock::time_point> last_progress_;  // per device: hashes last moved, or work was set
   std::vector<std::pair<Algorithm, int>> mining_epoch_;  // per device: of its last started job, epoch -1 before
+  std::map<std::pair<Algorithm, int>, Clock::time_point> prepare_due_;  // next epochs and when to prepare them
   Clock::time_point last_rate_{};
   Clock::time_point last_summary_{};
   Clock::time_point started_{};

@@ -209,6 +209,22 @@ TEST_F(DaemonTest, MinesTwoEpochsAtOnce) {
   stop_cleanly(d);
 }
 
+// The pool moves to the next epoch: the daemon follows it (the new epoch's light cache, then
+// shares at that epoch), logs the pause the change cost, and no share is invalid.
+TEST_F(DaemonTest, FollowsThePoolToTheNextEpoch) {
+  const auto next = shared_light_cache(Algorithm::ethash, 1);
+  const auto pool = pools_.add(simulator("mover"));
+  DaemonProcess d(daemon_config({{"mover", pools_.url(pool)}}, "failover", "prepare_next_epoch: false\n"));
+  ASSERT_TRUE(eventually([&] { return pools_.totals(pool).accepted >= 2; }, 60s)) << d.log();
+  pools_.with(pool, [&](stratum::PoolSimulator& s) { s.set_epoch(1, next); });
+  const auto before = pools_.totals(pool).accepted;
+  ASSERT_TRUE(d.wait_for_log("mining ethash epoch 1 (pool mover", 60s)) << d.log();
+  ASSERT_TRUE(eventually([&] { return pools_.totals(pool).accepted >= before + 3; }, 60s)) << d.log();
+  EXPECT_EQ(pools_.totals(pool).invalid, 0u);
+  EXPECT_EQ(d.count_in_log("hardware error"), 0u);
+  stop_cleanly(d);
+}
+
 TEST_F(DaemonTest, TwoDevicesSearchDisjointHalvesOfTheNonceSpace) {
   const auto pool = pools_.add(simulator("pair"));  // 2-byte extranonce: 2^48 miner nonces
   DaemonProcess d(daemon_config({{"pair", pools_.url(pool)}}, "failover", "", "[cpu, cpu]"));
