@@ -133,6 +133,7 @@ void Engine::prepare_next_epoch(const JobRecord& record) {
 }
 
 void Engine::prepare_due_epochs() {
+  if (!config_.prepare_next_epoch) prepare_due_.clear();  // turned off by a reload meanwhile
   const auto now = Clock::now();
   for (auto it = prepare_due_.begin(); it != prepare_due_.end();) {
     if (it->second > now) {
