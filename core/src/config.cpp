@@ -1,4 +1,5 @@
 #include "dagminer/core/config.hpp"
+#include "dagminer/core/pool_url.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -155,28 +156,14 @@ struct PoolDefaults {
   unsigned max_protocol_errors = 20;
 };
 
-constexpr std::string_view known_schemes[] = {
-    "stratum+tcp",  "stratum1+tcp", "stratum2+tcp", "stratum3+tcp", "stratum+ssl",  "stratum1+ssl",
-    "stratum2+ssl", "stratum3+ssl", "stratum+tls",  "stratum1+tls", "stratum2+tls", "stratum3+tls"};
-
-// Scheme and port are checked here so that a typo is reported with its line; the stratum
-// client parses the rest.
+// The pool client's own parser, so that a URL check-config accepts is one the client can use.
 std::optional<std::string> url_problem(const std::string& url) {
-  const auto sep = url.find("://");
-  if (sep == std::string::npos) return "expected scheme://host:port, e.g. stratum2+tcp://pool.example:4444";
-  const auto scheme = url.substr(0, sep);
-  bool known = false;
-  for (auto k : known_schemes) known = known || scheme == k;
-  if (!known) return "unknown scheme '" + scheme + "' (stratum+tcp, stratum1+tcp, stratum2+tcp, stratum3+tcp, each also +ssl or +tls)";
-  const auto hostport = url.substr(sep + 3);
-  const auto colon = hostport.rfind(':');
-  if (colon == std::string::npos || colon == 0 || (hostport.find(']') != std::string::npos && colon < hostport.find(']')))
-    return "missing :port after the host";
-  unsigned port = 0;
-  const auto p = hostport.substr(colon + 1);
-  const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
-  if (ec != std::errc{} || end != p.data() + p.size() || port == 0 || port > 65535) return "bad port '" + p + "'";
-  return std::nullopt;
+  try {
+    (void)parse_pool_url(url);
+    return std::nullopt;
+  } catch (const std::invalid_argument& e) {
+    return std::string(e.what());
+  }
 }
 
 void read_backoff(Reader& r, const YAML::Node& node, BackoffConfig& b) {
@@ -205,10 +192,7 @@ void read_tls(Reader& r, const YAML::Node& node, TlsConfig& tls) {
   if (node["server_name"]) tls.server_name = r.string(node["server_name"], "tls.server_name").value_or("");
   if (node["fingerprint"]) {
     tls.fingerprint = r.string(node["fingerprint"], "tls.fingerprint").value_or("");
-    std::string digits;
-    for (char c : tls.fingerprint)
-      if (c != ':') digits += c;
-    if (!digits.empty() && (digits.size() != 64 || digits.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos))
+    if (!tls.fingerprint.empty() && !parse_sha256_fingerprint(tls.fingerprint))
       r.error(node["fingerprint"], "tls.fingerprint: expected a SHA-256 digest, 64 hex digits (':' separators allowed)");
   }
 }

@@ -18,10 +18,10 @@ json::object shares_json(const ShareCounts& c) {
           {"accepted_difficulty", c.accepted_difficulty}};
 }
 
-json::value gpu_memory_json(const std::optional<gpu::MemoryStats>& m) {
+json::value gpu_memory_json(const std::optional<MemoryStats>& m) {
   if (!m) return nullptr;
   json::object in_use;
-  for (std::size_t k = 0; k < gpu::memory_kind_count; ++k) in_use[gpu::to_string(static_cast<gpu::MemoryKind>(k))] = m->bytes[k];
+  for (std::size_t k = 0; k < memory_kind_count; ++k) in_use[to_string(static_cast<MemoryKind>(k))] = m->bytes[k];
   json::array resident;
   for (const auto& key : m->resident) resident.push_back({{"algorithm", to_string(key.algo)}, {"epoch", key.epoch}});
   return json::object{{"budget_bytes", m->budget_bytes},

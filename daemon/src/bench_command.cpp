@@ -216,7 +216,7 @@ int run_bench(const BenchOptions& o) {
     out["launches"] = p1.launches - p0.launches;
     out["launch_ms"] = elapsed * 1e3 / static_cast<double>(std::max<std::uint64_t>(1, p1.launches - p0.launches)) *
                        static_cast<double>(o.gpu.streams);
-    const gpu::MemoryStats m = gpu->memory_stats();
+    const MemoryStats m = gpu->memory_stats();
     out["transfers"] = m.transfers;
     out["bytes_to_device"] = m.bytes_to_device;
     out["bytes_to_host"] = m.bytes_to_host;

@@ -79,11 +79,11 @@ void Engine::add_pool(const PoolConfig& config) {
 
 void Engine::connect(Pool& pool) {
   const std::string name = pool.config.name;
-  stratum::PoolClient::Callbacks callbacks;
+  stratum::JobSource::Callbacks callbacks;
   callbacks.on_job = [this, name](Job job) { on_job(name, std::move(job)); };
-  callbacks.on_state = [this, name](stratum::PoolState state, const std::string& reason) { on_state(name, state, reason); };
+  callbacks.on_state = [this, name](stratum::ConnectionState state, const std::string& reason) { on_state(name, state, reason); };
   callbacks.on_share_result = [this, name](std::uint64_t id, const ShareResult& r) { on_share_result(name, id, r); };
-  pool.client = std::make_unique<stratum::PoolClient>(io_, pool.config, std::move(callbacks));
+  pool.client = stratum::make_job_source(io_.get_executor(), pool.config, std::move(callbacks));
   pool.client->start();
 }
 
@@ -156,10 +156,10 @@ void Engine::prepare_due_epochs() {
 }
 
 // The client logs connection events with their reasons; the engine only tracks liveness.
-void Engine::on_state(const std::string& name, stratum::PoolState state, const std::string&) {
+void Engine::on_state(const std::string& name, stratum::ConnectionState state, const std::string&) {
   auto it = pools_.find(name);
   if (it == pools_.end()) return;
-  if (state == stratum::PoolState::disconnected || state == stratum::PoolState::auth_failed) {
+  if (state == stratum::ConnectionState::disconnected || state == stratum::ConnectionState::auth_failed) {
     it->second.alive = false;
     reschedule();
   }
@@ -445,10 +445,9 @@ std::vector<DeviceStatus> Engine::devices() const {
   std::vector<DeviceStatus> out = device_status_;
   for (std::size_t d = 0; d < devices_.size(); ++d) {
     out[d].counters = devices_[d]->counters();
-    if (const auto* gpu = dynamic_cast<const gpu::GpuSearchDevice*>(devices_[d].get())) {
-      out[d].memory = gpu->memory_stats();
-      out[d].fault = gpu->fault();
-    }
+    auto report = devices_[d]->status();
+    out[d].memory = std::move(report.memory);
+    out[d].fault = std::move(report.fault);
   }
   return out;
 }

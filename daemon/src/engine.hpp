@@ -21,8 +21,8 @@
 #include "dagminer/core/device.hpp"
 #include "dagminer/core/latency.hpp"
 #include "dagminer/core/scheduler.hpp"
-#include "dagminer/gpu/gpu_device.hpp"
-#include "dagminer/stratum/pool_client.hpp"
+#include "dagminer/core/device_memory.hpp"
+#include "dagminer/stratum/job_source.hpp"
 #include "epoch_provider.hpp"
 #include "share_journal.hpp"
 
@@ -32,7 +32,7 @@ struct DeviceStatus {
   DeviceInfo info;
   DeviceCounters counters;
   double hashrate = 0;  // H/s over the last rate interval
-  std::optional<gpu::MemoryStats> memory;  // GPUs only
+  std::optional<MemoryStats> memory;  // GPUs only
   std::string fault;                       // why a GPU stopped on its own; empty if healthy
   LatencyRecorder job_switch;              // a job's notify line read to its first launch here (same epoch)
 };
@@ -87,7 +87,7 @@ class Engine {
   };
   struct Pool {
     PoolConfig config;
-    std::unique_ptr<stratum::PoolClient> client;
+    std::unique_ptr<stratum::JobSource> client;
     bool alive = false;
     Clock::time_point alive_since{};
     std::uint64_t current = 0;      // tag of the job to mine, 0 for none
@@ -101,7 +101,7 @@ class Engine {
   void connect(Pool& pool);
   void close(Pool& pool, const std::string& why);
   void on_job(const std::string& pool, Job job);
-  void on_state(const std::string& pool, stratum::PoolState state, const std::string& reason);
+  void on_state(const std::string& pool, stratum::ConnectionState state, const std::string& reason);
   void on_share_result(const std::string& pool, std::uint64_t id, const ShareResult& result);
   void on_work_started(std::size_t device, std::uint64_t tag, Clock::time_point issued);
   void on_candidate(std::size_t device, Candidate candidate);

@@ -144,8 +144,8 @@ std::string prometheus_metrics(const ServiceSnapshot& s) {
   m.family("dagminer_device_memory_bytes", "gauge", "GPU memory a device holds, by kind: dag, light_cache, staging, results.");
   for (const auto& dev : s.devices)
     if (dev.memory)
-      for (std::size_t k = 0; k < gpu::memory_kind_count; ++k)
-        m.sample({{"device", dev.info.id}, {"kind", gpu::to_string(static_cast<gpu::MemoryKind>(k))}}, d(dev.memory->bytes[k]));
+      for (std::size_t k = 0; k < memory_kind_count; ++k)
+        m.sample({{"device", dev.info.id}, {"kind", to_string(static_cast<MemoryKind>(k))}}, d(dev.memory->bytes[k]));
   m.family("dagminer_device_memory_budget_bytes", "gauge", "GPU memory the DAGs and light caches of a device may take.");
   for (const auto& dev : s.devices)
     if (dev.memory) m.sample({{"device", dev.info.id}}, d(dev.memory->budget_bytes));

@@ -78,11 +78,11 @@ stratum::FaultSchedule parse_fault_spec(const std::string& spec) {
   return s;
 }
 
-stratum::Dialect parse_dialect(const std::string& name) {
-  if (name == "auto") return stratum::Dialect::automatic;
-  if (name == "ethproxy") return stratum::Dialect::ethproxy;
-  if (name == "es1") return stratum::Dialect::ethereum_stratum_1;
-  if (name == "es2") return stratum::Dialect::ethereum_stratum_2;
+PoolProtocol parse_dialect(const std::string& name) {
+  if (name == "auto") return PoolProtocol::automatic;
+  if (name == "ethproxy") return PoolProtocol::ethproxy;
+  if (name == "es1") return PoolProtocol::ethereum_stratum_1;
+  if (name == "es2") return PoolProtocol::ethereum_stratum_2;
   throw UsageError("--dialect: expected auto, ethproxy, es1 or es2, got '" + name + "'");
 }
 

@@ -178,6 +178,8 @@ class CudaSearchDevice final : public GpuSearchDevice {
   DeviceCounters counters() const override {
     return {hashes_.load(), candidates_.load(), dropped_.load(), replaced_hashes_.load()};
   }
+  DeviceStatusReport status() const override { return {fault(), memory_stats()}; }
+
   PipelineCounters pipeline_counters() const override { return {launches_.load()}; }
 
   MemoryStats memory_stats() const override { return memory_->stats(); }

@@ -27,23 +27,13 @@ using asio::awaitable;
 using asio::use_awaitable;
 using tcp = asio::ip::tcp;
 
-const char* to_string(PoolState state) noexcept {
+const char* to_string(ConnectionState state) noexcept {
   switch (state) {
-    case PoolState::connecting: return "connecting";
-    case PoolState::connected: return "connected";
-    case PoolState::authorized: return "authorized";
-    case PoolState::disconnected: return "disconnected";
-    case PoolState::auth_failed: return "authorization failed";
-  }
-  return "unknown";
-}
-
-const char* to_string(Dialect dialect) noexcept {
-  switch (dialect) {
-    case Dialect::automatic: return "automatic";
-    case Dialect::ethproxy: return "EthProxy";
-    case Dialect::ethereum_stratum_1: return "EthereumStratum/1.0.0";
-    case Dialect::ethereum_stratum_2: return "EthereumStratum/2.0.0";
+    case ConnectionState::connecting: return "connecting";
+    case ConnectionState::connected: return "connected";
+    case ConnectionState::authorized: return "authorized";
+    case ConnectionState::disconnected: return "disconnected";
+    case ConnectionState::auth_failed: return "authorization failed";
   }
   return "unknown";
 }
@@ -86,7 +76,7 @@ std::string lower(std::string s) {
   return s;
 }
 
-ShareResult classify_rejection(Dialect dialect, const RpcError& e, std::chrono::milliseconds rtt) {
+ShareResult classify_rejection(PoolProtocol dialect, const RpcError& e, std::chrono::milliseconds rtt) {
   const std::string text = lower(e.message);
   const bool stale = e.code == 21 || e.code == 202 || text.find("stale") != std::string::npos ||
                      text.find("job not found") != std::string::npos;
@@ -94,7 +84,7 @@ ShareResult classify_rejection(Dialect dialect, const RpcError& e, std::chrono::
   if (e.code != 0) reason += " (code " + std::to_string(e.code) + ")";
   if (stale) return {ShareOutcome::stale, e.code, reason, rtt};
   // EIP-1571: 2xx means accepted, with a remark.
-  if (dialect == Dialect::ethereum_stratum_2 && e.code >= 200 && e.code < 300) return {ShareOutcome::accepted, e.code, reason, rtt};
+  if (dialect == PoolProtocol::ethereum_stratum_2 && e.code >= 200 && e.code < 300) return {ShareOutcome::accepted, e.code, reason, rtt};
   return {ShareOutcome::rejected, e.code, reason, rtt};
 }
 
@@ -111,12 +101,11 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
         retry_timer_(executor_),
         random_(std::random_device{}()) {
     if (!config_.tls.fingerprint.empty()) {
-      for (char c : config_.tls.fingerprint)
-        if (c != ':') pin_ += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (pin_.size() != 64 || !parse_hex(pin_))
-        throw std::invalid_argument("tls.fingerprint must be a SHA-256 (64 hex digits, ':' allowed)");
+      const auto pin = parse_sha256_fingerprint(config_.tls.fingerprint);
+      if (!pin) throw std::invalid_argument("tls.fingerprint must be a SHA-256 (64 hex digits, ':' allowed)");
+      pin_ = *pin;
     }
-    dialect_ = url_.dialect;
+    dialect_ = url_.protocol;
     for (auto& byte : client_id_) byte = static_cast<std::uint8_t>(random_());
   }
 
@@ -137,7 +126,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
     pending_.clear();
     for (auto& h : held_) report(h.id, {ShareOutcome::stale, 0, "client stopped while the pool was disconnected", {}});
     held_.clear();
-    if (state_ != PoolState::disconnected) set_state(PoolState::disconnected, "stopped");
+    if (state_ != ConnectionState::disconnected) set_state(ConnectionState::disconnected, "stopped");
   }
 
   void drop_callbacks() { callbacks_ = {}; }
@@ -166,11 +155,11 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
   void set_hashrate(double hs) { hashrate_ = std::max(0.0, hs); }
 
   const PoolConfig& config() const noexcept { return config_; }
-  PoolState state() const noexcept { return state_; }
-  bool alive() const noexcept { return state_ == PoolState::authorized && session_has_job_ && connection_open(); }
-  Dialect dialect() const noexcept { return dialect_; }
+  ConnectionState state() const noexcept { return state_; }
+  bool alive() const noexcept { return state_ == ConnectionState::authorized && session_has_job_ && connection_open(); }
+  PoolProtocol dialect() const noexcept { return dialect_; }
   std::optional<std::chrono::milliseconds> latency() const noexcept { return latency_; }
-  PoolClientCounters counters() const noexcept { return counters_; }
+  JobSourceCounters counters() const noexcept { return counters_; }
 
  private:
   struct KnownJob {
@@ -214,7 +203,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
     });
   }
 
-  void set_state(PoolState state, std::string reason) {
+  void set_state(ConnectionState state, std::string reason) {
     state_ = state;
     asio::post(executor_, [self = shared_from_this(), state, reason = std::move(reason)] {
       if (self->callbacks_.on_state) self->callbacks_.on_state(state, reason);
@@ -255,7 +244,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
   awaitable<void> serve(Endpoint target) {
     begin_session();
     const std::uint64_t generation = generation_;
-    set_state(PoolState::connecting, target.host + ":" + std::to_string(target.port));
+    set_state(ConnectionState::connecting, target.host + ":" + std::to_string(target.port));
     auto transport = std::make_shared<Transport>(executor_, url_.tls);
     transport_ = transport;
     outbox_ = std::make_shared<Outbox>(transport, [weak = weak_from_this(), generation](const std::string& why) {
@@ -276,7 +265,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
         co_await transport->handshake(policy);
       }
       spdlog::info("pool {}: connected to {}{}", config_.name, target.host + ":" + std::to_string(target.port), url_.tls ? " (TLS)" : "");
-      set_state(PoolState::connected, transport->peer());
+      set_state(ConnectionState::connected, transport->peer());
       begin_handshake();
       co_await read_loop(*transport, generation);
     } catch (const boost::system::system_error& e) {
@@ -300,7 +289,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
     consecutive_errors_ = 0;
     latency_.reset();
     job_deadline_.reset();
-    session_dialect_ = dialect_ == Dialect::automatic ? Dialect::ethereum_stratum_1 : dialect_;
+    session_dialect_ = dialect_ == PoolProtocol::automatic ? PoolProtocol::ethereum_stratum_1 : dialect_;
     difficulty_target_ = target_from_difficulty(1.0);  // EthereumStratum/1.0.0's default
     next_nonces_ = NonceSpace{};
     es2_epoch_.reset();
@@ -320,12 +309,12 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
     jobs_.clear();
     session_has_job_ = false;
     // An automatic dialect that got no answer at all tries the other one next time.
-    if (dialect_ == Dialect::automatic && !answered_) fallback_to_ethproxy_ = !fallback_to_ethproxy_;
+    if (dialect_ == PoolProtocol::automatic && !answered_) fallback_to_ethproxy_ = !fallback_to_ethproxy_;
     answered_ = false;
     if (stopped_) return;
     if (auth_refused_) return;  // already reported as auth_failed
     spdlog::warn("pool {}: disconnected: {}", config_.name, reason);
-    set_state(PoolState::disconnected, reason);
+    set_state(ConnectionState::disconnected, reason);
   }
 
   // Ends the connection; the first reason given is the one reported.
@@ -383,7 +372,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
 
   std::uint64_t send(Request kind, std::string_view method, json::value params, std::uint64_t share_id = 0) {
     std::uint64_t id = next_id_++;
-    if (session_dialect_ == Dialect::ethereum_stratum_2) {
+    if (session_dialect_ == PoolProtocol::ethereum_stratum_2) {
       // EIP-1571 ids are 0..65535.
       id &= 0xffff;
       while (pending_.count(id)) id = (id + 1) & 0xffff;
@@ -447,7 +436,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
     const auto it = id ? pending_.find(*id) : pending_.end();
     if (it == pending_.end()) {
       // EthProxy pushes work as a response to nothing.
-      if (session_dialect_ == Dialect::ethproxy && looks_like_ethproxy_work(m.result)) return on_work(decode_ethproxy_work(m.result));
+      if (session_dialect_ == PoolProtocol::ethproxy && looks_like_ethproxy_work(m.result)) return on_work(decode_ethproxy_work(m.result));
       throw ProtocolError("reply to unknown request id " + json::serialize(m.id));
     }
     const Pending p = it->second;
@@ -488,7 +477,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
       return;
     }
     switch (session_dialect_) {
-      case Dialect::ethereum_stratum_1:
+      case PoolProtocol::ethereum_stratum_1:
         if (method == "mining.notify") return on_work(decode_es1_notify(m.params));
         if (method == "mining.set_difficulty") {
           difficulty_target_ = target_from_difficulty(decode_es1_difficulty(m.params));
@@ -499,7 +488,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
           return;
         }
         break;
-      case Dialect::ethereum_stratum_2:
+      case PoolProtocol::ethereum_stratum_2:
         if (method == "mining.set") return on_es2_set(decode_es2_set(m.params));
         if (method == "mining.notify") return on_work(decode_es2_notify(m.params));
         if (method == "mining.bye") return fail("the pool said goodbye (mining.bye)");
@@ -516,12 +505,12 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
   // --- handshakes ---
 
   void begin_handshake() {
-    if (dialect_ == Dialect::automatic && fallback_to_ethproxy_) session_dialect_ = Dialect::ethproxy;
+    if (dialect_ == PoolProtocol::automatic && fallback_to_ethproxy_) session_dialect_ = PoolProtocol::ethproxy;
     switch (session_dialect_) {
-      case Dialect::ethproxy:
+      case PoolProtocol::ethproxy:
         send(Request::login, "eth_submitLogin", json::array{json::string(login()), json::string(config_.password)});
         break;
-      case Dialect::ethereum_stratum_2:
+      case PoolProtocol::ethereum_stratum_2:
         send(Request::hello, "mining.hello",
              json::object{{"agent", agent}, {"host", url_.host}, {"port", hex_number(url_.port)}, {"proto", "EthereumStratum/2.0.0"}});
         break;
@@ -550,7 +539,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void on_subscribe(const Message& m) {
-    if (session_dialect_ == Dialect::ethereum_stratum_2) {
+    if (session_dialect_ == PoolProtocol::ethereum_stratum_2) {
       if (m.error) return refuse_dialect("mining.subscribe refused: " + decode_error_text(*m.error));
       send(Request::authorize, "mining.authorize", json::array{json::string(login()), json::string(config_.password)});
       return;
@@ -559,9 +548,9 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
     Es1Subscription sub;
     if (es1) sub = decode_es1_subscribe_result(m.result);
     if (!es1 || (!sub.protocol.empty() && sub.protocol.rfind("EthereumStratum/1", 0) != 0)) {
-      if (dialect_ == Dialect::automatic) {
+      if (dialect_ == PoolProtocol::automatic) {
         spdlog::info("pool {}: not EthereumStratum/1.0.0; trying EthProxy", config_.name);
-        session_dialect_ = Dialect::ethproxy;
+        session_dialect_ = PoolProtocol::ethproxy;
         send(Request::login, "eth_submitLogin", json::array{json::string(login()), json::string(config_.password)});
         return;
       }
@@ -573,26 +562,26 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void on_authorize(const Message& m) {
-    const bool ok = !m.error && (session_dialect_ == Dialect::ethereum_stratum_2 ? m.result.is_string() : m.result == json::value(true));
+    const bool ok = !m.error && (session_dialect_ == PoolProtocol::ethereum_stratum_2 ? m.result.is_string() : m.result == json::value(true));
     if (!ok) {
       const std::string why = "the pool refused user '" + login() + "'" +
                               (m.error ? ": " + decode_error_text(*m.error) : std::string()) + "; retrying in " +
                               std::to_string(config_.backoff.max.count() / 1000) + " s";
       spdlog::error("pool {}: {}", config_.name, why);
       auth_refused_ = true;
-      set_state(PoolState::auth_failed, why);
+      set_state(ConnectionState::auth_failed, why);
       fail(why);
       return;
     }
-    if (dialect_ == Dialect::automatic) spdlog::info("pool {}: speaks {}", config_.name, to_string(session_dialect_));
-    dialect_ = dialect_ == Dialect::automatic ? session_dialect_ : dialect_;
-    if (session_dialect_ == Dialect::ethereum_stratum_2) es2_token_ = std::string(m.result.get_string());
+    if (dialect_ == PoolProtocol::automatic) spdlog::info("pool {}: speaks {}", config_.name, to_string(session_dialect_));
+    dialect_ = dialect_ == PoolProtocol::automatic ? session_dialect_ : dialect_;
+    if (session_dialect_ == PoolProtocol::ethereum_stratum_2) es2_token_ = std::string(m.result.get_string());
     authorized_ = true;
     deadline_.reset();
     job_deadline_ = Clock::now() + config_.job_timeout;
     last_hashrate_ = Clock::now();
-    set_state(PoolState::authorized, login());
-    if (session_dialect_ == Dialect::ethproxy) send(Request::get_work, "eth_getWork", json::array());
+    set_state(ConnectionState::authorized, login());
+    if (session_dialect_ == PoolProtocol::ethproxy) send(Request::get_work, "eth_getWork", json::array());
   }
 
   void on_es2_set(const Es2Settings& s) {
@@ -616,7 +605,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
     Job job;
     job.pool = config_.name;
     job.id = w.job_id;
-    job.algo = session_dialect_ == Dialect::ethereum_stratum_2 ? es2_algo_ : config_.algo;
+    job.algo = session_dialect_ == PoolProtocol::ethereum_stratum_2 ? es2_algo_ : config_.algo;
     if (w.seed) {
       const auto epoch = epoch_of_seed(job.algo, *w.seed);
       if (!epoch) throw ProtocolError("seed hash " + to_hex(*w.seed) + " is not that of any " + std::string(dagminer::to_string(job.algo)) + " epoch");
@@ -633,7 +622,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
     job.height = w.height;
     job.received = read_at_;  // the job-switch latency starts when its line came off the socket
     // EthProxy repeats the header when only the boundary changes: the old work stays valid.
-    job.clean = w.clean && !(session_dialect_ == Dialect::ethproxy && !jobs_.empty() && jobs_.back().header == w.header);
+    job.clean = w.clean && !(session_dialect_ == PoolProtocol::ethproxy && !jobs_.empty() && jobs_.back().header == w.header);
 
     if (job.clean) jobs_.clear();
     std::erase_if(jobs_, [&](const KnownJob& k) { return k.id == job.id && k.header == job.header; });
@@ -670,12 +659,12 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
     }
     json::array params;
     switch (session_dialect_) {
-      case Dialect::ethproxy:
+      case PoolProtocol::ethproxy:
         params = {json::string("0x" + to_hex_u64(share.nonce)), json::string("0x" + to_hex(share.header)),
                   json::string("0x" + to_hex(share.mix_hash))};
         send(Request::submit, "eth_submitWork", std::move(params), id);
         break;
-      case Dialect::ethereum_stratum_2:
+      case PoolProtocol::ethereum_stratum_2:
         params = {json::string(share.job_id), json::string(job.nonces.miner_part_hex(share.nonce)), json::string(es2_token_)};
         send(Request::submit, "mining.submit", std::move(params), id);
         break;
@@ -690,14 +679,14 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
   void on_submit_reply(const Message& m, const Pending& p) {
     const auto rtt = elapsed(p.sent);
     if (m.error) return report(p.share_id, classify_rejection(session_dialect_, *m.error, rtt));
-    const bool accepted = session_dialect_ == Dialect::ethereum_stratum_2 ? (m.result.is_null() || m.result == json::value(true))
+    const bool accepted = session_dialect_ == PoolProtocol::ethereum_stratum_2 ? (m.result.is_null() || m.result == json::value(true))
                                                                           : m.result == json::value(true);
     if (accepted) report(p.share_id, {ShareOutcome::accepted, 0, {}, rtt});
     else report(p.share_id, {ShareOutcome::rejected, 0, "the pool answered " + clip(json::serialize(m.result)), rtt});
   }
 
   void send_hashrate() {
-    if (session_dialect_ == Dialect::ethereum_stratum_2) {
+    if (session_dialect_ == PoolProtocol::ethereum_stratum_2) {
       send(Request::hashrate, "mining.hashrate",
            json::array{json::string(hex_number(static_cast<std::uint64_t>(hashrate_))), json::string(es2_token_)});
       return;
@@ -720,17 +709,17 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl> {
 
   bool running_ = false;
   bool stopped_ = false;
-  Dialect dialect_;                       // configured, or detected once the pool authorized us
+  PoolProtocol dialect_;                       // configured, or detected once the pool authorized us
   bool fallback_to_ethproxy_ = false;     // automatic: the next connection tries EthProxy first
   std::optional<Endpoint> redirect_;      // client.reconnect target for the next connection
   std::optional<std::chrono::milliseconds> reconnect_wait_;
-  PoolState state_ = PoolState::disconnected;
-  PoolClientCounters counters_;
+  ConnectionState state_ = ConnectionState::disconnected;
+  JobSourceCounters counters_;
 
   // The current connection.
   std::uint64_t generation_ = 0;
   std::shared_ptr<Transport> transport_;
-  Dialect session_dialect_ = Dialect::ethereum_stratum_1;
+  PoolProtocol session_dialect_ = PoolProtocol::ethereum_stratum_1;
   std::string fail_reason_;
   bool auth_refused_ = false;
   bool authorized_ = false;
@@ -783,10 +772,15 @@ void PoolClient::stop() { impl_->stop(); }
 std::uint64_t PoolClient::submit(const Share& share) { return impl_->submit(share); }
 void PoolClient::set_hashrate(double hs) { impl_->set_hashrate(hs); }
 const PoolConfig& PoolClient::config() const noexcept { return impl_->config(); }
-PoolState PoolClient::state() const noexcept { return impl_->state(); }
+ConnectionState PoolClient::state() const noexcept { return impl_->state(); }
 bool PoolClient::alive() const noexcept { return impl_->alive(); }
-Dialect PoolClient::dialect() const noexcept { return impl_->dialect(); }
+PoolProtocol PoolClient::protocol() const noexcept { return impl_->dialect(); }
 std::optional<std::chrono::milliseconds> PoolClient::latency() const noexcept { return impl_->latency(); }
-PoolClientCounters PoolClient::counters() const noexcept { return impl_->counters(); }
+JobSourceCounters PoolClient::counters() const noexcept { return impl_->counters(); }
+
+std::unique_ptr<JobSource> make_job_source(boost::asio::any_io_executor executor, PoolConfig config,
+                                           JobSource::Callbacks callbacks) {
+  return std::make_unique<PoolClient>(std::move(executor), std::move(config), std::move(callbacks));
+}
 
 }  // namespace dagminer::stratum

@@ -51,11 +51,11 @@ const RpcError job_not_found{21, "Job not found"};
 const RpcError duplicate_share{22, "Duplicate share"};
 const RpcError low_difficulty{23, "Low difficulty share"};
 
-std::string scheme_of(Dialect d) {
+std::string scheme_of(PoolProtocol d) {
   switch (d) {
-    case Dialect::ethproxy: return "stratum1";
-    case Dialect::ethereum_stratum_1: return "stratum2";
-    case Dialect::ethereum_stratum_2: return "stratum3";
+    case PoolProtocol::ethproxy: return "stratum1";
+    case PoolProtocol::ethereum_stratum_1: return "stratum2";
+    case PoolProtocol::ethereum_stratum_2: return "stratum3";
     default: return "stratum";
   }
 }
@@ -169,17 +169,17 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
     for (auto& [id, s] : sessions_) {
       if (!s->open() || !s->stats.authorized) continue;
       s->next_target = target_from_difficulty(difficulty);
-      if (s->dialect() == Dialect::ethereum_stratum_1) notify(*s, "mining.set_difficulty", json::array{difficulty});
-      if (s->dialect() == Dialect::ethereum_stratum_2) notify(*s, "mining.set", json::object{{"target", to_hex(s->next_target)}});
+      if (s->dialect() == PoolProtocol::ethereum_stratum_1) notify(*s, "mining.set_difficulty", json::array{difficulty});
+      if (s->dialect() == PoolProtocol::ethereum_stratum_2) notify(*s, "mining.set", json::object{{"target", to_hex(s->next_target)}});
     }
   }
 
   void change_extranonces() {
     for (auto& [id, s] : sessions_) {
-      if (!s->open() || s->dialect() == Dialect::ethproxy) continue;
+      if (!s->open() || s->dialect() == PoolProtocol::ethproxy) continue;
       assign_extranonce(*s);
-      if (s->dialect() == Dialect::ethereum_stratum_1) notify(*s, "mining.set_extranonce", json::array{json::string(s->stats.extranonce)});
-      if (s->dialect() == Dialect::ethereum_stratum_2) notify(*s, "mining.set", json::object{{"extranonce", s->stats.extranonce}});
+      if (s->dialect() == PoolProtocol::ethereum_stratum_1) notify(*s, "mining.set_extranonce", json::array{json::string(s->stats.extranonce)});
+      if (s->dialect() == PoolProtocol::ethereum_stratum_2) notify(*s, "mining.set", json::object{{"extranonce", s->stats.extranonce}});
     }
   }
 
@@ -205,7 +205,7 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
       case Fault::request_reconnect:
         for (auto& [id, s] : sessions_) {
           if (!s->open()) continue;
-          if (s->dialect() == Dialect::ethereum_stratum_2)
+          if (s->dialect() == PoolProtocol::ethereum_stratum_2)
             notify(*s, "mining.reconnect", json::object{{"host", config_.address}, {"port", hex_number(port())}, {"resume", "0"}});
           else notify(*s, "client.reconnect", json::array{json::string(config_.address), port(), 0});
         }
@@ -284,7 +284,7 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
     std::deque<SessionJob> jobs;
     std::set<std::pair<std::string, std::uint64_t>> submitted;  // (header hex, nonce)
 
-    Dialect dialect() const noexcept { return stats.dialect; }
+    PoolProtocol dialect() const noexcept { return stats.dialect; }
     bool open() const noexcept { return stats.open; }
   };
   struct CurrentJob {
@@ -433,18 +433,18 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
       return;
     }
     if (m.is_response()) return;
-    if (s.dialect() == Dialect::automatic) {
-      Dialect spoken = Dialect::ethproxy;
-      if (m.method == "mining.hello") spoken = Dialect::ethereum_stratum_2;
-      else if (m.method == "mining.subscribe") spoken = Dialect::ethereum_stratum_1;
-      if (config_.dialect != Dialect::automatic && spoken != config_.dialect)
-        return reply(s, Dialect::ethereum_stratum_1, m.id, false, RpcError{20, std::string("this pool speaks ") + to_string(config_.dialect)});
+    if (s.dialect() == PoolProtocol::automatic) {
+      PoolProtocol spoken = PoolProtocol::ethproxy;
+      if (m.method == "mining.hello") spoken = PoolProtocol::ethereum_stratum_2;
+      else if (m.method == "mining.subscribe") spoken = PoolProtocol::ethereum_stratum_1;
+      if (config_.dialect != PoolProtocol::automatic && spoken != config_.dialect)
+        return reply(s, PoolProtocol::ethereum_stratum_1, m.id, false, RpcError{20, std::string("this pool speaks ") + to_string(config_.dialect)});
       s.stats.dialect = spoken;
     }
     try {
       switch (s.dialect()) {
-        case Dialect::ethproxy: return handle_ethproxy(s, m);
-        case Dialect::ethereum_stratum_2: return handle_es2(s, m);
+        case PoolProtocol::ethproxy: return handle_ethproxy(s, m);
+        case PoolProtocol::ethereum_stratum_2: return handle_es2(s, m);
         default: return handle_es1(s, m);
       }
     } catch (const std::exception& e) {
@@ -547,7 +547,7 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
     } else if (const auto n = parse_hex_u64(text(rate))) {
       s.stats.hashrate = static_cast<double>(*n);  // EIP-1571 writes minimal hex, maybe odd-length
     }
-    reply(s, s.dialect(), m.id, s.dialect() == Dialect::ethereum_stratum_2 ? json::value(nullptr) : json::value(true), std::nullopt);
+    reply(s, s.dialect(), m.id, s.dialect() == PoolProtocol::ethereum_stratum_2 ? json::value(nullptr) : json::value(true), std::nullopt);
   }
 
   // A share: the job by id (or by header for EthProxy), the nonce from the session's extranonce
@@ -611,12 +611,12 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
   void send_job(Session& s) {
     const bool clean = current_.clean || s.jobs.empty();
     switch (s.dialect()) {
-      case Dialect::ethproxy: {
+      case PoolProtocol::ethproxy: {
         const json::array work = record_job(s, clean);
-        s.outbox->send(response_line(Dialect::ethproxy, 0, work, std::nullopt));
+        s.outbox->send(response_line(PoolProtocol::ethproxy, 0, work, std::nullopt));
         break;
       }
-      case Dialect::ethereum_stratum_2:
+      case PoolProtocol::ethereum_stratum_2:
         if (s.announced_epoch != epoch_) {  // EIP-1571 jobs carry no seed: the epoch comes first
           s.announced_epoch = epoch_;
           notify(s, "mining.set", json::object{{"epoch", hex_number(static_cast<std::uint64_t>(epoch_))}});
@@ -638,7 +638,7 @@ class PoolSimulator::Impl : public std::enable_shared_from_this<Impl> {
     s.outbox->send(notification_line(s.dialect(), method, params));
   }
 
-  void reply(Session& s, Dialect dialect, const json::value& id, const json::value& result, const std::optional<RpcError>& error) {
+  void reply(Session& s, PoolProtocol dialect, const json::value& id, const json::value& result, const std::optional<RpcError>& error) {
     std::string line = response_line(dialect, id, result, error);
     if (!active(delay_until_)) return s.outbox->send(std::move(line));
     auto timer = std::make_shared<asio::steady_timer>(executor_, reply_delay_);

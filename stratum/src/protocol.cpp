@@ -22,18 +22,6 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-[[noreturn]] void bad_url(std::string_view url, const std::string& why) {
-  throw std::invalid_argument("invalid pool URL '" + std::string(url) + "': " + why);
-}
-
-std::uint16_t parse_port(std::string_view url, std::string_view text) {
-  unsigned value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535)
-    bad_url(url, "port '" + std::string(text) + "' is not a number from 1 to 65535");
-  return static_cast<std::uint16_t>(value);
-}
-
 const json::array& as_array(const json::value& v, std::string_view what) {
   if (!v.is_array()) throw ProtocolError(std::string(what) + " is not an array");
   return v.get_array();
@@ -92,53 +80,6 @@ std::uint64_t height_of(const json::value& v) {
 }
 
 }  // namespace
-
-// --- URLs -------------------------------------------------------------------------------------
-
-PoolUrl parse_pool_url(std::string_view url) {
-  const auto sep = url.find("://");
-  if (sep == std::string_view::npos) bad_url(url, "expected scheme://host:port");
-  const std::string scheme = lower(url.substr(0, sep));
-  const auto plus = scheme.find('+');
-  const std::string base = scheme.substr(0, plus);
-  const std::string transport = plus == std::string::npos ? std::string() : scheme.substr(plus + 1);
-  PoolUrl out;
-  if (base == "stratum") out.dialect = Dialect::automatic;
-  else if (base == "stratum1") out.dialect = Dialect::ethproxy;
-  else if (base == "stratum2") out.dialect = Dialect::ethereum_stratum_1;
-  else if (base == "stratum3") out.dialect = Dialect::ethereum_stratum_2;
-  else bad_url(url, "unknown scheme '" + scheme + "' (expected stratum, stratum1, stratum2 or stratum3 followed by +tcp, +ssl or +tls)");
-  if (transport == "tcp") out.tls = false;
-  else if (transport == "ssl" || transport == "tls") out.tls = true;
-  else bad_url(url, "unknown transport in scheme '" + scheme + "' (expected +tcp, +ssl or +tls)");
-
-  std::string_view rest = url.substr(sep + 3);
-  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-  if (rest.find('/') != std::string_view::npos) bad_url(url, "a pool URL has no path");
-  if (rest.find('@') != std::string_view::npos) bad_url(url, "credentials belong in user/password, not in the URL");
-  std::string_view port;
-  if (!rest.empty() && rest.front() == '[') {
-    const auto close = rest.find(']');
-    if (close == std::string_view::npos) bad_url(url, "unterminated '[' in an IPv6 address");
-    out.host = std::string(rest.substr(1, close - 1));
-    if (close + 1 >= rest.size() || rest[close + 1] != ':') bad_url(url, "missing :port after the IPv6 address");
-    port = rest.substr(close + 2);
-  } else {
-    const auto colon = rest.rfind(':');
-    if (colon == std::string_view::npos) bad_url(url, "missing :port");
-    out.host = std::string(rest.substr(0, colon));
-    if (out.host.find(':') != std::string::npos) bad_url(url, "write an IPv6 address in brackets: [addr]:port");
-    port = rest.substr(colon + 1);
-  }
-  if (out.host.empty()) bad_url(url, "missing host");
-  out.port = parse_port(url, port);
-  return out;
-}
-
-std::string to_string(const PoolUrl& url) {
-  const bool v6 = url.host.find(':') != std::string::npos;
-  return (v6 ? "[" + url.host + "]" : url.host) + ":" + std::to_string(url.port);
-}
 
 // --- Backoff ----------------------------------------------------------------------------------
 
@@ -260,40 +201,40 @@ RpcError decode_error(const json::value& error) {
   return {0, json::serialize(error)};
 }
 
-std::string request_line(Dialect dialect, std::uint64_t id, std::string_view method, const json::value& params) {
+std::string request_line(PoolProtocol dialect, std::uint64_t id, std::string_view method, const json::value& params) {
   json::object o;
   o["id"] = id;
-  if (dialect == Dialect::ethproxy) o["jsonrpc"] = "2.0";
+  if (dialect == PoolProtocol::ethproxy) o["jsonrpc"] = "2.0";
   o["method"] = method;
   if (!params.is_null()) o["params"] = params;
-  else if (dialect != Dialect::ethereum_stratum_2) o["params"] = json::array();
+  else if (dialect != PoolProtocol::ethereum_stratum_2) o["params"] = json::array();
   return json::serialize(o) + "\n";
 }
 
-std::string notification_line(Dialect dialect, std::string_view method, const json::value& params) {
+std::string notification_line(PoolProtocol dialect, std::string_view method, const json::value& params) {
   json::object o;
-  if (dialect != Dialect::ethereum_stratum_2) o["id"] = nullptr;
+  if (dialect != PoolProtocol::ethereum_stratum_2) o["id"] = nullptr;
   o["method"] = method;
   if (!params.is_null()) o["params"] = params;
   return json::serialize(o) + "\n";
 }
 
-std::string response_line(Dialect dialect, const json::value& id, const json::value& result,
+std::string response_line(PoolProtocol dialect, const json::value& id, const json::value& result,
                           const std::optional<RpcError>& error) {
   json::object o;
   // JSON-RPC ids are strings or numbers; anything else (and a number Boost.JSON would write as
   // "Infinity", which is not JSON) is answered with a null id.
   const bool usable = id.is_string() || id.is_int64() || id.is_uint64() || (id.is_double() && std::isfinite(id.get_double()));
   o["id"] = usable ? id : json::value(nullptr);
-  if (dialect == Dialect::ethereum_stratum_2) {
+  if (dialect == PoolProtocol::ethereum_stratum_2) {
     if (error) o["error"] = json::object{{"code", error->code}, {"message", error->message}};
     else if (!result.is_null()) o["result"] = result;
     return json::serialize(o) + "\n";
   }
-  if (dialect == Dialect::ethproxy) o["jsonrpc"] = "2.0";
+  if (dialect == PoolProtocol::ethproxy) o["jsonrpc"] = "2.0";
   o["result"] = result;
   if (!error) o["error"] = nullptr;
-  else if (dialect == Dialect::ethproxy) o["error"] = json::object{{"code", error->code}, {"message", error->message}};
+  else if (dialect == PoolProtocol::ethproxy) o["error"] = json::object{{"code", error->code}, {"message", error->message}};
   else o["error"] = json::array{error->code, error->message, nullptr};
   return json::serialize(o) + "\n";
 }

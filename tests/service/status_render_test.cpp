@@ -45,7 +45,7 @@ ServiceSnapshot snapshot_with_gpu() {
   gpu.counters = {10'000'000'000ull, 12, 1, 2'500'000};
   for (double seconds : {80e-6, 150e-6, 0.9e-3, 3.0}) gpu.job_switch.record(seconds);
   gpu.hashrate = 3.5e8;
-  gpu::MemoryStats m;
+  MemoryStats m;
   m.bytes = {4'690'000'000ull, 75'000'000ull, 4096, 8192};
   m.budget_bytes = 70'000'000'000ull;
   m.dag_builds = 3;

@@ -16,12 +16,12 @@ namespace {
 using test::Rig;
 using namespace std::chrono_literals;
 
-class Dialects : public ::testing::TestWithParam<Dialect> {
+class Dialects : public ::testing::TestWithParam<PoolProtocol> {
  protected:
   static void SetUpTestSuite() { spdlog::set_level(spdlog::level::warn); }
 };
 
-bool has_extranonce(Dialect d) { return d != Dialect::ethproxy; }
+bool has_extranonce(PoolProtocol d) { return d != PoolProtocol::ethproxy; }
 
 TEST_P(Dialects, HandshakeGivesAJobWithTheSessionsSettings) {
   Rig rig(test::simulator_config(GetParam()));
@@ -34,13 +34,13 @@ TEST_P(Dialects, HandshakeGivesAJobWithTheSessionsSettings) {
   EXPECT_EQ(job.seed, seed_of_epoch(Algorithm::ethash, 0));
   EXPECT_EQ(job.target, target_from_difficulty(test::easy_difficulty));
   EXPECT_TRUE(job.clean);
-  EXPECT_TRUE(job.height.has_value() || GetParam() == Dialect::ethereum_stratum_1);
+  EXPECT_TRUE(job.height.has_value() || GetParam() == PoolProtocol::ethereum_stratum_1);
   EXPECT_EQ(job.nonces.extranonce_bytes(), has_extranonce(GetParam()) ? 2u : 0u);
-  EXPECT_TRUE(rig.recorder.has_state(PoolState::connecting));
-  EXPECT_TRUE(rig.recorder.has_state(PoolState::connected));
-  EXPECT_TRUE(rig.recorder.has_state(PoolState::authorized));
+  EXPECT_TRUE(rig.recorder.has_state(ConnectionState::connecting));
+  EXPECT_TRUE(rig.recorder.has_state(ConnectionState::connected));
+  EXPECT_TRUE(rig.recorder.has_state(ConnectionState::authorized));
   EXPECT_TRUE(rig.client->alive());
-  EXPECT_EQ(rig.client->dialect(), GetParam());
+  EXPECT_EQ(rig.client->protocol(), GetParam());
   EXPECT_TRUE(rig.client->latency().has_value());
   const auto sessions = rig.sim->sessions();
   ASSERT_EQ(sessions.size(), 1u);
@@ -107,7 +107,7 @@ TEST_P(Dialects, DifficultyAndExtranonceChangesApplyToTheNextJob) {
   ASSERT_TRUE(rig.wait_jobs(2));
   const Job& next = rig.last_job();
   EXPECT_EQ(next.target, stricter.target);
-  EXPECT_EQ(next.clean, GetParam() == Dialect::ethproxy);  // EthProxy work has no clean flag: a new header is a new block
+  EXPECT_EQ(next.clean, GetParam() == PoolProtocol::ethproxy);  // EthProxy work has no clean flag: a new header is a new block
   if (has_extranonce(GetParam())) {
     EXPECT_EQ(next.nonces.extranonce_bytes(), 2u);
     EXPECT_NE(next.nonces.first(), first.nonces.first());
@@ -129,7 +129,7 @@ TEST_P(Dialects, ShareForAReplacedJobIsStaleAndNotSent) {
   test::run_for(rig.io, 100ms);
   const auto t = rig.sim->totals();
   EXPECT_EQ(t.accepted + t.stale + t.duplicate + t.low_difficulty + t.unauthorized + t.invalid, 0u);
-  if (GetParam() == Dialect::ethproxy) return;  // every new EthProxy header is a clean job
+  if (GetParam() == PoolProtocol::ethproxy) return;  // every new EthProxy header is a clean job
   // A non-clean job leaves earlier ones valid.
   const Share current = rig.share_for_last_job(true);
   rig.sim->new_job(false);
@@ -147,31 +147,31 @@ TEST_P(Dialects, ReportsHashrate) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stratum, Dialects,
-                         ::testing::Values(Dialect::ethproxy, Dialect::ethereum_stratum_1, Dialect::ethereum_stratum_2),
+                         ::testing::Values(PoolProtocol::ethproxy, PoolProtocol::ethereum_stratum_1, PoolProtocol::ethereum_stratum_2),
                          test::dialect_test_name);
 
 TEST(Detection, AutomaticSchemeFindsEthereumStratum1) {
-  Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
+  Rig rig(test::simulator_config(PoolProtocol::ethereum_stratum_1));
   rig.connect_to("stratum+tcp://127.0.0.1:" + std::to_string(rig.sim->port()));
   ASSERT_TRUE(rig.wait_jobs(1));
-  EXPECT_EQ(rig.client->dialect(), Dialect::ethereum_stratum_1);
+  EXPECT_EQ(rig.client->protocol(), PoolProtocol::ethereum_stratum_1);
 }
 
 TEST(Detection, AutomaticSchemeFallsBackToEthProxy) {
-  Rig rig(test::simulator_config(Dialect::ethproxy));
+  Rig rig(test::simulator_config(PoolProtocol::ethproxy));
   rig.connect_to("stratum+tcp://127.0.0.1:" + std::to_string(rig.sim->port()));
   ASSERT_TRUE(rig.wait_jobs(1));
-  EXPECT_EQ(rig.client->dialect(), Dialect::ethproxy);
+  EXPECT_EQ(rig.client->protocol(), PoolProtocol::ethproxy);
   EXPECT_EQ(rig.client->counters().reconnects, 0u);  // on the same connection
   EXPECT_EQ(rig.submit(rig.share_for_last_job(true)).outcome, ShareOutcome::accepted);
 }
 
 TEST(Detection, AWrongExplicitDialectIsReportedAndRetried) {
-  Rig rig(test::simulator_config(Dialect::ethproxy));
+  Rig rig(test::simulator_config(PoolProtocol::ethproxy));
   rig.connect_to("stratum2+tcp://127.0.0.1:" + std::to_string(rig.sim->port()));
   ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.client->counters().reconnects >= 2; }));
   EXPECT_TRUE(rig.recorder.jobs.empty());
-  ASSERT_TRUE(rig.recorder.has_state(PoolState::disconnected));
+  ASSERT_TRUE(rig.recorder.has_state(ConnectionState::disconnected));
   bool explained = false;
   for (const auto& [s, why] : rig.recorder.states) explained = explained || why.find("mining.subscribe refused") != std::string::npos;
   EXPECT_TRUE(explained);
@@ -179,11 +179,11 @@ TEST(Detection, AWrongExplicitDialectIsReportedAndRetried) {
 
 TEST(Addresses, DnsNamesAndIpv6Literals) {
   {
-    Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
+    Rig rig(test::simulator_config(PoolProtocol::ethereum_stratum_1));
     rig.connect_to("stratum2+tcp://localhost:" + std::to_string(rig.sim->port()));
     ASSERT_TRUE(rig.wait_jobs(1));
   }
-  auto config = test::simulator_config(Dialect::ethereum_stratum_1);
+  auto config = test::simulator_config(PoolProtocol::ethereum_stratum_1);
   config.address = "::1";
   std::unique_ptr<Rig> rig;
   try {
@@ -197,7 +197,7 @@ TEST(Addresses, DnsNamesAndIpv6Literals) {
 }
 
 TEST(HeldShares, ASharesJobRenewedAfterAReconnectIsSent) {
-  Rig rig(test::simulator_config(Dialect::ethproxy));
+  Rig rig(test::simulator_config(PoolProtocol::ethproxy));
   rig.connect();
   ASSERT_TRUE(rig.wait_jobs(1));
   const Share share = rig.share_for_last_job(true);
@@ -212,13 +212,13 @@ TEST(HeldShares, ASharesJobRenewedAfterAReconnectIsSent) {
 }
 
 TEST(HeldShares, AJobReplacedDuringTheOutageMakesItStale) {
-  Rig rig(test::simulator_config(Dialect::ethproxy));
+  Rig rig(test::simulator_config(PoolProtocol::ethproxy));
   rig.connect();
   ASSERT_TRUE(rig.wait_jobs(1));
   const Share share = rig.share_for_last_job(true);
   rig.sim->inject(Fault::pause_listening, 300ms);
   rig.sim->inject(Fault::drop_connections);
-  ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.has_state(PoolState::disconnected); }));
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.has_state(ConnectionState::disconnected); }));
   const std::uint64_t id = rig.client->submit(share);
   rig.sim->new_job(true);
   ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.result(id) != nullptr; }));
@@ -227,12 +227,12 @@ TEST(HeldShares, AJobReplacedDuringTheOutageMakesItStale) {
 }
 
 TEST(HeldShares, ANewExtranonceAfterTheReconnectMakesItStale) {
-  Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
+  Rig rig(test::simulator_config(PoolProtocol::ethereum_stratum_1));
   rig.connect();
   ASSERT_TRUE(rig.wait_jobs(1));
   const Share share = rig.share_for_last_job(true);
   rig.sim->inject(Fault::drop_connections);
-  ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.has_state(PoolState::disconnected); }));
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.has_state(ConnectionState::disconnected); }));
   const std::uint64_t id = rig.client->submit(share);
   ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.result(id) != nullptr; }));
   EXPECT_EQ(rig.recorder.result(id)->outcome, ShareOutcome::stale);
@@ -240,13 +240,13 @@ TEST(HeldShares, ANewExtranonceAfterTheReconnectMakesItStale) {
 }
 
 TEST(Stop, ReportsHeldSharesAndStopsReconnecting) {
-  Rig rig(test::simulator_config(Dialect::ethproxy));
+  Rig rig(test::simulator_config(PoolProtocol::ethproxy));
   rig.connect();
   ASSERT_TRUE(rig.wait_jobs(1));
   const Share share = rig.share_for_last_job(true);
   rig.sim->inject(Fault::pause_listening, 10s);
   rig.sim->inject(Fault::drop_connections);
-  ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.has_state(PoolState::disconnected); }));
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.has_state(ConnectionState::disconnected); }));
   const std::uint64_t id = rig.client->submit(share);
   rig.client->stop();
   ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.result(id) != nullptr; }));
@@ -257,11 +257,11 @@ TEST(Stop, ReportsHeldSharesAndStopsReconnecting) {
 }
 
 TEST(Stop, StartAgainReconnects) {
-  Rig rig(test::simulator_config(Dialect::ethereum_stratum_2));
+  Rig rig(test::simulator_config(PoolProtocol::ethereum_stratum_2));
   rig.connect();
   ASSERT_TRUE(rig.wait_jobs(1));
   rig.client->stop();
-  ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.has_state(PoolState::disconnected); }));
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.has_state(ConnectionState::disconnected); }));
   EXPECT_FALSE(rig.client->alive());
   rig.client->start();
   ASSERT_TRUE(rig.wait_jobs(2));
@@ -271,7 +271,7 @@ TEST(Stop, StartAgainReconnects) {
 
 // Etchash (ECIP-1099): the pool sends the seed of Ethash epoch 2E (EthereumStratum/1.0.0) or the
 // epoch and algorithm (EthereumStratum/2.0.0); the DAG epoch is E, and shares verify against it.
-class Etchash : public ::testing::TestWithParam<Dialect> {};
+class Etchash : public ::testing::TestWithParam<PoolProtocol> {};
 
 TEST_P(Etchash, JobsCarryTheDagEpochAndSharesVerify) {
   auto config = test::simulator_config(GetParam());
@@ -280,7 +280,7 @@ TEST_P(Etchash, JobsCarryTheDagEpochAndSharesVerify) {
   config.cache = test::light_cache(Algorithm::etchash, 1);
   Rig rig(config);
   // EthereumStratum/2.0.0 announces the algorithm; the others rely on the configuration.
-  rig.connect([&](PoolConfig& p) { p.algo = GetParam() == Dialect::ethereum_stratum_2 ? Algorithm::ethash : Algorithm::etchash; });
+  rig.connect([&](PoolConfig& p) { p.algo = GetParam() == PoolProtocol::ethereum_stratum_2 ? Algorithm::ethash : Algorithm::etchash; });
   ASSERT_TRUE(rig.wait_jobs(1));
   const Job& job = rig.last_job();
   EXPECT_EQ(job.algo, Algorithm::etchash);
@@ -289,13 +289,13 @@ TEST_P(Etchash, JobsCarryTheDagEpochAndSharesVerify) {
   EXPECT_EQ(rig.submit(rig.share_for_last_job(true)).outcome, ShareOutcome::accepted);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stratum, Etchash, ::testing::Values(Dialect::ethereum_stratum_1, Dialect::ethereum_stratum_2),
+INSTANTIATE_TEST_SUITE_P(Stratum, Etchash, ::testing::Values(PoolProtocol::ethereum_stratum_1, PoolProtocol::ethereum_stratum_2),
                          test::dialect_test_name);
 
 // EthereumStratum/1.0.0 section IV: extranonce a2eea0, job bf0488aa, difficulty 1; the miner
 // submits cfae7df760 and the pool accepts it (share difficulty about 1.863).
 TEST(WorkedExample, EthereumStratum1SpecificationScenario) {
-  auto config = test::simulator_config(Dialect::ethereum_stratum_1, 1.0);
+  auto config = test::simulator_config(PoolProtocol::ethereum_stratum_1, 1.0);
   config.epoch = 50;
   config.cache = test::light_cache(Algorithm::ethash, 50);
   config.first_extranonce = "a2eea0";

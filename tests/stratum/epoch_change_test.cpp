@@ -25,7 +25,7 @@ Share share_only_under(const LightCache& right, const LightCache& wrong, const J
   }
 }
 
-class EpochChange : public ::testing::TestWithParam<Dialect> {};
+class EpochChange : public ::testing::TestWithParam<PoolProtocol> {};
 
 TEST_P(EpochChange, NextJobCarriesTheNewEpochAndSharesVerifyAgainstIt) {
   Rig rig(test::simulator_config(GetParam()));
@@ -39,7 +39,7 @@ TEST_P(EpochChange, NextJobCarriesTheNewEpochAndSharesVerifyAgainstIt) {
   EXPECT_EQ(rig.sim->light_cache()->epoch, 1);
   ASSERT_TRUE(rig.wait_jobs(2));
   const Job job = rig.last_job();
-  if (GetParam() != Dialect::ethproxy) {  // EthProxy has no job ids: the client names jobs by header
+  if (GetParam() != PoolProtocol::ethproxy) {  // EthProxy has no job ids: the client names jobs by header
     EXPECT_EQ(job.id, rig.sim->job_id());
   }
   EXPECT_EQ(job.epoch, 1);
@@ -60,7 +60,7 @@ TEST_P(EpochChange, NextJobCarriesTheNewEpochAndSharesVerifyAgainstIt) {
   const Share wrong = share_only_under(epoch0(), epoch1(), job);
   r = rig.submit(wrong);
   EXPECT_EQ(r.outcome, ShareOutcome::rejected);
-  if (GetParam() == Dialect::ethproxy) {
+  if (GetParam() == PoolProtocol::ethproxy) {
     // The only dialect that sends the mix: the old epoch's is invalid, even for a nonce that
     // meets the target at the new epoch.
     EXPECT_NE(r.reason.find("mix"), std::string::npos) << r.reason;
@@ -87,11 +87,11 @@ TEST_P(EpochChange, NextJobCarriesTheNewEpochAndSharesVerifyAgainstIt) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stratum, EpochChange,
-                         ::testing::Values(Dialect::ethproxy, Dialect::ethereum_stratum_1, Dialect::ethereum_stratum_2),
+                         ::testing::Values(PoolProtocol::ethproxy, PoolProtocol::ethereum_stratum_1, PoolProtocol::ethereum_stratum_2),
                          test::dialect_test_name);
 
 TEST(EpochChangeValidation, ACacheOfAnotherEpochOrAlgorithmIsRefused) {
-  Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
+  Rig rig(test::simulator_config(PoolProtocol::ethereum_stratum_1));
   auto message_of = [&](int epoch, std::shared_ptr<const LightCache> cache) {
     try {
       rig.sim->set_epoch(epoch, std::move(cache));

@@ -24,7 +24,7 @@ class Faults : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { spdlog::set_level(spdlog::level::off); }
 
-  bool reason_contains(const Rig& rig, PoolState state, const std::string& text) {
+  bool reason_contains(const Rig& rig, ConnectionState state, const std::string& text) {
     for (const auto& [s, why] : rig.recorder.states)
       if (s == state && why.find(text) != std::string::npos) return true;
     return false;
@@ -32,19 +32,19 @@ class Faults : public ::testing::Test {
 };
 
 TEST_F(Faults, DroppedConnectionIsReconnected) {
-  Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
+  Rig rig(test::simulator_config(PoolProtocol::ethereum_stratum_1));
   rig.connect();
   ASSERT_TRUE(rig.wait_jobs(1));
   rig.sim->inject(Fault::drop_connections);
   ASSERT_TRUE(rig.wait_jobs(2));
   EXPECT_EQ(rig.client->counters().reconnects, 1u);
-  EXPECT_TRUE(reason_contains(rig, PoolState::disconnected, "closed"));
-  EXPECT_EQ(rig.recorder.count_state(PoolState::authorized), 2u);
+  EXPECT_TRUE(reason_contains(rig, ConnectionState::disconnected, "closed"));
+  EXPECT_EQ(rig.recorder.count_state(ConnectionState::authorized), 2u);
   EXPECT_EQ(rig.submit(rig.share_for_last_job(true)).outcome, ShareOutcome::accepted);
 }
 
 TEST_F(Faults, PoolNotListeningIsRetriedWithBackoff) {
-  Rig rig(test::simulator_config(Dialect::ethereum_stratum_2));
+  Rig rig(test::simulator_config(PoolProtocol::ethereum_stratum_2));
   rig.connect();
   ASSERT_TRUE(rig.wait_jobs(1));
   rig.sim->inject(Fault::pause_listening, 300ms);
@@ -54,11 +54,11 @@ TEST_F(Faults, PoolNotListeningIsRetriedWithBackoff) {
   // The drop, then retries after 50, 100, 200, 200 ms (+/- 10%) refused until 700 ms have passed.
   EXPECT_GE(rig.client->counters().reconnects, 4u);
   EXPECT_LE(rig.client->counters().reconnects, 12u);
-  EXPECT_TRUE(reason_contains(rig, PoolState::disconnected, "refused"));
+  EXPECT_TRUE(reason_contains(rig, ConnectionState::disconnected, "refused"));
 }
 
 TEST_F(Faults, MalformedLinesAreCountedAndOnlyARunOfThemReconnects) {
-  Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
+  Rig rig(test::simulator_config(PoolProtocol::ethereum_stratum_1));
   rig.connect();  // max_protocol_errors = 3
   ASSERT_TRUE(rig.wait_jobs(1));
   rig.sim->inject(Fault::malformed_line);
@@ -72,13 +72,13 @@ TEST_F(Faults, MalformedLinesAreCountedAndOnlyARunOfThemReconnects) {
   EXPECT_EQ(rig.client->counters().reconnects, 0u);
   EXPECT_TRUE(rig.client->alive());
   rig.sim->inject(Fault::malformed_line);  // the third in a row
-  ASSERT_TRUE(test::run_until(rig.io, [&] { return reason_contains(rig, PoolState::disconnected, "3 protocol errors in a row"); }));
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return reason_contains(rig, ConnectionState::disconnected, "3 protocol errors in a row"); }));
   EXPECT_EQ(rig.client->counters().reconnects, 1u);
   ASSERT_TRUE(rig.wait_jobs(3));
 }
 
 TEST_F(Faults, OverlongLineIsDiscardedWithoutDroppingThePool) {
-  Rig rig(test::simulator_config(Dialect::ethproxy));
+  Rig rig(test::simulator_config(PoolProtocol::ethproxy));
   rig.connect();
   ASSERT_TRUE(rig.wait_jobs(1));
   rig.sim->inject(Fault::overlong_line);
@@ -90,7 +90,7 @@ TEST_F(Faults, OverlongLineIsDiscardedWithoutDroppingThePool) {
 }
 
 TEST_F(Faults, UnansweredSubmitTimesOutAndThePoolIsDropped) {
-  Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
+  Rig rig(test::simulator_config(PoolProtocol::ethereum_stratum_1));
   rig.connect();  // response_timeout = 1 s
   ASSERT_TRUE(rig.wait_jobs(1));
   rig.sim->inject(Fault::delay_replies, 2500ms);
@@ -98,25 +98,25 @@ TEST_F(Faults, UnansweredSubmitTimesOutAndThePoolIsDropped) {
   EXPECT_EQ(rig.client->counters().shares_sent, 1u);
   EXPECT_EQ(r.outcome, ShareOutcome::timed_out);
   EXPECT_NE(r.reason.find("no reply to share submission within 1 s"), std::string::npos) << r.reason;
-  ASSERT_TRUE(test::run_until(rig.io, [&] { return reason_contains(rig, PoolState::disconnected, "no reply to share submission within 1 s"); }));
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return reason_contains(rig, ConnectionState::disconnected, "no reply to share submission within 1 s"); }));
   ASSERT_TRUE(rig.wait_jobs(2));  // once replies are prompt again
 }
 
 TEST_F(Faults, RefusedAuthorizationIsReportedAndRetriedAfterTheBackoffMaximum) {
-  Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
+  Rig rig(test::simulator_config(PoolProtocol::ethereum_stratum_1));
   rig.sim->inject(Fault::reject_all, 900ms);
   rig.connect([](PoolConfig& p) { p.backoff.max = 300ms; });
   ASSERT_TRUE(rig.wait_jobs(1));
-  const auto refusals = rig.recorder.count_state(PoolState::auth_failed);
+  const auto refusals = rig.recorder.count_state(ConnectionState::auth_failed);
   EXPECT_GE(refusals, 1u);
   EXPECT_LE(refusals, 4u);  // 900 ms / 300 ms between tries, not a tight loop
-  EXPECT_TRUE(reason_contains(rig, PoolState::auth_failed, "refused user '0xwallet.rig1'"));
+  EXPECT_TRUE(reason_contains(rig, ConnectionState::auth_failed, "refused user '0xwallet.rig1'"));
   for (const auto& [s, why] : rig.recorder.states) EXPECT_EQ(why.find("secret-password"), std::string::npos);
-  EXPECT_FALSE(rig.recorder.has_state(PoolState::disconnected));  // reported once, as auth_failed
+  EXPECT_FALSE(rig.recorder.has_state(ConnectionState::disconnected));  // reported once, as auth_failed
 }
 
 TEST_F(Faults, ReusedJobIdsAreToldApartByHeader) {
-  Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
+  Rig rig(test::simulator_config(PoolProtocol::ethereum_stratum_1));
   rig.connect();
   ASSERT_TRUE(rig.wait_jobs(1));
   const Job first = rig.last_job();
@@ -131,31 +131,31 @@ TEST_F(Faults, ReusedJobIdsAreToldApartByHeader) {
 }
 
 TEST_F(Faults, ReconnectRequestIsHonoured) {
-  for (Dialect d : {Dialect::ethereum_stratum_1, Dialect::ethereum_stratum_2}) {
+  for (PoolProtocol d : {PoolProtocol::ethereum_stratum_1, PoolProtocol::ethereum_stratum_2}) {
     Rig rig(test::simulator_config(d));
     rig.connect();
     ASSERT_TRUE(rig.wait_jobs(1));
     rig.sim->inject(Fault::request_reconnect);
     ASSERT_TRUE(rig.wait_jobs(2));
     EXPECT_EQ(rig.client->counters().reconnects, 1u);
-    EXPECT_TRUE(reason_contains(rig, PoolState::disconnected, "asked to reconnect"));
+    EXPECT_TRUE(reason_contains(rig, ConnectionState::disconnected, "asked to reconnect"));
     EXPECT_EQ(rig.sim->sessions().size(), 2u);
   }
 }
 
 TEST_F(Faults, SilentPoolIsDeclaredDead) {
-  Rig rig(test::simulator_config(Dialect::ethereum_stratum_1));
+  Rig rig(test::simulator_config(PoolProtocol::ethereum_stratum_1));
   rig.connect([](PoolConfig& p) { p.job_timeout = 1s; });
   ASSERT_TRUE(rig.wait_jobs(1));
   rig.sim->inject(Fault::go_silent, 2500ms);
-  ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.has_state(PoolState::disconnected); }, 3s));
-  EXPECT_TRUE(reason_contains(rig, PoolState::disconnected, "no new job within 1 s"));
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.has_state(ConnectionState::disconnected); }, 3s));
+  EXPECT_TRUE(reason_contains(rig, ConnectionState::disconnected, "no new job within 1 s"));
   EXPECT_FALSE(rig.client->alive());
   ASSERT_TRUE(rig.wait_jobs(2, 8s));
 }
 
 TEST_F(Faults, ScheduledFaultsKeepTheClientCycling) {
-  Rig rig(test::simulator_config(Dialect::ethereum_stratum_2));
+  Rig rig(test::simulator_config(PoolProtocol::ethereum_stratum_2));
   rig.sim->schedule({Fault::drop_connections, 300ms, {}});
   rig.connect();
   ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.client->counters().reconnects >= 2; }));
@@ -239,7 +239,7 @@ TEST_F(Faults, StalledHandshakeIsDeclaredDead) {
   client.start();
   auto reported = [&] {
     for (const auto& [s, why] : rec.states)
-      if (s == PoolState::disconnected && why.find("not connected and authorized within 3 s") != std::string::npos) return true;
+      if (s == ConnectionState::disconnected && why.find("not connected and authorized within 3 s") != std::string::npos) return true;
     return false;
   };
   ASSERT_TRUE(test::run_until(io, reported, 6s));

@@ -38,11 +38,11 @@ void run_for(boost::asio::io_context& io, std::chrono::milliseconds duration) {
   run_until(io, [&] { return Clock::now() >= deadline; }, duration + std::chrono::seconds(1));
 }
 
-std::string dialect_test_name(const ::testing::TestParamInfo<stratum::Dialect>& info) {
+std::string dialect_test_name(const ::testing::TestParamInfo<PoolProtocol>& info) {
   switch (info.param) {
-    case stratum::Dialect::ethproxy: return "EthProxy";
-    case stratum::Dialect::ethereum_stratum_1: return "EthereumStratum1";
-    case stratum::Dialect::ethereum_stratum_2: return "EthereumStratum2";
+    case PoolProtocol::ethproxy: return "EthProxy";
+    case PoolProtocol::ethereum_stratum_1: return "EthereumStratum1";
+    case PoolProtocol::ethereum_stratum_2: return "EthereumStratum2";
     default: return "Automatic";
   }
 }
@@ -74,17 +74,17 @@ Share find_share(const LightCache& cache, const Job& job, bool meets, std::uint6
   throw std::runtime_error("no share found in 100000 nonces: is the difficulty too high?");
 }
 
-stratum::PoolClient::Callbacks Recorder::callbacks() {
-  stratum::PoolClient::Callbacks c;
+stratum::JobSource::Callbacks Recorder::callbacks() {
+  stratum::JobSource::Callbacks c;
   c.on_job = [this](Job j) { jobs.push_back(std::move(j)); };
-  c.on_state = [this](stratum::PoolState s, const std::string& why) { states.emplace_back(s, why); };
+  c.on_state = [this](stratum::ConnectionState s, const std::string& why) { states.emplace_back(s, why); };
   c.on_share_result = [this](std::uint64_t id, const ShareResult& r) { results.emplace_back(id, r); };
   return c;
 }
 
-bool Recorder::has_state(stratum::PoolState state) const { return count_state(state) > 0; }
+bool Recorder::has_state(stratum::ConnectionState state) const { return count_state(state) > 0; }
 
-std::size_t Recorder::count_state(stratum::PoolState state) const {
+std::size_t Recorder::count_state(stratum::ConnectionState state) const {
   std::size_t n = 0;
   for (const auto& [s, why] : states) n += s == state;
   return n;
@@ -113,7 +113,7 @@ PoolConfig fast_pool(const std::string& url) {
   return p;
 }
 
-stratum::SimulatorConfig simulator_config(stratum::Dialect dialect, double difficulty) {
+stratum::SimulatorConfig simulator_config(PoolProtocol dialect, double difficulty) {
   stratum::SimulatorConfig c;
   c.dialect = dialect;
   c.difficulty = difficulty;

@@ -27,7 +27,7 @@ bool run_until(boost::asio::io_context& io, const std::function<bool()>& done,
 void run_for(boost::asio::io_context& io, std::chrono::milliseconds duration);
 
 // Names suites parameterized by dialect: EthProxy, EthereumStratum1, ...
-std::string dialect_test_name(const ::testing::TestParamInfo<stratum::Dialect>& info);
+std::string dialect_test_name(const ::testing::TestParamInfo<PoolProtocol>& info);
 
 // Light caches shared by every test process through LightCacheStore in the build tree.
 std::shared_ptr<const LightCache> light_cache(Algorithm algo, int epoch);
@@ -39,12 +39,12 @@ Share find_share(const LightCache& cache, const Job& job, bool meets, std::uint6
 // Everything a client reported, in order.
 struct Recorder {
   std::vector<Job> jobs;
-  std::vector<std::pair<stratum::PoolState, std::string>> states;
+  std::vector<std::pair<stratum::ConnectionState, std::string>> states;
   std::vector<std::pair<std::uint64_t, ShareResult>> results;
 
-  stratum::PoolClient::Callbacks callbacks();
-  bool has_state(stratum::PoolState state) const;
-  std::size_t count_state(stratum::PoolState state) const;
+  stratum::JobSource::Callbacks callbacks();
+  bool has_state(stratum::ConnectionState state) const;
+  std::size_t count_state(stratum::ConnectionState state) const;
   const ShareResult* result(std::uint64_t id) const;
 };
 
@@ -53,7 +53,7 @@ PoolConfig fast_pool(const std::string& url);
 
 // The low difficulty the simulator uses: about one light hash in four finds a share.
 inline constexpr double easy_difficulty = 1e-9;
-stratum::SimulatorConfig simulator_config(stratum::Dialect dialect = stratum::Dialect::automatic, double difficulty = easy_difficulty);
+stratum::SimulatorConfig simulator_config(PoolProtocol dialect = PoolProtocol::automatic, double difficulty = easy_difficulty);
 
 // A simulator and a client of it on one loop.
 struct Rig {

@@ -96,7 +96,7 @@ TEST(PoolsimCommand, ServesAClientAndPrintsTheSummaryOnSigterm) {
   ASSERT_TRUE(test::run_until(io, [&] { return rec.result(id) != nullptr; }));
   EXPECT_EQ(rec.result(id)->outcome, ShareOutcome::accepted);
   // The scheduled fault asks the client to reconnect: a second session.
-  ASSERT_TRUE(test::run_until(io, [&] { return rec.count_state(PoolState::authorized) >= 2; }));
+  ASSERT_TRUE(test::run_until(io, [&] { return rec.count_state(ConnectionState::authorized) >= 2; }));
   client.stop();
   test::run_for(io, 50ms);
 

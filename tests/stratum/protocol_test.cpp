@@ -1,4 +1,4 @@
-// The pure protocol parts: URLs, backoff, framing, message and dialect decoding, with the
+// The pure protocol parts: backoff, framing, message and dialect decoding, with the
 // examples of the EthereumStratum/1.0.0 and EIP-1571 specifications as known answers.
 #include <gtest/gtest.h>
 
@@ -12,48 +12,6 @@ namespace dagminer::stratum {
 namespace {
 
 namespace json = boost::json;
-
-TEST(PoolUrl, ParsesSchemesHostsAndPorts) {
-  auto u = parse_pool_url("stratum+tcp://pool.example.org:4444");
-  EXPECT_EQ(u.dialect, Dialect::automatic);
-  EXPECT_FALSE(u.tls);
-  EXPECT_EQ(u.host, "pool.example.org");
-  EXPECT_EQ(u.port, 4444);
-  u = parse_pool_url("stratum1+ssl://1.2.3.4:5555");
-  EXPECT_EQ(u.dialect, Dialect::ethproxy);
-  EXPECT_TRUE(u.tls);
-  u = parse_pool_url("STRATUM2+TLS://h:1/");
-  EXPECT_EQ(u.dialect, Dialect::ethereum_stratum_1);
-  EXPECT_TRUE(u.tls);
-  u = parse_pool_url("stratum3+tcp://[::1]:8008");
-  EXPECT_EQ(u.dialect, Dialect::ethereum_stratum_2);
-  EXPECT_EQ(u.host, "::1");
-  EXPECT_EQ(u.port, 8008);
-  EXPECT_EQ(to_string(u), "[::1]:8008");
-}
-
-TEST(PoolUrl, ErrorsSayWhatIsWrong) {
-  auto message = [](const char* url) {
-    try {
-      parse_pool_url(url);
-    } catch (const std::invalid_argument& e) {
-      return std::string(e.what());
-    }
-    return std::string("(accepted)");
-  };
-  EXPECT_NE(message("stratum9+tcp://h:1").find("unknown scheme 'stratum9+tcp'"), std::string::npos);
-  EXPECT_NE(message("stratum+udp://h:1").find("unknown transport"), std::string::npos);
-  EXPECT_NE(message("pool.example:4444").find("scheme://host:port"), std::string::npos);
-  EXPECT_NE(message("stratum+tcp://h").find("missing :port"), std::string::npos);
-  EXPECT_NE(message("stratum+tcp://h:0").find("1 to 65535"), std::string::npos);
-  EXPECT_NE(message("stratum+tcp://h:70000").find("1 to 65535"), std::string::npos);
-  EXPECT_NE(message("stratum+tcp://h:12x").find("1 to 65535"), std::string::npos);
-  EXPECT_NE(message("stratum+tcp://::1:4444").find("brackets"), std::string::npos);
-  EXPECT_NE(message("stratum+tcp://[::1:4444").find("unterminated"), std::string::npos);
-  EXPECT_NE(message("stratum+tcp://user:pw@h:1").find("credentials"), std::string::npos);
-  EXPECT_NE(message("stratum+tcp://:1").find("missing host"), std::string::npos);
-  EXPECT_NE(message("stratum+tcp://h:1/path").find("no path"), std::string::npos);
-}
 
 TEST(Backoff, GrowsExponentiallyWithinJitterAndNeverPassesTheCap) {
   BackoffConfig c;
@@ -147,21 +105,21 @@ TEST(Message, RejectsMalformedLines) {
 }
 
 TEST(Message, LinesFollowEachDialect) {
-  const auto es1 = json::parse(request_line(Dialect::ethereum_stratum_1, 5, "mining.subscribe", nullptr));
+  const auto es1 = json::parse(request_line(PoolProtocol::ethereum_stratum_1, 5, "mining.subscribe", nullptr));
   EXPECT_EQ(es1.at("params"), json::array());
   EXPECT_FALSE(es1.as_object().contains("jsonrpc"));
-  const auto proxy = json::parse(request_line(Dialect::ethproxy, 5, "eth_getWork", json::array()));
+  const auto proxy = json::parse(request_line(PoolProtocol::ethproxy, 5, "eth_getWork", json::array()));
   EXPECT_EQ(proxy.at("jsonrpc"), "2.0");
-  const auto es2 = json::parse(request_line(Dialect::ethereum_stratum_2, 5, "mining.noop", nullptr));
+  const auto es2 = json::parse(request_line(PoolProtocol::ethereum_stratum_2, 5, "mining.noop", nullptr));
   EXPECT_FALSE(es2.as_object().contains("params"));
-  EXPECT_EQ(json::parse(response_line(Dialect::ethereum_stratum_2, 31, nullptr, std::nullopt)), json::parse(R"({"id":31})"));
-  EXPECT_EQ(json::parse(response_line(Dialect::ethereum_stratum_1, 4, false, RpcError{21, "Job not found"})),
+  EXPECT_EQ(json::parse(response_line(PoolProtocol::ethereum_stratum_2, 31, nullptr, std::nullopt)), json::parse(R"({"id":31})"));
+  EXPECT_EQ(json::parse(response_line(PoolProtocol::ethereum_stratum_1, 4, false, RpcError{21, "Job not found"})),
             json::parse(R"({"id":4,"result":false,"error":[21,"Job not found",null]})"));
-  EXPECT_FALSE(json::parse(notification_line(Dialect::ethereum_stratum_2, "mining.bye", nullptr)).as_object().contains("id"));
+  EXPECT_FALSE(json::parse(notification_line(PoolProtocol::ethereum_stratum_2, "mining.bye", nullptr)).as_object().contains("id"));
   // Ids that are not strings or numbers, or would not survive writing, are answered as null.
-  EXPECT_EQ(json::parse(response_line(Dialect::ethereum_stratum_1, json::array{1}, true, std::nullopt)).at("id"), nullptr);
-  EXPECT_EQ(json::parse(response_line(Dialect::ethereum_stratum_1, json::parse("1e400"), true, std::nullopt)).at("id"), nullptr);
-  EXPECT_EQ(json::parse(response_line(Dialect::ethereum_stratum_1, "abc", true, std::nullopt)).at("id"), "abc");
+  EXPECT_EQ(json::parse(response_line(PoolProtocol::ethereum_stratum_1, json::array{1}, true, std::nullopt)).at("id"), nullptr);
+  EXPECT_EQ(json::parse(response_line(PoolProtocol::ethereum_stratum_1, json::parse("1e400"), true, std::nullopt)).at("id"), nullptr);
+  EXPECT_EQ(json::parse(response_line(PoolProtocol::ethereum_stratum_1, "abc", true, std::nullopt)).at("id"), "abc");
 }
 
 // The EthereumStratum/1.0.0 specification's real-world scenario.

@@ -18,7 +18,7 @@ class Tls : public ::testing::Test {
 
   void SetUp() override { cert_ = test::make_self_signed(dir_.path); }
 
-  std::unique_ptr<Rig> rig(Dialect dialect = Dialect::ethereum_stratum_1) {
+  std::unique_ptr<Rig> rig(PoolProtocol dialect = PoolProtocol::ethereum_stratum_1) {
     auto config = test::simulator_config(dialect);
     config.tls_cert = cert_.cert.string();
     config.tls_key = cert_.key.string();
@@ -29,7 +29,7 @@ class Tls : public ::testing::Test {
   static void expect_refused(Rig& r, const std::string& why) {
     auto explained = [&] {
       for (const auto& [s, text] : r.recorder.states)
-        if (s == PoolState::disconnected && text.find(why) != std::string::npos) return true;
+        if (s == ConnectionState::disconnected && text.find(why) != std::string::npos) return true;
       return false;
     };
     ASSERT_TRUE(test::run_until(r.io, explained)) << why;
@@ -50,7 +50,7 @@ TEST_F(Tls, SelfSignedCertificateIsRefusedByDefault) {
 }
 
 TEST_F(Tls, CaFileTrustsIt) {
-  auto r = rig(Dialect::ethereum_stratum_2);
+  auto r = rig(PoolProtocol::ethereum_stratum_2);
   r->connect([&](PoolConfig& p) { p.tls.ca_file = cert_.cert.string(); });
   ASSERT_TRUE(r->wait_jobs(1));
   EXPECT_EQ(r->submit(r->share_for_last_job(true)).outcome, ShareOutcome::accepted);
@@ -73,7 +73,7 @@ TEST_F(Tls, CertificateForAnotherNameIsRefused) {
 }
 
 TEST_F(Tls, PinnedFingerprintTrustsIt) {
-  auto r = rig(Dialect::ethproxy);
+  auto r = rig(PoolProtocol::ethproxy);
   r->connect([&](PoolConfig& p) {
     std::string colons;
     for (std::size_t i = 0; i < cert_.fingerprint.size(); i += 2) {

@@ -26,6 +26,7 @@ class CpuSearchDevice final : public SearchDevice {
   void start(DeviceSinks sinks) override;
   void stop() override;
   DeviceCounters counters() const override;
+  DeviceStatusReport status() const override { return {}; }  // nothing of its own to report
 
  private:
   struct Slot;  // a work item with its claim cursor and round-robin credit

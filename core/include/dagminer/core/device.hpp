@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "dagminer/core/device_memory.hpp"
 #include "dagminer/core/ethash.hpp"
 
 namespace dagminer {
@@ -50,6 +52,13 @@ struct DeviceCounters {
   std::uint64_t replaced_job_hashes = 0;
 };
 
+// What a device says of its own state beside its counters; what a backend does not have stays
+// empty. The daemon shows it as it is, whichever backend filled it in.
+struct DeviceStatusReport {
+  std::string fault;                  // why the device stopped searching on its own; empty while healthy
+  std::optional<MemoryStats> memory;  // devices with memory of their own (GPUs)
+};
+
 // Both are called from the device's own threads, or from within set_work; they must be cheap,
 // thread-safe and must not call back into the device (post to a queue). work_started, optional,
 // reports the moment a tag's first batch or launch was issued: with the job's arrival time it
@@ -86,6 +95,7 @@ class SearchDevice {
   virtual void stop() = 0;
 
   virtual DeviceCounters counters() const = 0;
+  virtual DeviceStatusReport status() const = 0;  // thread-safe, cheap
 };
 
 }  // namespace dagminer

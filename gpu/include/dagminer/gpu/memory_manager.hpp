@@ -13,15 +13,18 @@
 #include <string_view>
 #include <vector>
 
+#include "dagminer/core/device_memory.hpp"
 #include "dagminer/core/ethash.hpp"
 #include "dagminer/core/memory_budget.hpp"
 #include "dagminer/gpu/error.hpp"
 
 namespace dagminer::gpu {
 
-enum class MemoryKind : std::uint8_t { dag, light_cache, staging, results };
-inline constexpr std::size_t memory_kind_count = 4;
-std::string_view to_string(MemoryKind kind) noexcept;
+// The memory report types live in core (every device reports memory the same way).
+using dagminer::DagKey;
+using dagminer::memory_kind_count;
+using dagminer::MemoryKind;
+using dagminer::MemoryStats;
 
 class DeviceAllocator {
  public:
@@ -56,13 +59,6 @@ class HostAllocator final : public DeviceAllocator {
   const std::string id_;
 };
 
-struct DagKey {
-  Algorithm algo = Algorithm::ethash;
-  int epoch = 0;
-  auto operator<=>(const DagKey&) const = default;
-};
-std::string to_string(const DagKey& key);
-
 // The device buffers of one resident epoch.
 struct DagBuffers {
   void* dag = nullptr;
@@ -76,22 +72,6 @@ struct DagBuffers {
 // Uploads the light cache into buffers.light and computes the dataset into buffers.dag
 // (blocking until done). Throws GpuError on failure.
 using DagBuilder = std::function<void(const DagBuffers& buffers, const LightCache& cache)>;
-
-struct MemoryStats {
-  std::array<std::uint64_t, memory_kind_count> bytes{};  // allocated now, by MemoryKind
-  std::uint64_t budget_bytes = 0;
-  std::uint64_t transfers = 0;
-  std::uint64_t bytes_to_device = 0;
-  std::uint64_t bytes_to_host = 0;
-  std::uint64_t dag_builds = 0;
-  std::uint64_t evictions = 0;
-  std::uint64_t buffer_allocations = 0;  // staging/results pairs allocated (not reused)
-  double last_dag_build_seconds = 0;     // light-cache upload + build, wall time
-  double total_dag_build_seconds = 0;
-  std::vector<DagKey> resident;          // most recently used first
-
-  std::uint64_t bytes_of(MemoryKind kind) const noexcept { return bytes[static_cast<std::size_t>(kind)]; }
-};
 
 namespace detail {
 struct ManagerState;

@@ -25,7 +25,7 @@ struct SimulatorConfig {
   std::string name = "poolsim";
   std::string address = "127.0.0.1";  // IPv4 or IPv6 literal
   std::uint16_t port = 0;             // 0: a free port, see PoolSimulator::port()
-  Dialect dialect = Dialect::automatic;  // automatic: whichever the miner speaks first
+  PoolProtocol dialect = PoolProtocol::automatic;  // automatic: whichever the miner speaks first
   std::string tls_cert;               // PEM files: TLS when both are given
   std::string tls_key;
   Algorithm algo = Algorithm::ethash;
@@ -63,7 +63,7 @@ struct FaultSchedule {
 struct SessionStats {
   std::uint64_t id = 0;
   std::string peer;
-  Dialect dialect = Dialect::automatic;  // automatic until the miner's first request
+  PoolProtocol dialect = PoolProtocol::automatic;  // automatic until the miner's first request
   std::string extranonce;                // hex, as last assigned
   std::string worker;
   bool authorized = false;

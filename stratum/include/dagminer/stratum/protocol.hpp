@@ -1,4 +1,4 @@
-// The pure parts of Stratum: pool URLs, reconnect backoff, line framing, JSON-RPC message
+// The pure parts of Stratum: reconnect backoff, line framing, JSON-RPC message
 // decoding and the dialects' payloads. No I/O here: the client, the simulator, the tests and the
 // fuzzer share these. Decoders throw ProtocolError with a message that says what was wrong.
 #pragma once
@@ -14,26 +14,13 @@
 
 #include "dagminer/core/job.hpp"
 #include "dagminer/core/pool_config.hpp"
-#include "dagminer/stratum/pool_client.hpp"
+#include "dagminer/core/pool_url.hpp"
 
 namespace dagminer::stratum {
 
 struct ProtocolError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-
-// --- URLs -------------------------------------------------------------------------------------
-
-struct PoolUrl {
-  Dialect dialect = Dialect::automatic;
-  bool tls = false;
-  std::string host;  // DNS name or address, IPv6 without brackets
-  std::uint16_t port = 0;
-};
-// stratum[1|2|3]+(tcp|ssl|tls)://host:port, IPv6 as [addr]:port. Throws std::invalid_argument
-// naming the URL and what is wrong with it.
-PoolUrl parse_pool_url(std::string_view url);
-std::string to_string(const PoolUrl& url);  // host:port, IPv6 in brackets
 
 // --- Reconnect backoff ------------------------------------------------------------------------
 
@@ -94,12 +81,12 @@ RpcError decode_error(const boost::json::value& error);
 
 // Request / notification / response lines, LF-terminated. EthereumStratum/2.0.0 omits the
 // "jsonrpc" member and never sends a null id; the other dialects send JSON-RPC 1.0 style lines.
-std::string request_line(Dialect dialect, std::uint64_t id, std::string_view method, const boost::json::value& params);
-std::string notification_line(Dialect dialect, std::string_view method, const boost::json::value& params);
-std::string response_line(Dialect dialect, const boost::json::value& id, const boost::json::value& result,
+std::string request_line(PoolProtocol dialect, std::uint64_t id, std::string_view method, const boost::json::value& params);
+std::string notification_line(PoolProtocol dialect, std::string_view method, const boost::json::value& params);
+std::string response_line(PoolProtocol dialect, const boost::json::value& id, const boost::json::value& result,
                           const std::optional<RpcError>& error);
 
-// --- Dialect payloads -------------------------------------------------------------------------
+// --- PoolProtocol payloads -------------------------------------------------------------------------
 
 // A job as a dialect announces it, before the session's difficulty and extranonce apply.
 struct WorkNotice {

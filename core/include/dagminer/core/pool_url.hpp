@@ -1,0 +1,34 @@
+// Pool URLs and the other pool settings that need parsing before any connection: one parser,
+// used by the configuration loader (which reports the problem with its line) and by the pool
+// clients (which take the parts). Standard library only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dagminer {
+
+// The wire protocol a pool speaks, from the URL scheme. `automatic` (stratum+tcp) tries
+// EthereumStratum/1.0.0 and falls back to EthProxy.
+enum class PoolProtocol { automatic, ethproxy, ethereum_stratum_1, ethereum_stratum_2 };
+const char* to_string(PoolProtocol protocol) noexcept;  // "EthProxy", "EthereumStratum/1.0.0", ...
+
+struct PoolUrl {
+  PoolProtocol protocol = PoolProtocol::automatic;
+  bool tls = false;
+  std::string host;  // DNS name or address, IPv6 without brackets
+  std::uint16_t port = 0;
+};
+
+// stratum[1|2|3]+(tcp|ssl|tls)://host:port, IPv6 as [addr]:port. Throws std::invalid_argument
+// naming the URL and what is wrong with it.
+PoolUrl parse_pool_url(std::string_view url);
+std::string to_string(const PoolUrl& url);  // host:port, IPv6 in brackets
+
+// A SHA-256 certificate fingerprint as users write it (64 hex digits, ':' separators allowed,
+// any case), normalised to 64 lower-case hex digits; nullopt when it is not one.
+std::optional<std::string> parse_sha256_fingerprint(std::string_view text);
+
+}  // namespace dagminer
