@@ -8,13 +8,6 @@
 
 namespace dagminer {
 
-struct CpuSearchDevice::Slot {
-  WorkItem item;
-  std::uint64_t claimed = 0;        // nonces handed to threads so far (under mutex_)
-  std::int64_t current_weight = 0;  // smooth weighted round robin state (under mutex_)
-  std::atomic<bool> retired{false}; // set when set_work replaces it: threads stop mid-batch
-};
-
 namespace {
 
 std::string cpu_model() {
@@ -46,23 +39,14 @@ void CpuSearchDevice::prepare(std::shared_ptr<const LightCache>) {}
 void CpuSearchDevice::set_work(std::vector<WorkItem> work) {
   {
     std::lock_guard lock(mutex_);
-    std::vector<std::shared_ptr<Slot>> slots;
-    for (auto& item : work) {
-      if (!item.epoch || item.weight == 0) continue;
-      // A tag already being searched keeps its slot and cursor: re-searching finds duplicates.
-      auto kept = std::find_if(slots_.begin(), slots_.end(), [&](const auto& s) { return s->item.tag == item.tag; });
-      if (kept != slots_.end()) {
-        (*kept)->item.weight = item.weight;
-        slots.push_back(std::move(*kept));
-        slots_.erase(kept);
-        continue;
-      }
-      auto slot = std::make_shared<Slot>();
-      slot->item = std::move(item);
-      slots.push_back(std::move(slot));
+    work_.assign(std::move(work));
+    std::map<std::uint64_t, std::shared_ptr<std::atomic<bool>>> retired;
+    for (const WorkItem& item : work_.items()) {
+      if (auto kept = retired_.extract(item.tag)) retired.insert(std::move(kept));
+      else retired.emplace(item.tag, std::make_shared<std::atomic<bool>>(false));
     }
-    for (auto& old : slots_) old->retired = true;
-    slots_ = std::move(slots);
+    for (auto& [tag, dropped] : retired_) *dropped = true;
+    retired_ = std::move(retired);
   }
   work_changed_.notify_all();
 }
@@ -88,57 +72,38 @@ void CpuSearchDevice::stop() {
 
 DeviceCounters CpuSearchDevice::counters() const { return {hashes_.load(), candidates_.load(), 0, replaced_.load()}; }
 
-// Picks the next slot by smooth weighted round robin (each slot gains its weight, the richest
-// is served and pays the total), so hashes split by weight even over short intervals; a new
-// slot is served first, whatever its weight, so a job switch waits for no other pool's turn.
-std::shared_ptr<CpuSearchDevice::Slot> CpuSearchDevice::claim(std::uint64_t& first, std::uint32_t& count, bool& first_claim) {
-  std::int64_t total = 0;
-  Slot* best = nullptr;
-  std::shared_ptr<Slot> chosen;
-  for (auto& slot : slots_) {
-    if (slot->claimed >= slot->item.nonce_count) continue;  // range exhausted
-    slot->current_weight += slot->item.weight;
-    total += slot->item.weight;
-    const bool fresh = slot->claimed == 0, best_fresh = best && best->claimed == 0;
-    if (!best || (fresh && !best_fresh) || (fresh == best_fresh && slot->current_weight > best->current_weight)) {
-      best = slot.get();
-      chosen = slot;
+std::optional<CpuSearchDevice::Batch> CpuSearchDevice::claim() {
+  auto range = work_.next(batch_);
+  if (!range) return std::nullopt;
+  auto retired = retired_.at(range->item.tag);
+  return Batch{std::move(*range), std::move(retired)};
+}
+
+void CpuSearchDevice::search(const Batch& batch) {
+  const WorkItem& item = batch.range.item;
+  if (batch.range.item_first && sinks_.work_started) sinks_.work_started(item.tag, std::chrono::steady_clock::now());
+  std::uint64_t done = 0;
+  for (; done < batch.range.count && !batch.retired->load(std::memory_order_relaxed); ++done) {
+    const std::uint64_t nonce = batch.range.first_nonce + done;
+    const HashResult r = hashimoto_light(*item.epoch, item.header, nonce);
+    if (batch.retired->load(std::memory_order_relaxed)) replaced_.fetch_add(1, std::memory_order_relaxed);
+    if (hash_top64(r.final_hash) <= item.boundary) {
+      candidates_.fetch_add(1, std::memory_order_relaxed);
+      sinks_.candidate(Candidate{item.tag, nonce, r.mix_hash});
     }
   }
-  if (!chosen) return nullptr;
-  chosen->current_weight -= total;
-  const std::uint64_t left = chosen->item.nonce_count - chosen->claimed;
-  count = static_cast<std::uint32_t>(std::min<std::uint64_t>(batch_, left));
-  first = chosen->item.nonce_start + chosen->claimed;
-  first_claim = chosen->claimed == 0;
-  chosen->claimed += count;
-  return chosen;
+  hashes_.fetch_add(done, std::memory_order_relaxed);
 }
 
 void CpuSearchDevice::run_worker() {
   for (;;) {
-    std::shared_ptr<Slot> slot;
-    std::uint64_t first = 0;
-    std::uint32_t count = 0;
-    bool first_claim = false;
+    std::optional<Batch> batch;
     {
       std::unique_lock lock(mutex_);
-      work_changed_.wait(lock, [&] { return !running_ || (slot = claim(first, count, first_claim)) != nullptr; });
+      work_changed_.wait(lock, [&] { return !running_ || (batch = claim()).has_value(); });
       if (!running_) return;
     }
-    const WorkItem& item = slot->item;
-    if (first_claim && sinks_.work_started) sinks_.work_started(item.tag, std::chrono::steady_clock::now());
-    std::uint32_t done = 0;
-    for (; done < count && !slot->retired.load(std::memory_order_relaxed); ++done) {
-      const std::uint64_t nonce = first + done;
-      const HashResult r = hashimoto_light(*item.epoch, item.header, nonce);
-      if (slot->retired.load(std::memory_order_relaxed)) replaced_.fetch_add(1, std::memory_order_relaxed);
-      if (hash_top64(r.final_hash) <= item.boundary) {
-        candidates_.fetch_add(1, std::memory_order_relaxed);
-        sinks_.candidate(Candidate{item.tag, nonce, r.mix_hash});
-      }
-    }
-    hashes_.fetch_add(done, std::memory_order_relaxed);
+    search(*batch);
   }
 }
 

@@ -19,6 +19,7 @@
 #include <pthread.h>
 
 #include "cuda_check.hpp"
+#include "dagminer/core/work_set.hpp"
 #include "dagminer/gpu/gpu_device.hpp"
 #include "dagminer/gpu/job_blob.hpp"
 #include "kernels.hpp"
@@ -27,14 +28,6 @@ namespace dagminer::gpu {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-// A work item with its nonce cursor and its smooth-weighted-round-robin credit.
-struct Item {
-  WorkItem work;
-  std::uint64_t claimed = 0;
-  std::int64_t credit = 0;
-  bool started = false;  // has had a launch (its start is reported once)
-};
 
 // What one launch searches.
 struct Pick {
@@ -123,27 +116,12 @@ class CudaSearchDevice final : public GpuSearchDevice {
   void set_work(std::vector<WorkItem> work) override {
     {
       std::lock_guard lock(mutex_);
-      // An item whose tag is already being searched keeps its cursor (the interface's promise:
-      // re-searching its nonces would find duplicate shares); only new tags start afresh.
-      std::vector<Item> items;
-      for (auto& w : work) {
-        if (!w.epoch || w.weight == 0 || w.nonce_count == 0) continue;
-        const auto kept = std::find_if(items_.begin(), items_.end(), [&](const Item& i) { return i.work.tag == w.tag; });
-        if (kept == items_.end()) {
-          items.push_back({std::move(w), 0, 0, false});
-        } else {
-          kept->work.weight = w.weight;
-          items.push_back(std::move(*kept));
-          items_.erase(kept);
-        }
-      }
-      items_ = std::move(items);
+      work_.assign(std::move(work));
       ++work_version_;
       use_device(index_);
       // Launches of dropped items stop as soon as their cancel words land; the others run on.
       for (auto& slot : slots_) {
-        if (!slot->busy || std::any_of(items_.begin(), items_.end(), [&](const Item& i) { return i.work.tag == slot->tag; }))
-          continue;
+        if (!slot->busy || work_.contains(slot->tag)) continue;
         slot->cancelled = true;
         auto* word = static_cast<std::uint64_t*>(slot->cancel.host());
         *word = slot->launch_id;
@@ -224,7 +202,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
             drop_unused_dags();
           }
           free = slot_for_launch();
-          if (free && has_work()) {
+          if (free && work_.has_work()) {
             take(*free, pick);
           } else {
             free = nullptr;
@@ -269,10 +247,10 @@ class CudaSearchDevice final : public GpuSearchDevice {
   // Under mutex_, from set_work: new work is launched by the caller's thread, already awake,
   // rather than by waking the worker, when a slot is free and every item's DAG is at hand.
   void launch_now() {
-    StreamSlot* free = running_ && has_work() ? slot_for_launch() : nullptr;
+    StreamSlot* free = running_ && work_.has_work() ? slot_for_launch() : nullptr;
     if (!free) return;
-    for (const auto& i : items_)
-      if (!leases_.count(DagKey{i.work.epoch->algo, i.work.epoch->epoch})) return;  // the worker builds it
+    for (const WorkItem& w : work_.items())
+      if (!leases_.count(DagKey{w.epoch->algo, w.epoch->epoch})) return;  // the worker builds it
     Pick pick;
     take(*free, pick);
     try {
@@ -293,42 +271,25 @@ class CudaSearchDevice final : public GpuSearchDevice {
     newest_launch_ = work_version_;
   }
 
-  // Under mutex_: some item has nonces left.
-  bool has_work() const {
-    return std::any_of(items_.begin(), items_.end(), [](const Item& i) { return i.claimed < i.work.nonce_count; });
-  }
-
-  // Under mutex_: the next launch's item by smooth weighted round robin (each live item gains
-  // its weight, the richest is served and pays the total), so hashes split by weight per launch;
-  // a new item is served first, whatever its weight, and its turn comes round later for it.
+  // Under mutex_: the next launch's range of the work set, as a job blob.
   void choose(Pick& pick) {
-    std::int64_t total = 0;
-    Item* best = nullptr;
-    for (auto& item : items_) {
-      if (item.claimed >= item.work.nonce_count) continue;
-      item.credit += item.work.weight;
-      total += item.work.weight;
-      if (!best || (!item.started && best->started) || (item.started == best->started && item.credit > best->credit)) best = &item;
-    }
-    best->credit -= total;
-    const WorkItem& w = best->work;
+    const std::optional<WorkRange> range = work_.next(options_.launch_hashes);  // set: the caller saw has_work()
+    const WorkItem& w = range->item;
     pick.epoch = w.epoch;
     std::memcpy(pick.blob.header, w.header.data(), sizeof pick.blob.header);
     pick.blob.boundary = w.boundary;
-    pick.blob.nonce_start = w.nonce_start + best->claimed;
-    pick.blob.nonce_count = std::min<std::uint64_t>(options_.launch_hashes, w.nonce_count - best->claimed);
+    pick.blob.nonce_start = range->first_nonce;
+    pick.blob.nonce_count = range->count;
     pick.blob.tag = w.tag;
-    pick.first = !std::exchange(best->started, true);
-    best->claimed += pick.blob.nonce_count;
+    pick.first = range->item_first;
   }
 
   // Under mutex_: leases of epochs no current item needs are released (launches in flight
   // keep their own), so the manager may evict those DAGs.
   void drop_unused_dags() {
     for (auto it = leases_.begin(); it != leases_.end();) {
-      const bool used = std::any_of(items_.begin(), items_.end(), [&](const Item& i) {
-        return DagKey{i.work.epoch->algo, i.work.epoch->epoch} == it->first;
-      });
+      const bool used = std::any_of(work_.items().begin(), work_.items().end(),
+                                    [&](const WorkItem& w) { return DagKey{w.epoch->algo, w.epoch->epoch} == it->first; });
       it = used ? std::next(it) : leases_.erase(it);
     }
   }
@@ -414,7 +375,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
 
   mutable std::mutex mutex_;
   std::counting_semaphore<> wake_{0};  // released on new work and stop(), for an idle worker
-  std::vector<Item> items_;
+  WeightedWorkSet work_;
   std::uint64_t work_version_ = 0;
   std::uint64_t newest_launch_ = ~std::uint64_t{0};  // work version of the last launch
   std::uint64_t launch_ids_ = 0;

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <sys/wait.h>
 
-#include "test_support.hpp"
+#include "dagminer/test/support.hpp"
 
 namespace dagminer {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "dagminer/core/cpu_backend.hpp"
 #include "dagminer/core/target.hpp"
-#include "test_support.hpp"
+#include "dagminer/test/support.hpp"
 
 namespace dagminer {
 namespace {

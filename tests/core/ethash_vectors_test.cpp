@@ -4,7 +4,7 @@
 
 #include "dagminer/core/hex.hpp"
 #include "dagminer/core/target.hpp"
-#include "test_support.hpp"
+#include "dagminer/test/support.hpp"
 
 namespace dagminer {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <random>
 
-#include "test_support.hpp"
+#include "dagminer/test/support.hpp"
 
 namespace dagminer {
 namespace {

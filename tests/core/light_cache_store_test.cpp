@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "dagminer/core/light_cache_store.hpp"
-#include "test_support.hpp"
+#include "dagminer/test/support.hpp"
 
 namespace dagminer {
 namespace {

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstring>
 #include <map>
-#include <filesystem>
 #include <mutex>
 #include <random>
 #include <set>
@@ -12,34 +11,22 @@
 
 #include <gtest/gtest.h>
 
-#include "dagminer/core/light_cache_store.hpp"
 #include "dagminer/core/target.hpp"
 #include "dagminer/gpu/gpu_device.hpp"
+#include "dagminer/test/support.hpp"
 
 namespace dagminer::gpu {
 namespace {
 
 using namespace std::chrono_literals;
 
-// A small synthetic epoch (prime sizes, its own seed) whose whole dataset the CPU computes.
+// A small synthetic epoch whose whole dataset the CPU computes.
 std::shared_ptr<const LightCache> synthetic_epoch(int epoch, std::uint32_t light_items, std::uint32_t pages) {
-  auto c = std::make_shared<LightCache>();
-  c->algo = Algorithm::etchash;
-  c->epoch = epoch;
-  c->seed = ethash_seed(epoch);
-  c->dataset_bytes = std::uint64_t{pages} * page_bytes;
-  c->items = build_light_cache_items(c->seed, light_items);
-  return c;
+  return test::synthetic_light_cache(epoch, light_items, pages, Algorithm::etchash);
 }
 
-// Ethash epoch 0 (16 MB light cache, 1 GB DAG), built once per test binary.
-std::shared_ptr<const LightCache> epoch0() {
-  static const auto cache = [] {
-    const auto dir = std::filesystem::temp_directory_path() / "dagminer-gpu-tests";
-    return LightCacheStore(dir).get(Algorithm::ethash, 0).cache;
-  }();
-  return cache;
-}
+// Ethash epoch 0 (16 MB light cache, 1 GB DAG).
+std::shared_ptr<const LightCache> epoch0() { return test::shared_light_cache(Algorithm::ethash, 0); }
 
 std::mt19937_64& rng() {
   static std::mt19937_64 engine(std::random_device{}());

@@ -10,6 +10,7 @@
 
 #include "dagminer/gpu/job_blob.hpp"
 #include "dagminer/gpu/memory_manager.hpp"
+#include "dagminer/test/support.hpp"
 
 namespace dagminer::gpu {
 namespace {
@@ -17,16 +18,7 @@ namespace {
 constexpr std::uint32_t light_items = 61;
 constexpr std::uint32_t pages = 97;
 
-// A small synthetic epoch: its own seed, a prime-sized light cache and dataset.
-LightCache synthetic_epoch(int epoch) {
-  LightCache c;
-  c.algo = Algorithm::ethash;
-  c.epoch = epoch;
-  c.seed = ethash_seed(epoch);
-  c.dataset_bytes = std::uint64_t{pages} * page_bytes;
-  c.items = build_light_cache_items(c.seed, light_items);
-  return c;
-}
+LightCache synthetic_epoch(int epoch) { return *test::synthetic_light_cache(epoch, light_items, pages); }
 
 constexpr std::uint64_t dag_bytes = std::uint64_t{pages} * page_bytes;
 constexpr std::uint64_t light_bytes = std::uint64_t{light_items} * sizeof(Item64);

@@ -4,12 +4,15 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "dagminer/core/device.hpp"
+#include "dagminer/core/work_set.hpp"
 
 namespace dagminer {
 
@@ -29,8 +32,13 @@ class CpuSearchDevice final : public SearchDevice {
   DeviceStatusReport status() const override { return {}; }  // nothing of its own to report
 
  private:
-  struct Slot;  // a work item with its claim cursor and round-robin credit
-  std::shared_ptr<Slot> claim(std::uint64_t& first, std::uint32_t& count, bool& first_claim);
+  // A batch a thread claimed, with the flag set_work raises when it drops the batch's tag.
+  struct Batch {
+    WorkRange range;
+    std::shared_ptr<const std::atomic<bool>> retired;
+  };
+  std::optional<Batch> claim();  // under mutex_
+  void search(const Batch& batch);
   void run_worker();
 
   const unsigned threads_;
@@ -39,7 +47,9 @@ class CpuSearchDevice final : public SearchDevice {
 
   mutable std::mutex mutex_;
   std::condition_variable work_changed_;
-  std::vector<std::shared_ptr<Slot>> slots_;
+  WeightedWorkSet work_;
+  // One flag per tag of work_: set when set_work drops the tag, so threads stop mid-batch.
+  std::map<std::uint64_t, std::shared_ptr<std::atomic<bool>>> retired_;
   bool running_ = false;
   DeviceSinks sinks_{nullptr};
   std::vector<std::thread> workers_;

@@ -1,6 +1,8 @@
-#include "test_support.hpp"
+#include "dagminer/test/support.hpp"
 
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -33,12 +35,19 @@ Hash256 hash256(std::string_view hex) {
 std::filesystem::path shared_cache_directory() { return DAGMINER_TEST_CACHE_DIR; }
 
 std::shared_ptr<const LightCache> shared_light_cache(Algorithm algo, int epoch) {
-  return LightCacheStore(shared_cache_directory()).get(algo, epoch).cache;
+  static std::mutex mutex;
+  static std::map<std::pair<Algorithm, int>, std::shared_ptr<const LightCache>> loaded;
+  std::lock_guard lock(mutex);
+  auto& cache = loaded[{algo, epoch}];
+  if (!cache) cache = LightCacheStore(shared_cache_directory()).get(algo, epoch).cache;
+  return cache;
 }
 
-std::shared_ptr<const LightCache> synthetic_light_cache(std::uint8_t seed_byte, std::size_t items, std::uint32_t pages) {
+std::shared_ptr<const LightCache> synthetic_light_cache(int epoch, std::size_t items, std::uint32_t pages, Algorithm algo) {
   auto cache = std::make_shared<LightCache>();
-  cache->seed.fill(seed_byte);
+  cache->algo = algo;
+  cache->epoch = epoch;
+  cache->seed = ethash_seed(epoch);
   cache->items = build_light_cache_items(cache->seed, items);
   cache->dataset_bytes = std::uint64_t{pages} * page_bytes;
   return cache;
