@@ -162,7 +162,7 @@ namespace {
 
 // Dataset items `first`, `first` + 1, ... computed together. Each is a chain of 256 dependent
 // reads of the light cache, mostly cache misses at recent epochs; interleaving K chains lets the
-// CPU overlap their misses (a page's two items: 1.6-1.9x, bench/RESULTS.md).
+// CPU overlap their misses (figures in bench/RESULTS.md).
 template <std::size_t K>
 std::array<Item64, K> dataset_items(std::span<const Item64> cache, std::uint32_t first) noexcept {
   const std::uint32_t n = static_cast<std::uint32_t>(cache.size());

@@ -182,7 +182,7 @@ __global__ void __launch_bounds__(256) search_kernel(const uint4* __restrict__ d
   // set_work writes a launch's id into its cancel word when it drops the launch's job: blocks that
   // start after that stop at once. Read past L1 by one lane and shared, so the decision is
   // warp-uniform (the shuffles below need every lane). Only here: a read later in the kernel, even
-  // one issued well before its use, cost 1.4-2.8% of the hashrate (bench/gpu-notes.md).
+  // one issued well before its use, costs hashrate (bench/gpu-notes.md).
   const std::uint64_t word = threadIdx.x % 32 == 0 ? __ldcg(cancel) : 0;
   if (__shfl_sync(0xffffffffu, word, 0) == blob->launch_id) return;
   const unsigned searching = __ballot_sync(0xffffffffu, tid < blob->nonce_count);

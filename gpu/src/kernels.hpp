@@ -12,7 +12,7 @@ namespace dagminer::gpu {
 
 // How the DAG-build kernel runs (tuned in gpu/tools/dag_build_tune.cpp; see bench/gpu-notes.md).
 struct DagBuildShape {
-  int min_blocks_per_sm = 3;  // 1 or 3 blocks of 256 per SM asked of the compiler (91 or 80 registers)
+  int min_blocks_per_sm = 3;  // 1 or 3 blocks of 256 per SM asked of the compiler (register use: bench/gpu-notes.md)
 };
 
 // Computes dataset items [first, first + count) from the light cache on the device.

@@ -25,6 +25,7 @@ WorkItem item(std::uint64_t tag, std::uint32_t weight = 1, std::uint64_t count =
 
 std::vector<std::uint64_t> tags_served(WeightedWorkSet& set, int ranges) {
   std::vector<std::uint64_t> tags;
+  tags.reserve(static_cast<std::size_t>(ranges));
   for (int i = 0; i < ranges; ++i) tags.push_back(set.next(1)->item.tag);
   return tags;
 }
