@@ -5,8 +5,8 @@
 #include <cuda_runtime_api.h>
 
 #include "cuda_check.hpp"
-#include "dagminer/gpu/gpu_device.hpp"
 #include "dag_build.hpp"
+#include "dagminer/gpu/gpu_device.hpp"
 
 namespace dagminer::gpu {
 
@@ -39,8 +39,8 @@ ErrorKind error_kind_of(cudaError_t status) noexcept {
 
 void check_cuda(cudaError_t status, int device, const std::string& what) {
   if (status == cudaSuccess) return;
-  throw GpuError(error_kind_of(status), "gpu" + std::to_string(device) + ": " + what + ": " +
-                                           cudaGetErrorString(status) + " (" + cudaGetErrorName(status) + ")");
+  throw GpuError(error_kind_of(status), "gpu" + std::to_string(device) + ": " + what + ": " + cudaGetErrorString(status) + " (" +
+                                            cudaGetErrorName(status) + ")");
 }
 
 void use_device(int device) { check_cuda(cudaSetDevice(device), device, "cudaSetDevice"); }
@@ -97,8 +97,8 @@ void build_dag(int device, const DagBuffers& b, const LightCache& cache, const D
     const std::uint64_t items = b.dag_bytes / dataset_item_bytes;
     for (std::uint64_t first = 0; first < items; first += dag_items_per_launch) {
       const auto count = static_cast<std::uint32_t>(std::min<std::uint64_t>(dag_items_per_launch, items - first));
-      check_cuda(launch_dag_build(b.light, b.light_items, b.dag, static_cast<std::uint32_t>(first), count, shape, stream),
-                 device, what + ": launch");
+      check_cuda(launch_dag_build(b.light, b.light_items, b.dag, static_cast<std::uint32_t>(first), count, shape, stream), device,
+                 what + ": launch");
     }
     check_cuda(cudaStreamSynchronize(stream), device, what);
   } catch (...) {
@@ -121,8 +121,8 @@ GpuListing discover_gpus() {
       out.error += "gpu" + std::to_string(i) + ": " + cudaGetErrorString(e) + "; ";
       continue;
     }
-    out.devices.push_back({"gpu" + std::to_string(i), "cuda", p.name, p.totalGlobalMem,
-                           std::to_string(p.major) + "." + std::to_string(p.minor)});
+    out.devices.push_back(
+        {"gpu" + std::to_string(i), "cuda", p.name, p.totalGlobalMem, std::to_string(p.major) + "." + std::to_string(p.minor)});
   }
   if (count == 0) out.error = "CUDA: no CUDA-capable device";
   return out;
@@ -132,7 +132,8 @@ std::unique_ptr<GpuMemoryManager> make_device_memory_manager(int index, const Me
   int count = 0;
   check_cuda(cudaGetDeviceCount(&count), index, "cudaGetDeviceCount");
   if (index < 0 || index >= count)
-    throw GpuError(ErrorKind::no_device, "gpu" + std::to_string(index) + ": no such device (" + std::to_string(count) + " found)");
+    throw GpuError(ErrorKind::no_device,
+                   "gpu" + std::to_string(index) + ": no such device (" + std::to_string(count) + " found)");
   return std::make_unique<GpuMemoryManager>(
       std::make_unique<CudaAllocator>(index),
       [index](const DagBuffers& b, const LightCache& cache) { build_dag(index, b, cache); }, budget);

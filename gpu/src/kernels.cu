@@ -27,6 +27,8 @@ __device__ __forceinline__ std::uint32_t mod(std::uint32_t x, FastMod m) {
 
 __device__ __forceinline__ std::uint64_t rotl(std::uint64_t x, int n) { return (x << n) | (x >> (64 - n)); }
 
+// Kept as laid out by hand (five to a row):
+// clang-format off
 __constant__ std::uint64_t keccak_rc[24] = {
     0x0000000000000001, 0x0000000000008082, 0x800000000000808a, 0x8000000080008000, 0x000000000000808b,
     0x0000000080000001, 0x8000000080008081, 0x8000000000008009, 0x000000000000008a, 0x0000000000000088,
@@ -34,6 +36,7 @@ __constant__ std::uint64_t keccak_rc[24] = {
     0x8000000000008003, 0x8000000000008002, 0x8000000000000080, 0x000000000000800a, 0x800000008000000a,
     0x8000000080008081, 0x8000000000008080, 0x0000000080000001, 0x8000000080008008,
 };
+// clang-format on
 
 __device__ __forceinline__ void keccak_f1600(std::uint64_t st[25]) {
 #pragma unroll 1
@@ -49,14 +52,17 @@ __device__ __forceinline__ void keccak_f1600(std::uint64_t st[25]) {
     }
     // rho and pi along the single-lane walk (destination, rotation), as in core's keccak.cpp
     std::uint64_t t = st[1], n;
-#define DAGMINER_RHO_PI(dst, rot) n = st[dst]; st[dst] = rotl(t, rot); t = n;
-    DAGMINER_RHO_PI(10, 1) DAGMINER_RHO_PI(7, 3) DAGMINER_RHO_PI(11, 6) DAGMINER_RHO_PI(17, 10)
-    DAGMINER_RHO_PI(18, 15) DAGMINER_RHO_PI(3, 21) DAGMINER_RHO_PI(5, 28) DAGMINER_RHO_PI(16, 36)
-    DAGMINER_RHO_PI(8, 45) DAGMINER_RHO_PI(21, 55) DAGMINER_RHO_PI(24, 2) DAGMINER_RHO_PI(4, 14)
-    DAGMINER_RHO_PI(15, 27) DAGMINER_RHO_PI(23, 41) DAGMINER_RHO_PI(19, 56) DAGMINER_RHO_PI(13, 8)
-    DAGMINER_RHO_PI(12, 25) DAGMINER_RHO_PI(2, 43) DAGMINER_RHO_PI(20, 62) DAGMINER_RHO_PI(14, 18)
-    DAGMINER_RHO_PI(22, 39) DAGMINER_RHO_PI(9, 61) DAGMINER_RHO_PI(6, 20) DAGMINER_RHO_PI(1, 44)
+    // One step per (destination, rotation) pair, the walk laid out in rows by hand:
+    // clang-format off
+#define DAGMINER_RHO_PI(dst, rot) n = st[dst]; st[dst] = rotl(t, rot); t = n
+    DAGMINER_RHO_PI(10, 1); DAGMINER_RHO_PI(7, 3); DAGMINER_RHO_PI(11, 6); DAGMINER_RHO_PI(17, 10);
+    DAGMINER_RHO_PI(18, 15); DAGMINER_RHO_PI(3, 21); DAGMINER_RHO_PI(5, 28); DAGMINER_RHO_PI(16, 36);
+    DAGMINER_RHO_PI(8, 45); DAGMINER_RHO_PI(21, 55); DAGMINER_RHO_PI(24, 2); DAGMINER_RHO_PI(4, 14);
+    DAGMINER_RHO_PI(15, 27); DAGMINER_RHO_PI(23, 41); DAGMINER_RHO_PI(19, 56); DAGMINER_RHO_PI(13, 8);
+    DAGMINER_RHO_PI(12, 25); DAGMINER_RHO_PI(2, 43); DAGMINER_RHO_PI(20, 62); DAGMINER_RHO_PI(14, 18);
+    DAGMINER_RHO_PI(22, 39); DAGMINER_RHO_PI(9, 61); DAGMINER_RHO_PI(6, 20); DAGMINER_RHO_PI(1, 44);
 #undef DAGMINER_RHO_PI
+    // clang-format on
 #pragma unroll
     for (int y = 0; y < 25; y += 5) {
       const std::uint64_t a0 = st[y], a1 = st[y + 1], a2 = st[y + 2], a3 = st[y + 3], a4 = st[y + 4];
@@ -109,7 +115,7 @@ __device__ __forceinline__ uint4 spread(const std::uint64_t w[8], int owner, int
 
 template <int MinBlocks>
 __global__ void __launch_bounds__(256, MinBlocks) dag_kernel(const uint4* __restrict__ light, FastMod items_mod,
-                                                            uint4* __restrict__ dag, std::uint32_t first, std::uint32_t count) {
+                                                             uint4* __restrict__ dag, std::uint32_t first, std::uint32_t count) {
   const std::uint32_t tid = blockIdx.x * blockDim.x + threadIdx.x;
   const int lane = static_cast<int>(threadIdx.x & 3);
   const std::uint32_t item = first + tid;  // first is a multiple of 4, so groups are aligned
@@ -174,9 +180,9 @@ __global__ void __launch_bounds__(256, MinBlocks) dag_kernel(const uint4* __rest
 // ---- search: 8 lanes per hash (a 128-byte page is 8 x 16 bytes), PH hashes in flight ----
 
 template <int PH>
-__global__ void __launch_bounds__(256) search_kernel(const uint4* __restrict__ dag, FastMod pages_mod,
-                                                     const JobBlob* __restrict__ blob, const std::uint64_t* cancel,
-                                                     ResultsHeader* results, std::uint32_t capacity) {
+__global__ void __launch_bounds__(256)
+    search_kernel(const uint4* __restrict__ dag, FastMod pages_mod, const JobBlob* __restrict__ blob, const std::uint64_t* cancel,
+                  ResultsHeader* results, std::uint32_t capacity) {
   const std::uint32_t tid = blockIdx.x * blockDim.x + threadIdx.x;
   const int lane = static_cast<int>(threadIdx.x & 7);
   // set_work writes a launch's id into its cancel word when it drops the launch's job: blocks that
@@ -271,8 +277,8 @@ std::uint32_t blocks_for(std::uint64_t threads, int block) {
 
 }  // namespace
 
-cudaError_t launch_dag_build(const void* light, std::uint32_t light_items, void* dag, std::uint32_t first,
-                             std::uint32_t count, const DagBuildShape& shape, cudaStream_t stream) {
+cudaError_t launch_dag_build(const void* light, std::uint32_t light_items, void* dag, std::uint32_t first, std::uint32_t count,
+                             const DagBuildShape& shape, cudaStream_t stream) {
   if (light_items == 0 || first % 4 != 0) return cudaErrorInvalidValue;
   constexpr int block = 256;
   const std::uint32_t grid = blocks_for(count, block);

@@ -16,18 +16,18 @@ struct DagBuildShape {
 };
 
 // Computes dataset items [first, first + count) from the light cache on the device.
-cudaError_t launch_dag_build(const void* light, std::uint32_t light_items, void* dag, std::uint32_t first,
-                             std::uint32_t count, const DagBuildShape& shape, cudaStream_t stream);
+cudaError_t launch_dag_build(const void* light, std::uint32_t light_items, void* dag, std::uint32_t first, std::uint32_t count,
+                             const DagBuildShape& shape, cudaStream_t stream);
 
 struct SearchLaunch {
   const void* dag = nullptr;
   std::uint32_t pages = 0;
-  const JobBlob* blob = nullptr;   // device copy of the launch's job blob
+  const JobBlob* blob = nullptr;          // device copy of the launch's job blob
   const std::uint64_t* cancel = nullptr;  // the launch stops when this word equals its blob's launch_id
-  void* results = nullptr;         // ResultsHeader + entries on the device (found zeroed)
+  void* results = nullptr;                // ResultsHeader + entries on the device (found zeroed)
   std::uint32_t capacity = 0;
-  std::uint32_t hashes = 0;        // threads launched; only the first blob->nonce_count report
-  int hashes_in_flight = 8;        // 1, 2, 4 or 8
+  std::uint32_t hashes = 0;  // threads launched; only the first blob->nonce_count report
+  int hashes_in_flight = 8;  // 1, 2, 4 or 8
   int block_threads = 128;
 };
 cudaError_t launch_search(const SearchLaunch& launch, cudaStream_t stream);

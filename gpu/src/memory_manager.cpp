@@ -65,8 +65,8 @@ void* HostAllocator::allocate_device(std::uint64_t bytes) {
   std::lock_guard lock(books_->mutex);
   void* p = bytes <= capacity_ - books_->used ? std::malloc(std::max<std::uint64_t>(bytes, 1)) : nullptr;
   if (!p)
-    throw GpuError(ErrorKind::out_of_memory, id_ + ": cannot allocate " + format_bytes(bytes) + " (" +
-                                                 format_bytes(capacity_ - books_->used) + " free)");
+    throw GpuError(ErrorKind::out_of_memory,
+                   id_ + ": cannot allocate " + format_bytes(bytes) + " (" + format_bytes(capacity_ - books_->used) + " free)");
   books_->device.emplace(p, bytes);
   books_->used += bytes;
   return p;
@@ -246,9 +246,8 @@ DagLease GpuMemoryManager::acquire_dag(const LightCache& cache) {
   const std::uint64_t dag_bytes = cache.dataset_pages() * std::uint64_t{page_bytes};
   const std::uint64_t light_bytes = cache.items.size() * sizeof(Item64);
   const std::uint64_t need = dag_bytes + light_bytes;
-  const std::string what = st.allocator->device_id() + ": the DAG of " + to_string(key) + " needs " +
-                           format_bytes(need) + " (" + format_bytes(dag_bytes) + " dataset + " +
-                           format_bytes(light_bytes) + " light cache)";
+  const std::string what = st.allocator->device_id() + ": the DAG of " + to_string(key) + " needs " + format_bytes(need) + " (" +
+                           format_bytes(dag_bytes) + " dataset + " + format_bytes(light_bytes) + " light cache)";
   if (dag_bytes == 0 || cache.items.empty())
     throw GpuError(ErrorKind::dag_too_large, what + ": an empty light cache or dataset cannot be mined");
 

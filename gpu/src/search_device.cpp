@@ -8,10 +8,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <semaphore>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <semaphore>
 #include <stdexcept>
 #include <thread>
 
@@ -87,10 +87,7 @@ void validate(const GpuDeviceOptions& o) {
 class CudaSearchDevice final : public GpuSearchDevice {
  public:
   CudaSearchDevice(int index, const GpuDeviceOptions& options)
-      : index_(index),
-        options_(options),
-        memory_(make_device_memory_manager(index, options.budget)),
-        control_(index) {
+      : index_(index), options_(options), memory_(make_device_memory_manager(index, options.budget)), control_(index) {
     validate(options_);
     use_device(index_);
     cudaDeviceProp p{};
@@ -98,7 +95,8 @@ class CudaSearchDevice final : public GpuSearchDevice {
     info_ = {"gpu" + std::to_string(index_), "cuda", p.name, p.totalGlobalMem,
              std::to_string(p.major) + "." + std::to_string(p.minor)};
     int blocks = 0;
-    check_cuda(search_blocks_per_sm(options_.hashes_in_flight, options_.block_threads, &blocks), index_, "search kernel occupancy");
+    check_cuda(search_blocks_per_sm(options_.hashes_in_flight, options_.block_threads, &blocks), index_,
+               "search kernel occupancy");
     resident_hashes_ = std::uint64_t{static_cast<std::uint32_t>(blocks)} * static_cast<std::uint32_t>(p.multiProcessorCount) *
                        static_cast<std::uint32_t>(options_.block_threads);
     for (int s = 0; s <= options_.streams; ++s)  // one spare: new work never waits for a stream
@@ -288,8 +286,9 @@ class CudaSearchDevice final : public GpuSearchDevice {
   // keep their own), so the manager may evict those DAGs.
   void drop_unused_dags() {
     for (auto it = leases_.begin(); it != leases_.end();) {
-      const bool used = std::any_of(work_.items().begin(), work_.items().end(),
-                                    [&](const WorkItem& w) { return DagKey{w.epoch->algo, w.epoch->epoch} == it->first; });
+      const bool used = std::any_of(work_.items().begin(), work_.items().end(), [&](const WorkItem& w) {
+        return DagKey{w.epoch->algo, w.epoch->epoch} == it->first;
+      });
       it = used ? std::next(it) : leases_.erase(it);
     }
   }
@@ -351,7 +350,8 @@ class CudaSearchDevice final : public GpuSearchDevice {
     std::lock_guard lock(mutex_);
     // A cancelled launch's blocks that start after the cancel lands do nothing, so what it did
     // after is at most what the GPU holds at once (the kernel cannot afford to tell more).
-    if (s.cancelled) replaced_hashes_.fetch_add(std::min<std::uint64_t>(header->searched, resident_hashes_), std::memory_order_relaxed);
+    if (s.cancelled)
+      replaced_hashes_.fetch_add(std::min<std::uint64_t>(header->searched, resident_hashes_), std::memory_order_relaxed);
     s.busy = false;
   }
 

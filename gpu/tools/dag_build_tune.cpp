@@ -48,8 +48,9 @@ int main(int argc, char** argv) {
         for (int i = 0; i < 32; ++i) {
           const std::uint32_t index = i == 0 ? 0 : i == 1 ? items - 1 : static_cast<std::uint32_t>(rng() % items);
           Item64 got;
-          check_cuda(cudaMemcpy(&got, static_cast<const std::uint8_t*>(b.dag) + std::uint64_t{index} * 64, 64,
-                                cudaMemcpyDeviceToHost), 0, "reading an item");
+          check_cuda(
+              cudaMemcpy(&got, static_cast<const std::uint8_t*>(b.dag) + std::uint64_t{index} * 64, 64, cudaMemcpyDeviceToHost),
+              0, "reading an item");
           const Item64 want = dataset_item(cache->items, index);
           bad += std::memcmp(&got, &want, 64) != 0;
         }

@@ -46,8 +46,9 @@ TEST(HashCommand, ReproducesEveryMainnetBlock) {
     // Alternate plain and 0x-prefixed header and nonce: both are accepted.
     const std::string prefix = prefixed ? "0x" : "";
     prefixed = !prefixed;
-    const Outcome r = dagminer("hash --algo ethash --block " + std::to_string(v.at("block").as_int64()) + " --header " + prefix +
-                           test::str(v.at("header_hash")) + " --nonce " + prefix + test::str(v.at("nonce")) + cache_dir_arg());
+    const Outcome r =
+        dagminer("hash --algo ethash --block " + std::to_string(v.at("block").as_int64()) + " --header " + prefix +
+                 test::str(v.at("header_hash")) + " --nonce " + prefix + test::str(v.at("nonce")) + cache_dir_arg());
     ASSERT_EQ(r.exit_code, 0) << r.err;
     ASSERT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one line of JSON: " << r.out;
     const auto out = boost::json::parse(r.out).as_object();
@@ -63,7 +64,7 @@ TEST(HashCommand, ReproducesTheStratumWorkedExampleByEpoch) {
   const auto doc = test::load_vectors("extra_vectors.json");
   const auto& v = doc.at("ethereum_stratum_1_worked_example").as_object();
   const Outcome r = dagminer("hash --algo ethash --epoch " + std::to_string(v.at("epoch").as_int64()) + " --header " +
-                         test::str(v.at("header_hash")) + " --nonce " + test::str(v.at("nonce")) + cache_dir_arg());
+                             test::str(v.at("header_hash")) + " --nonce " + test::str(v.at("nonce")) + cache_dir_arg());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto out = boost::json::parse(r.out).as_object();
   EXPECT_EQ(test::str(out.at("seed")), test::str(v.at("seed")));
@@ -97,7 +98,9 @@ TEST(DemoCommand, MinesAndVerifiesShares) {
   const Outcome r = dagminer("demo --seconds 3 --difficulty 1e-9" + cache_dir_arg());
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("light cache: ethash epoch 0, 16776896 bytes"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("share  nonce "), std::string::npos) << "no share in 3 s at difficulty 1e-9 (one hash in four is a share):\n" << r.out;
+  EXPECT_NE(r.out.find("share  nonce "), std::string::npos)
+      << "no share in 3 s at difficulty 1e-9 (one hash in four is a share):\n"
+      << r.out;
   EXPECT_NE(r.out.find("all verified"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("INVALID"), std::string::npos) << r.out;
 }

@@ -59,8 +59,8 @@ class Collector {
   std::map<std::uint64_t, std::uint64_t> per_tag_;
 };
 
-WorkItem work(std::uint64_t tag, std::shared_ptr<const LightCache> cache, std::uint64_t boundary,
-              std::uint64_t start, std::uint64_t count, std::uint32_t weight = 1) {
+WorkItem work(std::uint64_t tag, std::shared_ptr<const LightCache> cache, std::uint64_t boundary, std::uint64_t start,
+              std::uint64_t count, std::uint32_t weight = 1) {
   WorkItem w;
   w.tag = tag;
   w.epoch = std::move(cache);

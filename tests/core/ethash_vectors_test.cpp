@@ -37,11 +37,9 @@ TEST_P(MainnetBlock, HashimotoLightMatchesChain) {
 }
 
 // Blocks 0, 2, 2683077 and 5000000: epochs 0, 0, 89 and 166.
-INSTANTIATE_TEST_SUITE_P(Ethash, MainnetBlock, ::testing::Range<std::size_t>(0, 4),
-                         [](const auto& test_info) {
-                           return "block_" + std::to_string(
-                                                 mainnet().at("hashimoto").as_array().at(test_info.param).at("block").as_int64());
-                         });
+INSTANTIATE_TEST_SUITE_P(Ethash, MainnetBlock, ::testing::Range<std::size_t>(0, 4), [](const auto& test_info) {
+  return "block_" + std::to_string(mainnet().at("hashimoto").as_array().at(test_info.param).at("block").as_int64());
+});
 
 TEST(EthashVectors, EveryMainnetBlockIsCovered) {
   EXPECT_EQ(mainnet().at("hashimoto").as_array().size(), 4u) << "add new blocks to the Range above";

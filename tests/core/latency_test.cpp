@@ -44,10 +44,10 @@ TEST(LatencyRecorder, HistogramCountsAreCumulative) {
   for (double s : {40e-6, 100e-6, 150e-6, 0.7e-3, 20.0, -1e-6}) r.record(s);  // a negative read counts as 0
   const auto& c = r.cumulative_counts();
   ASSERT_EQ(LatencyRecorder::bounds[0], 50e-6);
-  EXPECT_EQ(c[0], 2u);  // <= 50 us: 40 us and the clamped one
-  EXPECT_EQ(c[1], 3u);  // <= 100 us, the bound itself included
-  EXPECT_EQ(c[2], 4u);  // <= 200 us
-  EXPECT_EQ(c[4], 5u);  // <= 1 ms
+  EXPECT_EQ(c[0], 2u);      // <= 50 us: 40 us and the clamped one
+  EXPECT_EQ(c[1], 3u);      // <= 100 us, the bound itself included
+  EXPECT_EQ(c[2], 4u);      // <= 200 us
+  EXPECT_EQ(c[4], 5u);      // <= 1 ms
   EXPECT_EQ(c.back(), 5u);  // 20 s is beyond the last bound: only +Inf (the count) holds it
   EXPECT_EQ(r.count(), 6u);
 }

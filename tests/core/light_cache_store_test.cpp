@@ -197,7 +197,8 @@ TEST(LightCacheStore, UnwritableDirectoryStillGivesTheCache) {
 
 TEST(LightCacheStore, DefaultDirectoryFollowsTheEnvironment) {
   const auto restore = [](const char* name, const char* old) {
-    if (old) setenv(name, old, 1); else unsetenv(name);
+    if (old) setenv(name, old, 1);
+    else unsetenv(name);
   };
   const char* names[] = {"CACHE_DIRECTORY", "XDG_CACHE_HOME", "HOME"};
   std::vector<std::optional<std::string>> saved;

@@ -159,12 +159,13 @@ TEST_F(Fixture, BudgetDefaultsToAFractionOfFreeMemory) {
 
 TEST_F(Fixture, FailedBuildFreesItsMemoryAndCanBeRetried) {
   bool fail = true;
-  GpuMemoryManager m(std::make_unique<Forwarding>(heap),
-                     [&](const DagBuffers& b, const LightCache& c) {
-                       if (fail) throw GpuError(ErrorKind::launch_failed, "testdev: DAG build launch failed");
-                       host_builder()(b, c);
-                     },
-                     MemoryBudget{2 * need, 0});
+  GpuMemoryManager m(
+      std::make_unique<Forwarding>(heap),
+      [&](const DagBuffers& b, const LightCache& c) {
+        if (fail) throw GpuError(ErrorKind::launch_failed, "testdev: DAG build launch failed");
+        host_builder()(b, c);
+      },
+      MemoryBudget{2 * need, 0});
   EXPECT_THROW((void)m.acquire_dag(synthetic_epoch(1)), GpuError);
   EXPECT_EQ(heap.live_allocations(), 0u);
   EXPECT_TRUE(m.stats().resident.empty());

@@ -55,8 +55,7 @@ std::shared_ptr<const LightCache> synthetic_light_cache(int epoch, std::size_t i
 
 TempDir::TempDir() {
   std::random_device random;
-  path_ = std::filesystem::temp_directory_path() /
-          ("dagminer-test-" + std::to_string(random()) + "-" + std::to_string(random()));
+  path_ = std::filesystem::temp_directory_path() / ("dagminer-test-" + std::to_string(random()) + "-" + std::to_string(random()));
   std::filesystem::create_directories(path_);
 }
 

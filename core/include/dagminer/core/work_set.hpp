@@ -16,8 +16,8 @@ namespace dagminer {
 struct WorkRange {
   WorkItem item;  // a copy: the searcher reads it after the backend's lock is released
   std::uint64_t first_nonce = 0;
-  std::uint64_t count = 0;   // 1..the most asked for
-  bool item_first = false;   // the item's first range: its search starts now
+  std::uint64_t count = 0;  // 1..the most asked for
+  bool item_first = false;  // the item's first range: its search starts now
 };
 
 class WeightedWorkSet {
@@ -35,9 +35,11 @@ class WeightedWorkSet {
   // splits ranges by weight even over short intervals.
   std::optional<WorkRange> next(std::uint64_t max_nonces);
 
-  bool has_work() const;                  // some item has nonces left
-  bool contains(std::uint64_t tag) const; // the tag is in the set
-  const std::vector<WorkItem>& items() const noexcept { return items_; }  // as assigned, current weights
+  // Some item has nonces left.
+  bool has_work() const;
+  bool contains(std::uint64_t tag) const;
+  // The items as assigned (searchable ones, each tag once), with their current weights.
+  const std::vector<WorkItem>& items() const noexcept { return items_; }
 
  private:
   struct Cursor {

@@ -9,13 +9,13 @@ namespace dagminer::gpu {
 // One launch's job, written whole into a pinned staging slot and copied to the device in the
 // launch's stream before the kernel, so a kernel never sees a half-written blob.
 struct JobBlob {
-  std::uint64_t header[4];     // header hash as little-endian 64-bit words
-  std::uint64_t boundary;      // candidates have final-hash top 64 bits (big-endian) <= this
-  std::uint64_t nonce_start;   // this launch searches [nonce_start, nonce_start + nonce_count)
+  std::uint64_t header[4];    // header hash as little-endian 64-bit words
+  std::uint64_t boundary;     // candidates have final-hash top 64 bits (big-endian) <= this
+  std::uint64_t nonce_start;  // this launch searches [nonce_start, nonce_start + nonce_count)
   std::uint64_t nonce_count;
-  std::uint64_t tag;           // the WorkItem's tag, echoed in each candidate
-  std::uint64_t launch_id;     // unique per launch; the launch stops once its cancel word holds it
-                               // (set_work dropped its job)
+  std::uint64_t tag;        // the WorkItem's tag, echoed in each candidate
+  std::uint64_t launch_id;  // unique per launch; the launch stops once its cancel word holds it
+                            // (set_work dropped its job)
 };
 static_assert(sizeof(JobBlob) == 72);
 

@@ -29,7 +29,7 @@ using dagminer::MemoryStats;
 class DeviceAllocator {
  public:
   virtual ~DeviceAllocator() = default;
-  virtual std::string device_id() const = 0;         // "gpu0": names the device in messages
+  virtual std::string device_id() const = 0;  // "gpu0": names the device in messages
   virtual std::uint64_t free_device_bytes() const = 0;
   // Both throw GpuError (out_of_memory, or the device's failure) rather than return null.
   virtual void* allocate_device(std::uint64_t bytes) = 0;

@@ -17,7 +17,7 @@ namespace dagminer::test {
 boost::json::object load_vectors(std::string_view file_name);
 
 std::string str(const boost::json::value& v);  // a JSON string as std::string
-Hash256 hash256(std::string_view hex);           // 64 hex digits; throws otherwise
+Hash256 hash256(std::string_view hex);         // 64 hex digits; throws otherwise
 
 // Real light caches shared by every test process of one build tree (ctest runs each case in
 // its own process): built once into shared_cache_directory() through LightCacheStore, loaded
@@ -30,7 +30,7 @@ std::shared_ptr<const LightCache> shared_light_cache(Algorithm algo, int epoch);
 // in CPU caches and a GPU or the CPU builds its whole dataset at once. Its algorithm and epoch
 // name its DAG (memory managers key DAGs by them): give each distinct cache its own epoch.
 std::shared_ptr<const LightCache> synthetic_light_cache(int epoch, std::size_t items = 301, std::uint32_t pages = 4099,
-                                                         Algorithm algo = Algorithm::ethash);
+                                                        Algorithm algo = Algorithm::ethash);
 
 // A fresh directory under the system temp directory, removed with everything in it.
 class TempDir {
