@@ -38,22 +38,9 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
   Impl(asio::io_context& io, SimulatorConfig config)
       : executor_(io.get_executor()), config_(std::move(config)), acceptor_(executor_), random_(std::random_device{}()) {
     if (!std::isfinite(config_.difficulty) || config_.difficulty <= 0) throw std::runtime_error("difficulty must be positive");
-    if (!config_.first_extranonce.empty()) {
-      const auto bytes = parse_hex(config_.first_extranonce);
-      if (!bytes || bytes->size() > 3) throw std::runtime_error("first extranonce must be hex of at most 3 bytes");
-      config_.extranonce_bytes = bytes->size();
-      for (auto b : *bytes) extranonce_base_ = extranonce_base_ << 8 | b;
-    } else if (config_.extranonce_bytes > 3) {
-      throw std::runtime_error("extranonce size must be 0 to 3 bytes");
-    } else {
-      extranonce_base_ = 1;
-    }
+    extranonce_base_ = first_extranonce(config_);
     tls_ = make_server_tls(config_.tls_cert, config_.tls_key);
-    auto cache = config_.cache;
-    if (!cache) {
-      if (config_.light_cache_dir.empty()) cache = std::make_shared<LightCache>(build_light_cache(config_.algo, config_.epoch));
-      else cache = LightCacheStore(config_.light_cache_dir).get(config_.algo, config_.epoch).cache;
-    }
+    auto cache = config_.cache ? config_.cache : load_light_cache(config_);
     if (cache->algo != config_.algo || cache->epoch != config_.epoch)
       throw std::runtime_error("the light cache given is not that of the configured algorithm and epoch");
     work_.algo = config_.algo;
@@ -184,6 +171,28 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
 
   void reply(Session& s, const json::value& id, const json::value& result, const std::optional<RpcError>& error) override {
     answer(s, s.dialect(), id, result, error);
+  }
+
+  // --- Setting up ---
+
+  // The first session's extranonce as a number (later sessions count up from it); a given
+  // extranonce sets the size.
+  static std::uint64_t first_extranonce(SimulatorConfig& config) {
+    if (config.first_extranonce.empty()) {
+      if (config.extranonce_bytes > 3) throw std::runtime_error("extranonce size must be 0 to 3 bytes");
+      return 1;
+    }
+    const auto bytes = parse_hex(config.first_extranonce);
+    if (!bytes || bytes->size() > 3) throw std::runtime_error("first extranonce must be hex of at most 3 bytes");
+    config.extranonce_bytes = bytes->size();
+    std::uint64_t value = 0;
+    for (auto b : *bytes) value = value << 8 | b;
+    return value;
+  }
+
+  static std::shared_ptr<const LightCache> load_light_cache(const SimulatorConfig& config) {
+    if (config.light_cache_dir.empty()) return std::make_shared<LightCache>(build_light_cache(config.algo, config.epoch));
+    return LightCacheStore(config.light_cache_dir).get(config.algo, config.epoch).cache;
   }
 
   // --- Listening and sessions ---
