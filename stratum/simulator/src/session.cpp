@@ -18,7 +18,7 @@ void count_share(SessionStats& stats, ShareVerdict verdict) noexcept {
   }
 }
 
-bool is_clean_for(const Session& s, const PoolWork& work) noexcept { return work.clean || s.jobs.size() == 0; }
+bool is_clean_for(const Session& s, const PoolWork& work) noexcept { return work.clean || s.jobs.empty(); }
 
 void issue_job(Session& s, const PoolWork& work, bool clean) {
   s.jobs.issue({work.job_id, work.header, s.next_target, s.next_nonces, work.cache, true}, clean);

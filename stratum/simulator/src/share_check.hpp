@@ -54,6 +54,7 @@ class IssuedJobs {
   void issue(IssuedJob job, bool clean);
   ShareCheck check(const Submission& share);
   std::size_t size() const noexcept { return jobs_.size(); }
+  bool empty() const noexcept { return jobs_.empty(); }
 
  private:
   const IssuedJob* find(const Submission& share) const;
