@@ -14,6 +14,7 @@
 
 #include "commands.hpp"
 #include "dagminer/core/light_cache_store.hpp"
+#include "dagminer/stratum/error_codes.hpp"
 #include "dagminer/stratum/pool_simulator.hpp"
 
 namespace dagminer::cli {
@@ -170,27 +171,34 @@ int run_poolsim(const PoolsimOptions& o) {
   return 0;
 }
 
+// The faults, examples and the error codes the simulator answers with (those of StratumError).
+std::string help_footer() {
+  using stratum::StratumError;
+  const auto code = [](StratumError e) { return std::to_string(stratum::code(e)); };
+  return "Faults (--fault NAME[:DURATION]@PERIOD, repeatable):\n"
+         "  drop              close every session\n"
+         "  pause:D           stop listening for D\n"
+         "  malformed         send a line that is not JSON\n"
+         "  overlong          send a line longer than 64 KiB\n"
+         "  delay:D           answer requests D late, for D\n"
+         "  reject:D          refuse authorization and every share (code " + code(StratumError::unauthorized) + ") for D\n"
+         "  reuse-ids:D       new jobs keep the previous job id for D\n"
+         "  reconnect         ask miners to reconnect (client.reconnect / mining.reconnect)\n"
+         "  silent:D          read but neither answer nor send jobs for D\n"
+         "Example: dagminer poolsim --port 4444 --difficulty 0.001 --fault drop@10m --fault delay:3s@5m\n"
+         "Epoch change: dagminer poolsim --epoch 0 --next-epoch-after 2m moves to epoch 1 after two minutes;\n"
+         "the next epoch's light cache is prepared before listening.\n"
+         "Shares are answered accepted, stale (" + code(StratumError::stale) + "), duplicate (" + code(StratumError::duplicate) +
+         "), low difficulty (" + code(StratumError::low_difficulty) + ") or unauthorized (" + code(StratumError::unauthorized) + ").\n"
+         "On SIGINT/SIGTERM the per-session summary is printed.";
+}
+
 }  // namespace
 
 Runner add_poolsim_command(CLI::App& root) {
   auto o = std::make_shared<PoolsimOptions>();
   auto* cmd = root.add_subcommand("poolsim", "Run a local pool simulator (EthProxy, EthereumStratum/1.0.0 and 2.0.0) that verifies every share");
-  cmd->footer(
-      "Faults (--fault NAME[:DURATION]@PERIOD, repeatable):\n"
-      "  drop              close every session\n"
-      "  pause:D           stop listening for D\n"
-      "  malformed         send a line that is not JSON\n"
-      "  overlong          send a line longer than 64 KiB\n"
-      "  delay:D           answer requests D late, for D\n"
-      "  reject:D          refuse authorization and every share (code 24) for D\n"
-      "  reuse-ids:D       new jobs keep the previous job id for D\n"
-      "  reconnect         ask miners to reconnect (client.reconnect / mining.reconnect)\n"
-      "  silent:D          read but neither answer nor send jobs for D\n"
-      "Example: dagminer poolsim --port 4444 --difficulty 0.001 --fault drop@10m --fault delay:3s@5m\n"
-      "Epoch change: dagminer poolsim --epoch 0 --next-epoch-after 2m moves to epoch 1 after two minutes;\n"
-      "the next epoch's light cache is prepared before listening.\n"
-      "Shares are answered accepted, stale (21), duplicate (22), low difficulty (23) or unauthorized (24).\n"
-      "On SIGINT/SIGTERM the per-session summary is printed.");
+  cmd->footer(help_footer());
   cmd->add_option("--listen", o->listen, "address to listen on, IPv4 or IPv6")->capture_default_str();
   cmd->add_option("--port", o->port, "TCP port (0: any free port)")->capture_default_str();
   cmd->add_option("--dialect", o->dialect, "auto (serve whichever the miner speaks), ethproxy, es1 (EthereumStratum/1.0.0) or es2 (EthereumStratum/2.0.0)")

@@ -76,6 +76,8 @@ TEST(PoolsimCommand, HelpDocumentsEveryOptionAndFault) {
   for (Fault f : {Fault::drop_connections, Fault::pause_listening, Fault::malformed_line, Fault::overlong_line, Fault::delay_replies,
                   Fault::reject_all, Fault::reuse_job_ids, Fault::request_reconnect, Fault::go_silent})
     EXPECT_NE(help.find(std::string("  ") + to_string(f)), std::string::npos) << to_string(f);
+  EXPECT_NE(help.find("Shares are answered accepted, stale (21), duplicate (22), low difficulty (23) or unauthorized (24)."), std::string::npos);
+  EXPECT_NE(help.find("refuse authorization and every share (code 24) for D"), std::string::npos);
 }
 
 TEST(PoolsimCommand, ServesAClientAndPrintsTheSummaryOnSigterm) {
