@@ -56,7 +56,7 @@ void Engine::start() {
   started_ = last_rate_ = last_summary_ = idle_since_ = Clock::now();
   for (std::size_t i = 0; i < devices_.size(); ++i) {
     DeviceRecord& d = devices_[i];
-    spdlog::info("device {}: {}", d.id(), d.status().info.name);
+    spdlog::info("device {}: {}", d.id(), d.info().name);
     d.device().start({[this, i](const Candidate& c) {
                         boost::asio::post(io_, [this, i, c] { shares_.on_candidate(devices_[i].id(), c); });
                       },
@@ -86,9 +86,10 @@ void Engine::connect(Pool& pool) {
     pool.client = stratum::make_job_source(io_.get_executor(), pool.config, std::move(callbacks));
     pool.client->start();
   } catch (const std::exception& e) {
-    // Settings no source can use: this pool stays down (without a source) and the others mine on.
+    // Settings no source can use (the message names the pool): it stays down, without a
+    // source, and the others mine on.
     pool.client.reset();
-    spdlog::error("pool {}: cannot be used: {}", name, e.what());
+    spdlog::error("{}; the pool stays down", e.what());
   }
 }
 

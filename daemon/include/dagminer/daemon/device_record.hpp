@@ -21,6 +21,7 @@ class DeviceRecord {
  public:
   explicit DeviceRecord(std::unique_ptr<SearchDevice> device);
 
+  const DeviceInfo& info() const noexcept { return status_.info; }
   const std::string& id() const noexcept { return status_.info.id; }
   SearchDevice& device() noexcept { return *device_; }
   double hashrate() const noexcept { return status_.hashrate; }
