@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <utility>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include "dagminer/core/target.hpp"
@@ -15,6 +19,8 @@ namespace {
 constexpr auto tick_period = std::chrono::seconds(1);
 constexpr auto rate_interval = std::chrono::seconds(5);
 constexpr auto stall_limit = std::chrono::seconds(30);  // a DAG build takes well under this
+constexpr auto stop_poll = std::chrono::milliseconds(50);
+constexpr auto wait_result = boost::asio::as_tuple(boost::asio::use_awaitable);  // errors as values, not exceptions
 
 std::vector<DeviceRecord> records_of(std::vector<std::unique_ptr<SearchDevice>> devices) {
   std::vector<DeviceRecord> out;
@@ -43,7 +49,8 @@ Engine::Engine(boost::asio::io_context& io, Config config, std::vector<std::uniq
                 return it == pools_.end() ? nullptr : it->second.client.get();
               }),
       selector_(config_.strategy, config_.fallback_after),
-      timer_(io) {
+      tick_timer_(io),
+      stop_timer_(io) {
   if (!config_.share_journal.empty()) shares_.set_journal(ShareJournal(config_.share_journal));
 }
 
@@ -65,7 +72,7 @@ void Engine::start() {
                       }});
   }
   for (const auto& p : config_.pools) add_pool(p);
-  tick();
+  boost::asio::co_spawn(io_, keep_ticking(), boost::asio::detached);
 }
 
 void Engine::add_pool(const PoolConfig& config) {
@@ -185,8 +192,15 @@ void Engine::report_hashrate(double total) const {
     if (const auto& p = pools_.at(m.pool); p.client) p.client->set_hashrate(total * m.weight / std::max(1u, weights));
 }
 
+boost::asio::awaitable<void> Engine::keep_ticking() {
+  while (!stopping_) {
+    tick();
+    tick_timer_.expires_after(tick_period);
+    if (const auto [ec] = co_await tick_timer_.async_wait(wait_result); ec) co_return;  // cancelled by stop
+  }
+}
+
 void Engine::tick() {
-  if (stopping_) return;
   const auto now = Clock::now();
   const double seconds = std::chrono::duration<double>(now - last_rate_).count();
   if (now - last_rate_ >= rate_interval) {
@@ -200,10 +214,6 @@ void Engine::tick() {
   }
   next_epoch_.start_due(now);
   reschedule();  // failover fallback is a matter of time
-  timer_.expires_after(tick_period);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) tick();
-  });
 }
 
 double Engine::hashrate() const {
@@ -264,25 +274,23 @@ void Engine::reload(Config config) {
 
 void Engine::stop(std::chrono::milliseconds grace, std::function<void()> done) {
   stopping_ = true;
-  timer_.cancel();
+  tick_timer_.cancel();
   for (auto& d : devices_) d.device().stop();
-  stop_deadline_ = Clock::now() + grace;
-  stop_done_ = std::move(done);
-  finish_stop();
+  boost::asio::co_spawn(io_, settle_and_close(Clock::now() + grace, std::move(done)), boost::asio::detached);
 }
 
-// Gives pending shares their replies, up to the grace period, then closes the pools.
-void Engine::finish_stop() {
-  if (shares_.pending() > 0 && Clock::now() < stop_deadline_) {
-    timer_.expires_after(std::chrono::milliseconds(50));
-    timer_.async_wait([this](const boost::system::error_code&) { finish_stop(); });
-    return;
+// Gives pending shares their replies, up to the deadline, then closes the pools (which settles
+// the rest as timed out).
+boost::asio::awaitable<void> Engine::settle_and_close(Clock::time_point deadline, std::function<void()> done) {
+  while (shares_.pending() > 0 && Clock::now() < deadline) {
+    stop_timer_.expires_after(stop_poll);
+    co_await stop_timer_.async_wait(wait_result);
   }
   for (auto& [name, p] : pools_) close(p, "shutdown");
   log_summary();
   for (const auto& d : devices_)
     if (const auto report = d.job_switch_report()) spdlog::info("device {}: {}", d.id(), *report);
-  if (auto done = std::exchange(stop_done_, nullptr)) done();
+  if (done) done();
 }
 
 std::vector<PoolStatus> Engine::pools() const {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -77,8 +78,9 @@ class Engine {
   std::vector<WorkItem> work_for(const std::vector<SelectedPool>& selection, std::size_t device) const;
   void report_hashrate(double total) const;
   void tick();
+  boost::asio::awaitable<void> keep_ticking();
+  boost::asio::awaitable<void> settle_and_close(Clock::time_point deadline, std::function<void()> done);
   void log_summary() const;
-  void finish_stop();
 
   boost::asio::io_context& io_;
   Config config_;
@@ -95,11 +97,10 @@ class Engine {
   Clock::time_point last_rate_{};
   Clock::time_point last_summary_{};
   Clock::time_point started_{};
-  boost::asio::steady_timer timer_;
+  boost::asio::steady_timer tick_timer_;
+  boost::asio::steady_timer stop_timer_;
   bool stopping_ = false;
   bool paused_ = false;
-  Clock::time_point stop_deadline_{};
-  std::function<void()> stop_done_;
 };
 
 }  // namespace dagminer
