@@ -4,15 +4,17 @@
 
 namespace dagminer {
 
-std::vector<PoolShare> PoolSelector::select(std::span<const PoolState> pools, Clock::time_point now) {
-  std::vector<const PoolState*> alive;
+std::string_view to_string(Strategy s) noexcept { return s == Strategy::failover ? "failover" : "split"; }
+
+std::vector<SelectedPool> PoolSelector::select(std::span<const PoolCandidate> pools, Clock::time_point now) {
+  std::vector<const PoolCandidate*> alive;
   for (const auto& p : pools)
     if (p.enabled && p.alive) alive.push_back(&p);
   // Stable: equal priorities keep config order.
   std::stable_sort(alive.begin(), alive.end(), [](auto* a, auto* b) { return a->priority < b->priority; });
 
   if (strategy_ == Strategy::split) {
-    std::vector<PoolShare> out;
+    std::vector<SelectedPool> out;
     for (auto* p : alive) out.push_back({p->name, p->weight});
     return out;
   }

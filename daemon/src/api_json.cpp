@@ -1,4 +1,4 @@
-#include "api_json.hpp"
+#include "dagminer/daemon/api_json.hpp"
 
 #include <boost/json/array.hpp>
 

@@ -10,8 +10,8 @@
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
-#include "api_json.hpp"
-#include "metrics.hpp"
+#include "dagminer/daemon/api_json.hpp"
+#include "dagminer/daemon/metrics.hpp"
 
 namespace dagminer {
 

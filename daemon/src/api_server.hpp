@@ -8,8 +8,8 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "dagminer/core/config.hpp"
-#include "engine.hpp"
+#include "dagminer/daemon/config.hpp"
+#include "dagminer/daemon/engine.hpp"
 
 namespace dagminer {
 

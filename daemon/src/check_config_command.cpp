@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "commands.hpp"
-#include "dagminer/core/config.hpp"
+#include "dagminer/daemon/config.hpp"
 
 namespace dagminer::cli {
 

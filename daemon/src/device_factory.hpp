@@ -5,7 +5,7 @@
 #include <memory>
 #include <vector>
 
-#include "dagminer/core/config.hpp"
+#include "dagminer/daemon/config.hpp"
 #include "dagminer/core/device.hpp"
 
 namespace dagminer {

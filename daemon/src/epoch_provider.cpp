@@ -1,4 +1,4 @@
-#include "epoch_provider.hpp"
+#include "dagminer/daemon/epoch_provider.hpp"
 
 #include <algorithm>
 #include <chrono>

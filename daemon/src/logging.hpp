@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "dagminer/core/config.hpp"
+#include "dagminer/daemon/config.hpp"
 
 namespace dagminer {
 

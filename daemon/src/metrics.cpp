@@ -1,4 +1,4 @@
-#include "metrics.hpp"
+#include "dagminer/daemon/metrics.hpp"
 
 #include <charconv>
 #include <cmath>

@@ -8,9 +8,9 @@
 
 #include "api_server.hpp"
 #include "commands.hpp"
-#include "dagminer/core/config.hpp"
+#include "dagminer/daemon/config.hpp"
 #include "device_factory.hpp"
-#include "engine.hpp"
+#include "dagminer/daemon/engine.hpp"
 #include "logging.hpp"
 #include "systemd_notify.hpp"
 

@@ -1,4 +1,4 @@
-#include "share_journal.hpp"
+#include "dagminer/daemon/share_journal.hpp"
 
 #include <cerrno>
 #include <system_error>

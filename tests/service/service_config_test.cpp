@@ -2,7 +2,7 @@
 // file), their defaults, and every kind of mistake reported with its line and column.
 #include <gtest/gtest.h>
 
-#include "dagminer/core/config.hpp"
+#include "dagminer/daemon/config.hpp"
 
 namespace dagminer {
 namespace {

@@ -22,7 +22,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon_harness.hpp"
-#include "dagminer/core/config.hpp"
+#include "dagminer/daemon/config.hpp"
 #include "prometheus_text.hpp"
 
 namespace dagminer::test {

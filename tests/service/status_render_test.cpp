@@ -3,8 +3,8 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include "api_json.hpp"
-#include "metrics.hpp"
+#include "dagminer/daemon/api_json.hpp"
+#include "dagminer/daemon/metrics.hpp"
 #include "prometheus_text.hpp"
 
 namespace dagminer {

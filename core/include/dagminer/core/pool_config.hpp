@@ -1,5 +1,6 @@
 // One pool as configured: what the stratum client needs to connect, and what the scheduler
-// needs to choose between pools. Filled by the YAML loader (config.hpp) or by code in tests.
+// needs to choose between pools. Filled by the daemon's YAML loader or by code in tests. The
+// member initialisers are the defaults, for the loader too.
 #pragma once
 
 #include <chrono>

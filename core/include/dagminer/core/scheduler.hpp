@@ -7,15 +7,20 @@
 #include <map>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
-#include "dagminer/core/config.hpp"
 #include "dagminer/core/job.hpp"
 
 namespace dagminer {
 
-struct PoolState {
+// failover: one pool at a time, by priority; split: every alive pool at once, by weight.
+enum class Strategy { failover, split };
+std::string_view to_string(Strategy s) noexcept;
+
+// A pool as the selector weighs it.
+struct PoolCandidate {
   std::string name;
   int priority = 0;
   unsigned weight = 1;
@@ -24,10 +29,11 @@ struct PoolState {
   Clock::time_point alive_since{};  // when it last became alive
 };
 
-struct PoolShare {
+// A pool the selector chose to mine, with its part of the hashes (relative to the others chosen).
+struct SelectedPool {
   std::string pool;
   unsigned weight = 1;
-  bool operator==(const PoolShare&) const = default;
+  bool operator==(const SelectedPool&) const = default;
 };
 
 class PoolSelector {
@@ -38,7 +44,7 @@ class PoolSelector {
   // failover: the first alive pool by priority (then config order); once mining a pool, a
   // better one takes over only after being alive for fallback_after. split: every alive pool,
   // by weight. Empty when no pool is alive.
-  std::vector<PoolShare> select(std::span<const PoolState> pools, Clock::time_point now);
+  std::vector<SelectedPool> select(std::span<const PoolCandidate> pools, Clock::time_point now);
 
  private:
   Strategy strategy_;

@@ -3,7 +3,7 @@
 
 #include <boost/json/object.hpp>
 
-#include "service_snapshot.hpp"
+#include "dagminer/daemon/service_snapshot.hpp"
 
 namespace dagminer {
 

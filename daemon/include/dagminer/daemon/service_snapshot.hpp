@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine.hpp"
+#include "dagminer/daemon/status.hpp"
 
 namespace dagminer {
 

@@ -9,9 +9,9 @@ namespace {
 using namespace std::chrono_literals;
 
 struct Pools {
-  std::vector<PoolState> states;
-  PoolState& operator[](const std::string& name) {
-    for (auto& s : states)
+  std::vector<PoolCandidate> candidates;
+  PoolCandidate& operator[](const std::string& name) {
+    for (auto& s : candidates)
       if (s.name == name) return s;
     throw std::out_of_range(name);
   }
@@ -22,7 +22,7 @@ Pools three_pools(Clock::time_point t0) {
 }
 
 std::string chosen(PoolSelector& s, const Pools& p, Clock::time_point now) {
-  auto sel = s.select(p.states, now);
+  auto sel = s.select(p.candidates, now);
   EXPECT_LE(sel.size(), 1u);
   return sel.empty() ? "" : sel[0].pool;
 }
@@ -71,9 +71,9 @@ TEST(PoolSelector, SplitMinesEveryAlivePoolByWeight) {
   const auto t0 = Clock::now();
   PoolSelector s(Strategy::split, 120s);
   Pools p{{{"a", 0, 5, true, true, t0}, {"b", 1, 3, true, true, t0}, {"c", 2, 2, true, true, t0}}};
-  EXPECT_EQ(s.select(p.states, t0), (std::vector<PoolShare>{{"a", 5}, {"b", 3}, {"c", 2}}));
+  EXPECT_EQ(s.select(p.candidates, t0), (std::vector<SelectedPool>{{"a", 5}, {"b", 3}, {"c", 2}}));
   p["b"].alive = false;
-  EXPECT_EQ(s.select(p.states, t0), (std::vector<PoolShare>{{"a", 5}, {"c", 2}}));
+  EXPECT_EQ(s.select(p.candidates, t0), (std::vector<SelectedPool>{{"a", 5}, {"c", 2}}));
 }
 
 TEST(DeviceSlice, DisjointAndCoveringForEveryExtranonceWidth) {

@@ -1,4 +1,5 @@
-#include "dagminer/core/config.hpp"
+#include "dagminer/daemon/config.hpp"
+
 #include "dagminer/core/pool_url.hpp"
 
 #include <algorithm>
@@ -12,8 +13,6 @@
 #include <yaml-cpp/yaml.h>
 
 namespace dagminer {
-
-std::string_view to_string(Strategy s) noexcept { return s == Strategy::failover ? "failover" : "split"; }
 
 const PoolConfig* Config::find_pool(std::string_view name) const noexcept {
   for (const auto& p : pools)
@@ -147,15 +146,6 @@ class Reader {
   std::vector<ConfigError> errors_;
 };
 
-// The settings a pool inherits from the top level and may override.
-struct PoolDefaults {
-  std::chrono::seconds job_timeout{120};
-  std::chrono::seconds response_timeout{30};
-  std::chrono::seconds hashrate_interval{60};
-  BackoffConfig backoff;
-  unsigned max_protocol_errors = 20;
-};
-
 // The pool client's own parser, so that a URL check-config accepts is one the client can use.
 std::optional<std::string> url_problem(const std::string& url) {
   try {
@@ -175,8 +165,9 @@ void read_backoff(Reader& r, const YAML::Node& node, BackoffConfig& b) {
   if (b.max < b.initial) r.error(node, "backoff.max must be at least backoff.initial");
 }
 
-// Keys shared by the top level (defaults for every pool) and each pool.
-void read_pool_defaults(Reader& r, const YAML::Node& node, PoolDefaults& d) {
+// Keys shared by the top level (defaults for every pool) and each pool. The top level reads them
+// into a PoolConfig that every pool starts from, so PoolConfig's initialisers are the only defaults.
+void read_connection_settings(Reader& r, const YAML::Node& node, PoolConfig& d) {
   if (node["job_timeout"]) r.duration(node["job_timeout"], "job_timeout", d.job_timeout);
   if (node["response_timeout"]) r.duration(node["response_timeout"], "response_timeout", d.response_timeout);
   if (node["hashrate_interval"]) r.duration(node["hashrate_interval"], "hashrate_interval", d.hashrate_interval);
@@ -197,8 +188,8 @@ void read_tls(Reader& r, const YAML::Node& node, TlsConfig& tls) {
   }
 }
 
-PoolConfig read_pool(Reader& r, const YAML::Node& node, std::size_t index, const PoolDefaults& defaults) {
-  PoolConfig p;
+PoolConfig read_pool(Reader& r, const YAML::Node& node, std::size_t index, const PoolConfig& defaults) {
+  PoolConfig p = defaults;
   p.name = "pool" + std::to_string(index);
   p.priority = static_cast<int>(index);
   if (!r.check_map(node, "a pool", {"name", "url", "user", "password", "worker", "algorithm", "priority", "weight",
@@ -225,13 +216,7 @@ PoolConfig read_pool(Reader& r, const YAML::Node& node, std::size_t index, const
   if (node["weight"]) p.weight = r.number(node["weight"], "weight", 1u, 1000000u).value_or(p.weight);
   if (node["enabled"]) p.enabled = r.boolean(node["enabled"], "enabled").value_or(p.enabled);
   if (node["tls"]) read_tls(r, node["tls"], p.tls);
-  PoolDefaults own = defaults;
-  read_pool_defaults(r, node, own);
-  p.job_timeout = own.job_timeout;
-  p.response_timeout = own.response_timeout;
-  p.hashrate_interval = own.hashrate_interval;
-  p.backoff = own.backoff;
-  p.max_protocol_errors = own.max_protocol_errors;
+  read_connection_settings(r, node, p);
   return p;
 }
 
@@ -345,8 +330,8 @@ Config read_config(Reader& r, const YAML::Node& root) {
                     "share_journal", "log_level", "summary_interval", "job_timeout", "response_timeout", "prepare_next_epoch",
                     "hashrate_interval", "backoff", "max_protocol_errors", "log", "api"}))
     return c;
-  PoolDefaults defaults;
-  read_pool_defaults(r, root, defaults);
+  PoolConfig defaults;
+  read_connection_settings(r, root, defaults);
 
   if (!root["pools"] || !root["pools"].IsSequence() || root["pools"].size() == 0) {
     r.error(root["pools"] ? root["pools"].Mark() : root.Mark(), "pools: a list of at least one pool is required");

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "dagminer/core/config.hpp"
+#include "dagminer/daemon/config.hpp"
 
 namespace dagminer {
 namespace {

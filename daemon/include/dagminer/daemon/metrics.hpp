@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "service_snapshot.hpp"
+#include "dagminer/daemon/service_snapshot.hpp"
 
 namespace dagminer {
 

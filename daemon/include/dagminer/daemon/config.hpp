@@ -1,6 +1,6 @@
 // The daemon's configuration: one YAML file (etc/dagminer.yaml documents every key). Loading
 // reports every problem with its line and column; unknown keys are errors, so typos never
-// pass silently.
+// pass silently. The loader lives in the daemon: core/ is standard library only.
 #pragma once
 
 #include <chrono>
@@ -13,11 +13,9 @@
 
 #include "dagminer/core/memory_budget.hpp"
 #include "dagminer/core/pool_config.hpp"
+#include "dagminer/core/scheduler.hpp"
 
 namespace dagminer {
-
-enum class Strategy { failover, split };
-std::string_view to_string(Strategy s) noexcept;
 
 struct DeviceSelection {
   bool all_gpus = true;         // "all": every GPU found, or the CPU when there is none

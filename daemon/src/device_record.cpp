@@ -1,0 +1,67 @@
+#include "dagminer/daemon/device_record.hpp"
+
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+
+namespace dagminer {
+
+DeviceRecord::DeviceRecord(std::unique_ptr<SearchDevice> device) : device_(std::move(device)) {
+  status_.info = device_->describe();
+}
+
+void DeviceRecord::give_work(std::vector<WorkItem> items, Clock::time_point now) {
+  WorkSignature signature;
+  for (const auto& item : items) signature.emplace_back(item.tag, item.weight);
+  if (signature == work_) return;
+  if (work_.empty()) last_progress_ = now;
+  work_ = std::move(signature);
+  try {
+    device_->set_work(std::move(items));
+  } catch (const std::exception& e) {
+    spdlog::error("device {}: cannot take new work: {}", id(), e.what());
+  }
+}
+
+void DeviceRecord::sample_rate(Clock::time_point now, double seconds) {
+  const auto c = device_->counters();
+  status_.counters = c;
+  status_.hashrate = static_cast<double>(c.hashes - last_hashes_) / seconds;
+  if (c.hashes != last_hashes_) last_progress_ = now;
+  last_hashes_ = c.hashes;
+}
+
+std::optional<Clock::duration> DeviceRecord::stalled_for(Clock::time_point now) const {
+  if (work_.empty()) return std::nullopt;
+  return now - last_progress_;
+}
+
+bool DeviceRecord::work_started(const Job& job, Clock::time_point issued) {
+  const std::pair epoch{job.algo, job.epoch};
+  if (epoch_ == epoch) {
+    status_.job_switch.record(std::chrono::duration<double>(issued - job.received).count());
+    return false;
+  }
+  epoch_ = epoch;
+  return true;
+}
+
+DeviceStatus DeviceRecord::status() const {
+  DeviceStatus out = status_;
+  out.counters = device_->counters();
+  auto report = device_->status();
+  out.memory = std::move(report.memory);
+  out.fault = std::move(report.fault);
+  return out;
+}
+
+std::optional<std::string> DeviceRecord::job_switch_report() const {
+  const auto q = status_.job_switch.recent();
+  if (!q) return std::nullopt;
+  const auto c = device_->counters();
+  return fmt::format("{} job switches, notify line to first launch p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms (last {}); "
+                     "{:.4f}% of hashes on replaced jobs",
+                     status_.job_switch.count(), q->p50 * 1e3, q->p99 * 1e3, q->max * 1e3, q->samples,
+                     c.hashes ? 100.0 * static_cast<double>(c.replaced_job_hashes) / static_cast<double>(c.hashes) : 0.0);
+}
+
+}  // namespace dagminer

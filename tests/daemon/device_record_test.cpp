@@ -1,0 +1,102 @@
+// One device as the engine drives it: work given only when it changes, rate, stalls, epochs.
+#include <gtest/gtest.h>
+
+#include "dagminer/daemon/device_record.hpp"
+
+namespace dagminer {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Counts work updates; its hash counter is set by the test.
+class FakeDevice final : public SearchDevice {
+ public:
+  struct Seen {
+    int work_updates = 0;
+    std::uint64_t hashes = 0;
+    bool fail_next = false;
+  };
+  explicit FakeDevice(Seen& seen) : seen_(seen) {}
+  DeviceInfo describe() const override { return {"fake0", "cpu", "a fake", 0, ""}; }
+  void prepare(std::shared_ptr<const LightCache>) override {}
+  void set_work(std::vector<WorkItem>) override {
+    ++seen_.work_updates;
+    if (std::exchange(seen_.fail_next, false)) throw std::runtime_error("device lost");
+  }
+  void start(DeviceSinks) override {}
+  void stop() override {}
+  DeviceCounters counters() const override { return {seen_.hashes, 0, 0, 0}; }
+  DeviceStatusReport status() const override { return {"overheated", std::nullopt}; }
+
+ private:
+  Seen& seen_;
+};
+
+WorkItem item(std::uint64_t tag, std::uint32_t weight) {
+  WorkItem w;
+  w.tag = tag;
+  w.weight = weight;
+  return w;
+}
+
+TEST(DeviceRecord, TakesWorkOnlyWhenTheJobsOrWeightsChange) {
+  FakeDevice::Seen seen;
+  DeviceRecord d(std::make_unique<FakeDevice>(seen));
+  EXPECT_EQ(d.id(), "fake0");
+  EXPECT_FALSE(d.has_work());
+  const auto t0 = Clock::now();
+  d.give_work({item(1, 3), item(2, 1)}, t0);
+  d.give_work({item(1, 3), item(2, 1)}, t0);
+  EXPECT_EQ(seen.work_updates, 1);
+  d.give_work({item(1, 1), item(2, 1)}, t0);
+  EXPECT_EQ(seen.work_updates, 2);
+  EXPECT_TRUE(d.has_work());
+  seen.fail_next = true;  // a lost device is logged, not thrown
+  d.give_work({}, t0);
+  EXPECT_FALSE(d.has_work());
+}
+
+TEST(DeviceRecord, AStallIsWorkWithoutNewHashes) {
+  FakeDevice::Seen seen;
+  DeviceRecord d(std::make_unique<FakeDevice>(seen));
+  const auto t0 = Clock::now();
+  EXPECT_FALSE(d.stalled_for(t0 + 1h));  // idle is no stall
+  d.give_work({item(1, 1)}, t0);
+  EXPECT_EQ(d.stalled_for(t0 + 10s), 10s);
+  seen.hashes = 5000;
+  d.sample_rate(t0 + 5s, 5);
+  EXPECT_DOUBLE_EQ(d.hashrate(), 1000);
+  EXPECT_EQ(d.stalled_for(t0 + 10s), 5s);
+  d.sample_rate(t0 + 10s, 5);  // no new hash
+  EXPECT_DOUBLE_EQ(d.hashrate(), 0);
+  EXPECT_EQ(d.stalled_for(t0 + 10s), 5s);
+}
+
+TEST(DeviceRecord, JobSwitchesAreTimedWithinAnEpochAndEpochChangesReported) {
+  FakeDevice::Seen seen;
+  DeviceRecord d(std::make_unique<FakeDevice>(seen));
+  Job job;
+  job.received = Clock::now();
+  EXPECT_TRUE(d.work_started(job, job.received + 1ms));  // the first work: a new epoch
+  EXPECT_FALSE(d.job_switch_report());
+  EXPECT_FALSE(d.work_started(job, job.received + 2ms));
+  EXPECT_EQ(d.status().job_switch.count(), 1u);
+  ASSERT_TRUE(d.job_switch_report());
+  EXPECT_NE(d.job_switch_report()->find("1 job switches"), std::string::npos);
+  job.epoch = 1;
+  EXPECT_TRUE(d.work_started(job, job.received + 3ms));
+  EXPECT_EQ(d.status().job_switch.count(), 1u);
+}
+
+TEST(DeviceRecord, StatusCarriesTheDevicesOwnReport) {
+  FakeDevice::Seen seen;
+  seen.hashes = 77;
+  DeviceRecord d(std::make_unique<FakeDevice>(seen));
+  const auto s = d.status();
+  EXPECT_EQ(s.info.id, "fake0");
+  EXPECT_EQ(s.counters.hashes, 77u);
+  EXPECT_EQ(s.fault, "overheated");
+}
+
+}  // namespace
+}  // namespace dagminer

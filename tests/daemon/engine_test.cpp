@@ -1,0 +1,235 @@
+// The engine in process: CPU devices and simulated pools over loopback, the engine on the
+// test's own event loop (run in steps between checks, so the test reads the engine's state on
+// the engine's thread). Shares accepted with the books balanced, failover, split by weight,
+// stale shares kept from the pool, every share settled at stop, a pool no source can use.
+#include <fstream>
+#include <functional>
+#include <random>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "daemon_harness.hpp"
+#include "dagminer/core/cpu_backend.hpp"
+#include "dagminer/daemon/engine.hpp"
+
+namespace dagminer::test {
+namespace {
+
+constexpr double easy_difficulty = 2e-9;  // about one share per 9 hashes
+constexpr auto shutdown_grace = std::chrono::seconds(3);
+
+struct PoolSpec {
+  std::string name;
+  std::string url;
+  int priority = 0;
+  unsigned weight = 1;
+};
+
+stratum::SimulatorConfig simulator(std::string name, double difficulty = easy_difficulty) {
+  stratum::SimulatorConfig c;
+  c.name = std::move(name);
+  c.difficulty = difficulty;
+  c.job_interval = std::chrono::milliseconds(4000);
+  return c;
+}
+
+Config engine_config(const std::vector<PoolSpec>& pools, Strategy strategy) {
+  Config c;
+  for (const auto& spec : pools) {
+    PoolConfig p;
+    p.name = spec.name;
+    p.url = spec.url;
+    p.user = "testwallet";
+    p.worker = "rig";
+    p.priority = spec.priority;
+    p.weight = spec.weight;
+    p.job_timeout = std::chrono::seconds(6);
+    p.response_timeout = std::chrono::seconds(3);
+    p.hashrate_interval = std::chrono::seconds(2);
+    p.backoff.initial = std::chrono::milliseconds(200);
+    p.backoff.max = std::chrono::milliseconds(1000);
+    c.pools.push_back(p);
+  }
+  c.strategy = strategy;
+  c.fallback_after = std::chrono::seconds(3);
+  c.light_cache_dir = shared_light_cache_dir();
+  c.summary_interval = std::chrono::seconds(2);
+  return c;
+}
+
+std::vector<std::unique_ptr<SearchDevice>> cpu_devices(unsigned count) {
+  std::vector<std::unique_ptr<SearchDevice>> out;
+  for (unsigned i = 0; i < count; ++i) out.push_back(std::make_unique<CpuSearchDevice>(1, 16, "cpu" + std::to_string(i)));
+  return out;
+}
+
+const PoolStatus& status_of(const std::vector<PoolStatus>& pools, const std::string& name) {
+  for (const auto& p : pools)
+    if (p.name == name) return p;
+  throw std::out_of_range(name);
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { shared_light_cache(Algorithm::ethash, 0); }
+
+  Engine& start(Config config, unsigned devices = 1) {
+    engine_ = std::make_unique<Engine>(io_, std::move(config), cpu_devices(devices));
+    engine_->start();
+    return *engine_;
+  }
+  // Runs the engine's loop until cond() holds (checked between steps) or the timeout passes.
+  bool run_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!cond()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      if (io_.stopped()) io_.restart();
+      io_.run_for(20ms);
+    }
+    return true;
+  }
+  // Stops the engine as `dagminer run` does and runs the loop until it is done.
+  bool stop(std::chrono::milliseconds grace = shutdown_grace) {
+    bool done = false;
+    engine_->stop(grace, [&] { done = true; });
+    return run_until([&] { return done; }, grace + 5s);
+  }
+  std::uint64_t accepted(const std::string& pool) const { return engine_->ledger().pool(pool).accepted; }
+
+  boost::asio::io_context io_;
+  SimulatedPools pools_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, SharesAreAcceptedWithTheBooksBalanced) {
+  const auto pool = pools_.add(simulator("solo"));
+  Engine& engine = start(engine_config({{"solo", pools_.url(pool)}}, Strategy::failover));
+  ASSERT_TRUE(run_until([&] { return accepted("solo") >= 3; }, 60s));
+  EXPECT_TRUE(engine.ledger().pool("solo").balanced());
+  EXPECT_TRUE(engine.ledger().total().balanced());
+  EXPECT_TRUE(engine.mining());
+  EXPECT_TRUE(status_of(engine.pools(), "solo").alive);
+  EXPECT_TRUE(status_of(engine.pools(), "solo").mining);
+  ASSERT_TRUE(stop());
+
+  const auto books = engine.ledger().pool("solo");
+  const auto pool_side = pools_.totals(pool);
+  EXPECT_EQ(books.pending, 0u);
+  EXPECT_TRUE(books.balanced());
+  EXPECT_TRUE(engine.ledger().total().balanced());
+  EXPECT_EQ(books.hardware_errors, 0u);
+  // Every share accepted here was accepted there; one the pool accepted without an answer in
+  // time is timed out here, never lost.
+  EXPECT_LE(books.accepted, pool_side.accepted);
+  EXPECT_LE(pool_side.accepted, books.accepted + books.timed_out);
+  EXPECT_EQ(pool_side.invalid + pool_side.low_difficulty, 0u);
+}
+
+TEST_F(EngineTest, FailsOverToTheBackupWhenTheMainPoolDies) {
+  const auto primary = pools_.add(simulator("primary"));
+  const auto backup = pools_.add(simulator("backup"));
+  Engine& engine = start(engine_config({{"primary", pools_.url(primary), 0}, {"backup", pools_.url(backup), 1}}, Strategy::failover));
+  ASSERT_TRUE(run_until([&] { return accepted("primary") >= 2; }, 60s));
+  EXPECT_EQ(accepted("backup"), 0u);
+  EXPECT_FALSE(status_of(engine.pools(), "backup").mining);
+
+  pools_.with(primary, [](stratum::PoolSimulator& p) {
+    p.inject(stratum::Fault::pause_listening, 60s);
+    p.inject(stratum::Fault::drop_connections);
+    return 0;
+  });
+  ASSERT_TRUE(run_until([&] { return accepted("backup") >= 2; }, 30s));
+  const auto pools = engine.pools();
+  EXPECT_FALSE(status_of(pools, "primary").alive);
+  EXPECT_FALSE(status_of(pools, "primary").mining);
+  EXPECT_TRUE(status_of(pools, "backup").mining);
+  ASSERT_TRUE(stop());
+  EXPECT_TRUE(engine.ledger().total().balanced());
+  EXPECT_EQ(engine.ledger().total().pending, 0u);
+}
+
+TEST_F(EngineTest, SplitSharesHashesByWeight) {
+  const auto heavy = pools_.add(simulator("heavy"));
+  const auto light = pools_.add(simulator("light"));
+  Engine& engine = start(engine_config({{"heavy", pools_.url(heavy), 0, 3}, {"light", pools_.url(light), 1, 1}}, Strategy::split));
+  ASSERT_TRUE(run_until([&] { return accepted("heavy") + accepted("light") >= 100; }, 120s));
+  const auto pools = engine.pools();
+  EXPECT_TRUE(status_of(pools, "heavy").mining);
+  EXPECT_TRUE(status_of(pools, "light").mining);
+  ASSERT_TRUE(stop());
+  const double h = static_cast<double>(accepted("heavy"));
+  const double total = h + static_cast<double>(accepted("light"));
+  // Expect 0.75; the binomial standard deviation at n = 100 is 0.043: allow 3 of them.
+  EXPECT_NEAR(h / total, 0.75, 0.13) << h << " of " << total;
+  EXPECT_TRUE(engine.ledger().total().balanced());
+}
+
+// Nearly every hash is a share and clean jobs come fast: shares found for a job its pool has
+// replaced are settled stale by the engine without being sent.
+TEST_F(EngineTest, StaleSharesAreNotSentAfterACleanJob) {
+  auto churn = simulator("churn", 1e-9);
+  churn.job_interval = 300ms;
+  const auto pool = pools_.add(churn);
+  std::random_device rd;
+  const auto journal = std::filesystem::temp_directory_path() / ("dagminer-engine-test-" + std::to_string(rd()) + ".jsonl");
+  auto config = engine_config({{"churn", pools_.url(pool)}}, Strategy::failover);
+  config.share_journal = journal;
+  Engine& engine = start(std::move(config));
+  auto kept_back = [&] {
+    std::size_t n = 0;
+    std::ifstream in(journal);
+    for (std::string line; std::getline(in, line);) {
+      const auto v = boost::json::parse(line).as_object();
+      n += v.at("outcome").as_string() == "stale" && v.contains("reason") && v.at("reason").as_string() == "job replaced by a clean job";
+    }
+    return n;
+  };
+  ASSERT_TRUE(run_until([&] { return kept_back() >= 3; }, 60s));
+  ASSERT_TRUE(stop());
+  const auto books = engine.ledger().pool("churn");
+  const auto pool_side = pools_.totals(pool);
+  const auto received = pool_side.accepted + pool_side.stale + pool_side.duplicate + pool_side.low_difficulty +
+                        pool_side.unauthorized + pool_side.invalid;
+  EXPECT_GT(books.accepted, 0u);
+  EXPECT_GE(books.stale, kept_back());
+  EXPECT_LE(received + kept_back(), books.found) << "a share of a replaced job reached the pool";
+  EXPECT_TRUE(books.balanced());
+  std::filesystem::remove(journal);
+}
+
+// The pool stops answering: at stop, after the grace period, the shares still waiting for an
+// answer are settled as timed out, so nothing stays pending.
+TEST_F(EngineTest, StopSettlesEveryShare) {
+  const auto pool = pools_.add(simulator("slow"));
+  Engine& engine = start(engine_config({{"slow", pools_.url(pool)}}, Strategy::failover));
+  ASSERT_TRUE(run_until([&] { return accepted("slow") >= 1; }, 60s));
+  pools_.with(pool, [](stratum::PoolSimulator& p) {
+    p.inject(stratum::Fault::delay_replies, 30s);
+    return 0;
+  });
+  ASSERT_TRUE(run_until([&] { return engine.ledger().total().pending >= 2; }, 30s));
+  ASSERT_TRUE(stop(200ms));
+  const auto books = engine.ledger().pool("slow");
+  EXPECT_EQ(books.pending, 0u);
+  EXPECT_GE(books.timed_out, 2u);
+  EXPECT_TRUE(books.balanced());
+  EXPECT_TRUE(engine.ledger().total().balanced());
+}
+
+// A pool whose settings no source can use is logged and left down; the event loop and the
+// other pools carry on.
+TEST_F(EngineTest, APoolNoSourceCanUseDoesNotStopTheOthers) {
+  const auto pool = pools_.add(simulator("good"));
+  Engine& engine = start(engine_config({{"broken", "carrier-pigeon://nowhere:1", 0}, {"good", pools_.url(pool), 1}}, Strategy::failover));
+  ASSERT_TRUE(run_until([&] { return accepted("good") >= 2; }, 60s));
+  EXPECT_FALSE(status_of(engine.pools(), "broken").alive);
+  EXPECT_TRUE(engine.set_pool_enabled("broken", false));
+  EXPECT_TRUE(engine.set_pool_enabled("broken", true));  // tries again, fails again, runs on
+  ASSERT_TRUE(run_until([&] { return accepted("good") >= 3; }, 60s));
+  ASSERT_TRUE(stop());
+  EXPECT_TRUE(engine.ledger().total().balanced());
+}
+
+}  // namespace
+}  // namespace dagminer::test
