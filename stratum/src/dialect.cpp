@@ -13,12 +13,6 @@ namespace {
 // Some pools answer a share for a job they dropped with this code instead of 21.
 constexpr int stale_code_variant = 202;
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace
 
 const char* to_string(Request r) noexcept {
@@ -73,7 +67,7 @@ Job job_from_notice(const WorkNotice& notice, const NextJob& next, const std::st
 }
 
 ShareResult classify_rejection(const RpcError& e, std::chrono::milliseconds round_trip) {
-  const std::string text = lower(e.message);
+  const std::string text = ascii_lower(e.message);
   const bool stale = e.code == code(StratumError::stale) || e.code == stale_code_variant ||
                      text.find("stale") != std::string::npos || text.find("job not found") != std::string::npos;
   std::string reason = e.message.empty() ? "rejected" : e.message;

@@ -157,8 +157,12 @@ TEST_F(SessionTest, HeldSharesAreDecidedByTheFirstJob) {
   renewed.nonce = 0x0100000000000001ull;
   Share gone = renewed;
   gone.job_id = "j0";
-  book.add(Job{.id = "j0", .header = gone.header});
-  book.add(Job{.id = "j1", .header = renewed.header});
+  for (const Share* held : {&gone, &renewed}) {
+    Job job;
+    job.id = held->job_id;
+    job.header = held->header;
+    book.add(job);
+  }
   book.end_connection(true);
   ASSERT_TRUE(book.hold(1, renewed));
   ASSERT_TRUE(book.hold(2, gone));
