@@ -102,17 +102,11 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl>, private Sess
 
   std::uint64_t submit(const Share& share) {
     const std::uint64_t id = next_share_id_++;
-    if (session_ && session_->has_job() && connection_open()) {
-      if (const JobBook::Entry* job = book_.find(share.job_id, share.header)) session_->submit(id, share, *job);
-      else report(id, {ShareOutcome::stale, 0, "job " + share.job_id + " is no longer current", {}});
-      return id;
-    }
-    // Between connections: held if its job was valid when the connection ended.
-    if (!book_.hold(id, share)) {
-      report(id, {ShareOutcome::stale, 0, "job " + share.job_id + " is no longer current", {}});
-      return id;
-    }
-    spdlog::info("pool {}: holding share for job {} until the pool is back", config_.name, share.job_id);
+    const bool connected = session_ && session_->has_job() && connection_open();
+    // Between connections a share is held if its job was valid when the connection ended.
+    if (const JobBook::Entry* job = connected ? book_.find(share.job_id, share.header) : nullptr) session_->submit(id, share, *job);
+    else if (!connected && book_.hold(id, share)) spdlog::info("pool {}: holding share for job {} until the pool is back", config_.name, share.job_id);
+    else report(id, {ShareOutcome::stale, 0, "job " + share.job_id + " is no longer current", {}});
     return id;
   }
 
