@@ -16,12 +16,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 const json::array& as_array(const json::value& v, std::string_view what) {
   if (!v.is_array()) throw ProtocolError(std::string(what) + " is not an array");
   return v.get_array();
@@ -55,7 +49,7 @@ std::string job_id_of(const json::value& v) {
 bool flag_of(const json::value& v, std::string_view what) {
   if (v.is_bool()) return v.get_bool();
   if (v.is_string()) {
-    const std::string s = lower(v.get_string());
+    const std::string s = ascii_lower(v.get_string());
     if (s == "1" || s == "true") return true;
     if (s == "0" || s == "false") return false;
   }
@@ -361,6 +355,12 @@ ReconnectRequest decode_reconnect(const json::value& params) {
   }
   if (r.host && r.host->empty()) r.host.reset();
   return r;
+}
+
+std::string ascii_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 std::string hex_number(std::uint64_t value) {

@@ -22,12 +22,6 @@ bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds tim
   return true;
 }
 
-std::filesystem::path shared_light_cache_dir() { return DAGMINER_TEST_CACHE_DIR; }
-
-std::shared_ptr<const LightCache> shared_light_cache(Algorithm algo, int epoch) {
-  return LightCacheStore(shared_light_cache_dir()).get(algo, epoch).cache;
-}
-
 SimulatedPools::SimulatedPools() : thread_([this] { io_.run(); }) {}
 
 SimulatedPools::~SimulatedPools() {

@@ -16,6 +16,7 @@
 #include <boost/asio/post.hpp>
 
 #include "dagminer/stratum/pool_simulator.hpp"
+#include "dagminer/test/support.hpp"
 
 namespace dagminer::test {
 
@@ -24,9 +25,6 @@ using namespace std::chrono_literals;
 // Polls until cond() holds or the timeout passes; returns the last cond().
 bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout, std::chrono::milliseconds step = 100ms);
 
-// The epoch light caches every test shares, built once per machine in the build tree.
-std::filesystem::path shared_light_cache_dir();
-std::shared_ptr<const LightCache> shared_light_cache(Algorithm algo, int epoch);
 
 class SimulatedPools {
  public:

@@ -30,7 +30,7 @@ struct PoolSpec {
 
 std::string daemon_config(const std::vector<PoolSpec>& pools, const std::string& strategy, const std::string& extra = "",
                           const std::string& devices = "cpu",
-                          const std::filesystem::path& light_caches = shared_light_cache_dir()) {
+                          const std::filesystem::path& light_caches = test::shared_cache_directory()) {
   std::ostringstream y;
   y << "pools:\n";
   for (const auto& p : pools)
@@ -133,7 +133,7 @@ TEST_F(DaemonTest, WaitingForALightCacheDoesNotFailOver) {
   const auto backup = pools_.add(simulator("backup"));
   const auto caches = std::filesystem::temp_directory_path() / ("dagminer-test-caches-" + std::to_string(::getpid()));
   std::filesystem::create_directories(caches);
-  std::filesystem::copy_file(shared_light_cache_dir() / "ethash-0.lightcache", caches / "ethash-0.lightcache",
+  std::filesystem::copy_file(test::shared_cache_directory() / "ethash-0.lightcache", caches / "ethash-0.lightcache",
                              std::filesystem::copy_options::overwrite_existing);
   DaemonProcess d(daemon_config({{"primary", pools_.url(primary), 0}, {"backup", pools_.url(backup), 1}}, "failover", "", "cpu", caches));
   ASSERT_TRUE(eventually([&] { return pools_.totals(primary).accepted >= 2; }, 60s)) << d.log();

@@ -53,7 +53,7 @@ Config engine_config(const std::vector<PoolSpec>& pools, Strategy strategy) {
   }
   c.strategy = strategy;
   c.fallback_after = std::chrono::seconds(3);
-  c.light_cache_dir = shared_light_cache_dir();
+  c.light_cache_dir = test::shared_cache_directory();
   c.summary_interval = std::chrono::seconds(2);
   return c;
 }

@@ -3,7 +3,7 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "dagminer/core/light_cache_store.hpp"
+#include "dagminer/test/support.hpp"
 #include "dagminer/daemon/share_router.hpp"
 
 namespace dagminer {
@@ -37,7 +37,7 @@ class FakeSource final : public stratum::JobSource {
 class ShareRouterTest : public ::testing::Test {
  protected:
   static std::shared_ptr<const LightCache> cache() {
-    static const auto c = LightCacheStore(DAGMINER_TEST_CACHE_DIR).get(Algorithm::ethash, 0).cache;
+    static const auto c = test::shared_light_cache(Algorithm::ethash, 0);
     return c;
   }
   // A job of `pool` that any hash meets, with its light cache at hand.

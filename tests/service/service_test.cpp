@@ -43,7 +43,7 @@ std::string service_config(const std::string& pool_url, const std::string& extra
     << "  - {name: solo, url: '" << pool_url << "', user: testwallet, password: " << pool_password << ", worker: rig}\n"
     << "devices: cpu\n"
     << "cpu_threads: 1\n"
-    << "light_cache_dir: '" << shared_light_cache_dir().string() << "'\n"
+    << "light_cache_dir: '" << test::shared_cache_directory().string() << "'\n"
     << "summary_interval: 1s\n"
     << "job_timeout: 6s\n"
     << "response_timeout: 3s\n"

@@ -277,7 +277,7 @@ TEST_P(Etchash, JobsCarryTheDagEpochAndSharesVerify) {
   auto config = test::simulator_config(GetParam());
   config.algo = Algorithm::etchash;
   config.epoch = 1;
-  config.cache = test::light_cache(Algorithm::etchash, 1);
+  config.cache = test::shared_light_cache(Algorithm::etchash, 1);
   Rig rig(config);
   // EthereumStratum/2.0.0 announces the algorithm; the others rely on the configuration.
   rig.connect([&](PoolConfig& p) { p.algo = GetParam() == PoolProtocol::ethereum_stratum_2 ? Algorithm::ethash : Algorithm::etchash; });
@@ -297,7 +297,7 @@ INSTANTIATE_TEST_SUITE_P(Stratum, Etchash, ::testing::Values(PoolProtocol::ether
 TEST(WorkedExample, EthereumStratum1SpecificationScenario) {
   auto config = test::simulator_config(PoolProtocol::ethereum_stratum_1, 1.0);
   config.epoch = 50;
-  config.cache = test::light_cache(Algorithm::ethash, 50);
+  config.cache = test::shared_light_cache(Algorithm::ethash, 50);
   config.first_extranonce = "a2eea0";
   Rig rig(config);
   rig.connect();

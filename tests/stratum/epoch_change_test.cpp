@@ -12,8 +12,8 @@ namespace {
 
 using test::Rig;
 
-const LightCache& epoch0() { return *test::light_cache(Algorithm::ethash, 0); }
-const LightCache& epoch1() { return *test::light_cache(Algorithm::ethash, 1); }
+const LightCache& epoch0() { return *test::shared_light_cache(Algorithm::ethash, 0); }
+const LightCache& epoch1() { return *test::shared_light_cache(Algorithm::ethash, 1); }
 
 // A share for `job` whose nonce meets the job's target with `right` and misses it with `wrong`:
 // only a pool that verifies with `right` accepts it.
@@ -34,7 +34,7 @@ TEST_P(EpochChange, NextJobCarriesTheNewEpochAndSharesVerifyAgainstIt) {
   ASSERT_EQ(rig.last_job().epoch, 0);
   const Share old_epoch_share = rig.share_for_last_job(true);
 
-  rig.sim->set_epoch(1, test::light_cache(Algorithm::ethash, 1));
+  rig.sim->set_epoch(1, test::shared_light_cache(Algorithm::ethash, 1));
   EXPECT_EQ(rig.sim->epoch(), 1);
   EXPECT_EQ(rig.sim->light_cache()->epoch, 1);
   ASSERT_TRUE(rig.wait_jobs(2));
@@ -100,15 +100,15 @@ TEST(EpochChangeValidation, ACacheOfAnotherEpochOrAlgorithmIsRefused) {
     }
     return std::string("no exception");
   };
-  std::string m = message_of(1, test::light_cache(Algorithm::ethash, 0));
+  std::string m = message_of(1, test::shared_light_cache(Algorithm::ethash, 0));
   EXPECT_NE(m.find("ethash epoch 0"), std::string::npos) << m;
   EXPECT_NE(m.find("ethash epoch 1"), std::string::npos) << m;
-  m = message_of(1, test::light_cache(Algorithm::etchash, 1));
+  m = message_of(1, test::shared_light_cache(Algorithm::etchash, 1));
   EXPECT_NE(m.find("etchash epoch 1"), std::string::npos) << m;
   EXPECT_NE(m.find("ethash epoch 1"), std::string::npos) << m;
   m = message_of(1, nullptr);
   EXPECT_NE(m.find("no light cache"), std::string::npos) << m;
-  m = message_of(-1, test::light_cache(Algorithm::ethash, 0));
+  m = message_of(-1, test::shared_light_cache(Algorithm::ethash, 0));
   EXPECT_NE(m.find("out of range"), std::string::npos) << m;
   EXPECT_EQ(rig.sim->epoch(), 0);  // nothing changed
   EXPECT_EQ(rig.sim->light_cache()->epoch, 0);

@@ -47,13 +47,6 @@ std::string dialect_test_name(const ::testing::TestParamInfo<PoolProtocol>& info
   }
 }
 
-std::shared_ptr<const LightCache> light_cache(Algorithm algo, int epoch) {
-  static std::map<std::pair<Algorithm, int>, std::shared_ptr<const LightCache>> caches;
-  auto& slot = caches[{algo, epoch}];
-  if (!slot) slot = LightCacheStore(DAGMINER_TEST_CACHE_DIR).get(algo, epoch).cache;
-  return slot;
-}
-
 Share find_share(const LightCache& cache, const Job& job, bool meets, std::uint64_t start) {
   for (std::uint64_t i = start; i < start + 100000; ++i) {
     const std::uint64_t nonce = job.nonces.compose(i);
@@ -117,7 +110,7 @@ stratum::SimulatorConfig simulator_config(PoolProtocol dialect, double difficult
   stratum::SimulatorConfig c;
   c.dialect = dialect;
   c.difficulty = difficulty;
-  c.cache = light_cache(Algorithm::ethash, 0);
+  c.cache = test::shared_light_cache(Algorithm::ethash, 0);
   return c;
 }
 
@@ -180,17 +173,6 @@ Certificate make_self_signed(const std::filesystem::path& dir) {
   X509_free(x);
   EVP_PKEY_free(key);
   return out;
-}
-
-TempDir::TempDir() {
-  std::random_device rd;
-  path = std::filesystem::temp_directory_path() / ("dagminer-stratum-" + std::to_string(rd()) + std::to_string(rd()));
-  std::filesystem::create_directories(path);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);
 }
 
 }  // namespace dagminer::test

@@ -17,6 +17,7 @@
 #include "dagminer/core/pool_config.hpp"
 #include "dagminer/stratum/pool_client.hpp"
 #include "dagminer/stratum/pool_simulator.hpp"
+#include "dagminer/test/support.hpp"
 
 namespace dagminer::test {
 
@@ -28,9 +29,6 @@ void run_for(boost::asio::io_context& io, std::chrono::milliseconds duration);
 
 // Names suites parameterized by dialect: EthProxy, EthereumStratum1, ...
 std::string dialect_test_name(const ::testing::TestParamInfo<PoolProtocol>& info);
-
-// Light caches shared by every test process through LightCacheStore in the build tree.
-std::shared_ptr<const LightCache> light_cache(Algorithm algo, int epoch);
 
 // A share for `job` found by the light hashimoto, meeting the job's target or (meets = false)
 // missing it; searched from `start` within the job's nonce space.
@@ -79,12 +77,5 @@ struct Certificate {
 };
 // A self-signed certificate for localhost / 127.0.0.1 / ::1, written under `dir`.
 Certificate make_self_signed(const std::filesystem::path& dir);
-
-// A temporary directory removed on destruction.
-struct TempDir {
-  TempDir();
-  ~TempDir();
-  std::filesystem::path path;
-};
 
 }  // namespace dagminer::test

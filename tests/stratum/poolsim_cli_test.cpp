@@ -82,7 +82,7 @@ TEST(PoolsimCommand, HelpDocumentsEveryOptionAndFault) {
 
 TEST(PoolsimCommand, ServesAClientAndPrintsTheSummaryOnSigterm) {
   Child child({"poolsim", "--port", "0", "--dialect", "es1", "--difficulty", "1e-9", "--job-interval", "0", "--log-level", "off",
-               "--fault", "reconnect@300ms", "--cache-dir", DAGMINER_TEST_CACHE_DIR});
+               "--fault", "reconnect@300ms", "--cache-dir", test::shared_cache_directory().string()});
   const std::string first = child.line();
   const std::string prefix = "poolsim: listening on ";
   ASSERT_EQ(first.substr(0, prefix.size()), prefix) << first;
@@ -94,7 +94,7 @@ TEST(PoolsimCommand, ServesAClientAndPrintsTheSummaryOnSigterm) {
   PoolClient client(io, test::fast_pool(url), rec.callbacks());
   client.start();
   ASSERT_TRUE(test::run_until(io, [&] { return !rec.jobs.empty(); }));
-  const std::uint64_t id = client.submit(test::find_share(*test::light_cache(Algorithm::ethash, 0), rec.jobs.back(), true));
+  const std::uint64_t id = client.submit(test::find_share(*test::shared_light_cache(Algorithm::ethash, 0), rec.jobs.back(), true));
   ASSERT_TRUE(test::run_until(io, [&] { return rec.result(id) != nullptr; }));
   EXPECT_EQ(rec.result(id)->outcome, ShareOutcome::accepted);
   // The scheduled fault asks the client to reconnect: a second session.
@@ -141,7 +141,7 @@ TEST(PoolsimCommand, EpochOptionsAreCheckedAndNamedInUsageErrors) {
 
 TEST(PoolsimCommand, MovesToTheNextEpochOnSchedule) {
   Child child({"poolsim", "--port", "0", "--dialect", "es2", "--difficulty", "1e-9", "--job-interval", "0", "--log-level", "info",
-               "--next-epoch-after", "1s", "--cache-dir", DAGMINER_TEST_CACHE_DIR});
+               "--next-epoch-after", "1s", "--cache-dir", test::shared_cache_directory().string()});
   const std::string prefix = "poolsim: listening on ";
   std::string startup, line;
   while (!(line = child.line()).empty() && line.rfind(prefix, 0) != 0) startup += line;
@@ -157,7 +157,7 @@ TEST(PoolsimCommand, MovesToTheNextEpochOnSchedule) {
   for (const Job& j : rec.jobs) EXPECT_EQ(j.epoch, &j == &rec.jobs.back() ? 1 : 0);
   const Job moved = rec.jobs.back();
   EXPECT_EQ(moved.seed, seed_of_epoch(Algorithm::ethash, 1));
-  const std::uint64_t id = client.submit(test::find_share(*test::light_cache(Algorithm::ethash, 1), moved, true));
+  const std::uint64_t id = client.submit(test::find_share(*test::shared_light_cache(Algorithm::ethash, 1), moved, true));
   ASSERT_TRUE(test::run_until(io, [&] { return rec.result(id) != nullptr; }));
   EXPECT_EQ(rec.result(id)->outcome, ShareOutcome::accepted) << rec.result(id)->reason;
   client.stop();

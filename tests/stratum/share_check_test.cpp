@@ -27,7 +27,7 @@ class ShareCheckTest : public ::testing::Test {
   Submission es_submission(const Share& share) const { return {job.id, std::nullopt, miner_part(share), std::nullopt}; }
   Submission ethproxy_submission(const Share& share) const { return {{}, share.header, "0x" + to_hex_u64(share.nonce), share.mix_hash}; }
 
-  std::shared_ptr<const LightCache> cache = test::light_cache(Algorithm::ethash, 0);
+  std::shared_ptr<const LightCache> cache = test::shared_light_cache(Algorithm::ethash, 0);
   Job job;
   IssuedJobs jobs;
 };

@@ -16,7 +16,7 @@ class Tls : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { spdlog::set_level(spdlog::level::off); }
 
-  void SetUp() override { cert_ = test::make_self_signed(dir_.path); }
+  void SetUp() override { cert_ = test::make_self_signed(dir_.path()); }
 
   std::unique_ptr<Rig> rig(PoolProtocol dialect = PoolProtocol::ethereum_stratum_1) {
     auto config = test::simulator_config(dialect);

@@ -27,7 +27,7 @@ void record_hashrate(SessionStats& stats, const boost::json::value& rate) {
 
 RpcError unknown_method(const Message& request) { return {code(StratumError::other), "unknown method " + request.method}; }
 
-void send_client_reconnect(Session& s, const std::string& host, std::uint16_t port) {
+void send_client_reconnect(MinerSession& s, const std::string& host, std::uint16_t port) {
   s.notify("client.reconnect", boost::json::array{boost::json::string(host), port, 0});
 }
 

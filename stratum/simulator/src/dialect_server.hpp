@@ -13,7 +13,7 @@
 #include <boost/json/value.hpp>
 
 #include "dagminer/stratum/protocol.hpp"
-#include "session.hpp"
+#include "miner_session.hpp"
 
 namespace dagminer::stratum {
 
@@ -22,11 +22,11 @@ class PoolServices {
  public:
   virtual const PoolWork& work() const = 0;
   // Authorizes the session's worker unless the pool is refusing everyone.
-  virtual bool authorize(Session& s, const std::string& worker) = 0;
+  virtual bool authorize(MinerSession& s, const std::string& worker) = 0;
   // Judges a share from `worker` and counts its outcome; nullopt when accepted.
-  virtual std::optional<RpcError> check_share(Session& s, const std::string& worker, const Submission& share) = 0;
+  virtual std::optional<RpcError> check_share(MinerSession& s, const std::string& worker, const Submission& share) = 0;
   // Answers a request in the session's dialect (late while delay_replies holds).
-  virtual void reply(Session& s, const boost::json::value& id, const boost::json::value& result, const std::optional<RpcError>& error) = 0;
+  virtual void reply(MinerSession& s, const boost::json::value& id, const boost::json::value& result, const std::optional<RpcError>& error) = 0;
 
  protected:
   ~PoolServices() = default;
@@ -36,14 +36,14 @@ class DialectServer {
  public:
   virtual ~DialectServer() = default;
   // A request; throws (ProtocolError and the like) when its parameters are malformed.
-  virtual void handle(Session& s, const Message& request) = 0;
+  virtual void handle(MinerSession& s, const Message& request) = 0;
   // The pool's current job, with the session's target and extranonce.
-  virtual void send_job(Session& s) = 0;
+  virtual void send_job(MinerSession& s) = 0;
   // The new difficulty (already in s.next_target), for the next job.
-  virtual void announce_difficulty(Session& s) = 0;
+  virtual void announce_difficulty(MinerSession& s) = 0;
   // The session's new extranonce (already in s.stats.extranonce), for the next job.
-  virtual void announce_extranonce(Session& s) = 0;
-  virtual void request_reconnect(Session& s, const std::string& host, std::uint16_t port) = 0;
+  virtual void announce_extranonce(MinerSession& s) = 0;
+  virtual void request_reconnect(MinerSession& s, const std::string& host, std::uint16_t port) = 0;
 };
 
 std::unique_ptr<DialectServer> make_ethproxy_server(PoolServices& pool);
@@ -60,6 +60,6 @@ std::string text(const boost::json::value& v);
 void record_hashrate(SessionStats& stats, const boost::json::value& rate);
 RpcError unknown_method(const Message& request);
 // client.reconnect [host, port, wait], as EthProxy and EthereumStratum/1.0.0 pools send it.
-void send_client_reconnect(Session& s, const std::string& host, std::uint16_t port);
+void send_client_reconnect(MinerSession& s, const std::string& host, std::uint16_t port);
 
 }  // namespace dagminer::stratum

@@ -12,7 +12,7 @@ class Es1Server final : public DialectServer {
  public:
   explicit Es1Server(PoolServices& pool) : pool_(pool) {}
 
-  void handle(Session& s, const Message& m) override {
+  void handle(MinerSession& s, const Message& m) override {
     if (m.method == "mining.subscribe") {
       const json::array result{json::array{"mining.notify", hex_number(s.stats.id), "EthereumStratum/1.0.0"},
                                json::string(s.stats.extranonce)};
@@ -37,16 +37,16 @@ class Es1Server final : public DialectServer {
     pool_.reply(s, m.id, false, unknown_method(m));
   }
 
-  void send_job(Session& s) override {
+  void send_job(MinerSession& s) override {
     const PoolWork& w = pool_.work();
     const bool clean = is_clean_for(s, w);
     issue_job(s, w, clean);
     s.notify("mining.notify", json::array{json::string(w.job_id), json::string(to_hex(w.seed)), json::string(to_hex(w.header)), clean});
   }
 
-  void announce_difficulty(Session& s) override { s.notify("mining.set_difficulty", json::array{pool_.work().difficulty}); }
-  void announce_extranonce(Session& s) override { s.notify("mining.set_extranonce", json::array{json::string(s.stats.extranonce)}); }
-  void request_reconnect(Session& s, const std::string& host, std::uint16_t port) override { send_client_reconnect(s, host, port); }
+  void announce_difficulty(MinerSession& s) override { s.notify("mining.set_difficulty", json::array{pool_.work().difficulty}); }
+  void announce_extranonce(MinerSession& s) override { s.notify("mining.set_extranonce", json::array{json::string(s.stats.extranonce)}); }
+  void request_reconnect(MinerSession& s, const std::string& host, std::uint16_t port) override { send_client_reconnect(s, host, port); }
 
  private:
   PoolServices& pool_;

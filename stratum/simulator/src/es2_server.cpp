@@ -12,7 +12,7 @@ class Es2Server final : public DialectServer {
  public:
   explicit Es2Server(PoolServices& pool) : pool_(pool) {}
 
-  void handle(Session& s, const Message& m) override {
+  void handle(MinerSession& s, const Message& m) override {
     if (m.method == "mining.hello") {
       const json::object result{{"proto", "EthereumStratum/2.0.0"}, {"encoding", "plain"}, {"resume", "0"},
                                 {"timeout", "b4"},                  {"maxerrors", "5"},    {"node", "dagminer-poolsim"}};
@@ -46,7 +46,7 @@ class Es2Server final : public DialectServer {
     pool_.reply(s, m.id, nullptr, unknown_method(m));
   }
 
-  void send_job(Session& s) override {
+  void send_job(MinerSession& s) override {
     const PoolWork& w = pool_.work();
     const bool clean = is_clean_for(s, w);
     if (s.announced_epoch != w.epoch) {  // EIP-1571 jobs carry no seed: the epoch comes first
@@ -58,10 +58,10 @@ class Es2Server final : public DialectServer {
              json::array{json::string(w.job_id), json::string(hex_number(w.height)), json::string(to_hex(w.header)), clean ? "1" : "0"});
   }
 
-  void announce_difficulty(Session& s) override { s.notify("mining.set", json::object{{"target", to_hex(s.next_target)}}); }
-  void announce_extranonce(Session& s) override { s.notify("mining.set", json::object{{"extranonce", s.stats.extranonce}}); }
+  void announce_difficulty(MinerSession& s) override { s.notify("mining.set", json::object{{"target", to_hex(s.next_target)}}); }
+  void announce_extranonce(MinerSession& s) override { s.notify("mining.set", json::object{{"extranonce", s.stats.extranonce}}); }
 
-  void request_reconnect(Session& s, const std::string& host, std::uint16_t port) override {
+  void request_reconnect(MinerSession& s, const std::string& host, std::uint16_t port) override {
     s.notify("mining.reconnect", json::object{{"host", host}, {"port", hex_number(port)}, {"resume", "0"}});
   }
 

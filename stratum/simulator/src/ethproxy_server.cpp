@@ -12,7 +12,7 @@ class EthProxyServer final : public DialectServer {
  public:
   explicit EthProxyServer(PoolServices& pool) : pool_(pool) {}
 
-  void handle(Session& s, const Message& m) override {
+  void handle(MinerSession& s, const Message& m) override {
     if (m.method == "eth_submitLogin") {
       if (!pool_.authorize(s, text(params_of(m, 1)[0]))) return pool_.reply(s, m.id, false, unauthorized_error());
       return pool_.reply(s, m.id, true, std::nullopt);
@@ -37,18 +37,18 @@ class EthProxyServer final : public DialectServer {
     pool_.reply(s, m.id, false, unknown_method(m));
   }
 
-  void send_job(Session& s) override {
+  void send_job(MinerSession& s) override {
     s.outbox->send(response_line(PoolProtocol::ethproxy, 0, issue_work(s, is_clean_for(s, pool_.work())), std::nullopt));
   }
 
-  void announce_difficulty(Session&) override {}  // the boundary comes with each job
-  void announce_extranonce(Session&) override {}  // EthProxy miners own the whole nonce
+  void announce_difficulty(MinerSession&) override {}  // the boundary comes with each job
+  void announce_extranonce(MinerSession&) override {}  // EthProxy miners own the whole nonce
 
-  void request_reconnect(Session& s, const std::string& host, std::uint16_t port) override { send_client_reconnect(s, host, port); }
+  void request_reconnect(MinerSession& s, const std::string& host, std::uint16_t port) override { send_client_reconnect(s, host, port); }
 
  private:
   // Issues the pool's current job to the session; returns its work array [header, seed, boundary, height].
-  json::array issue_work(Session& s, bool clean) {
+  json::array issue_work(MinerSession& s, bool clean) {
     const PoolWork& w = pool_.work();
     issue_job(s, w, clean);
     return json::array{json::string("0x" + to_hex(w.header)), json::string("0x" + to_hex(w.seed)), json::string("0x" + to_hex(s.next_target)),

@@ -150,14 +150,14 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
 
   const PoolWork& work() const override { return work_; }
 
-  bool authorize(Session& s, const std::string& worker) override {
+  bool authorize(MinerSession& s, const std::string& worker) override {
     if (fault_active(Fault::reject_all)) return false;
     s.stats.authorized = true;
     s.stats.worker = worker;
     return true;
   }
 
-  std::optional<RpcError> check_share(Session& s, const std::string& worker, const Submission& share) override {
+  std::optional<RpcError> check_share(MinerSession& s, const std::string& worker, const Submission& share) override {
     if (fault_active(Fault::reject_all) || !s.stats.authorized || worker != s.stats.worker) {
       ++s.stats.unauthorized;
       return unauthorized_error();
@@ -169,7 +169,7 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
     return rejection(check);
   }
 
-  void reply(Session& s, const json::value& id, const json::value& result, const std::optional<RpcError>& error) override {
+  void reply(MinerSession& s, const json::value& id, const json::value& result, const std::optional<RpcError>& error) override {
     answer(s, s.dialect(), id, result, error);
   }
 
@@ -200,7 +200,7 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
   bool fault_active(Fault fault) const { return faults_.active(fault, Clock::now()); }
 
   // A session that has not spoken yet is addressed as EthereumStratum/1.0.0 (JSON-RPC 1.0 lines).
-  DialectServer& server_of(const Session& s) const {
+  DialectServer& server_of(const MinerSession& s) const {
     switch (s.dialect()) {
       case PoolProtocol::ethproxy: return *ethproxy_;
       case PoolProtocol::ethereum_stratum_2: return *es2_;
@@ -280,7 +280,7 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
     work_.clean = clean;
   }
 
-  void assign_extranonce(Session& s) {
+  void assign_extranonce(MinerSession& s) {
     const std::size_t bytes = config_.extranonce_bytes;
     std::uint8_t prefix[3]{};
     const std::uint64_t value = extranonce_base_ + extranonce_counter_++;
@@ -299,7 +299,7 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
   }
 
   static awaitable<void> serve(std::shared_ptr<Impl> self, tcp::socket socket) {
-    auto s = std::make_shared<Session>();
+    auto s = std::make_shared<MinerSession>();
     s->stats.id = ++self->session_counter_;
     s->transport = std::make_shared<Transport>(std::move(socket), self->tls_.context);
     s->transport->set_keepalive();
@@ -335,7 +335,7 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
   }
 
   // A line from the miner: its first request fixes the session's dialect.
-  void handle(Session& s, const std::string& line) {
+  void handle(MinerSession& s, const std::string& line) {
     if (fault_active(Fault::go_silent)) return;
     Message m;
     try {
@@ -362,7 +362,7 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
   }
 
   // Replies go out at once, or late while delay_replies holds.
-  void answer(Session& s, PoolProtocol dialect, const json::value& id, const json::value& result, const std::optional<RpcError>& error) {
+  void answer(MinerSession& s, PoolProtocol dialect, const json::value& id, const json::value& result, const std::optional<RpcError>& error) {
     std::string line = response_line(dialect, id, result, error);
     if (!fault_active(Fault::delay_replies)) return s.outbox->send(std::move(line));
     auto timer = std::make_shared<asio::steady_timer>(executor_, faults_.reply_delay());
@@ -391,7 +391,7 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
   std::uint64_t extranonce_base_ = 0;
   std::uint64_t extranonce_counter_ = 0;
   std::uint64_t session_counter_ = 0;
-  std::map<std::uint64_t, std::shared_ptr<Session>> sessions_;
+  std::map<std::uint64_t, std::shared_ptr<MinerSession>> sessions_;
 
   std::unique_ptr<DialectServer> ethproxy_ = make_ethproxy_server(*this);
   std::unique_ptr<DialectServer> es1_ = make_es1_server(*this);

@@ -86,7 +86,7 @@ std::string notification_line(PoolProtocol dialect, std::string_view method, con
 std::string response_line(PoolProtocol dialect, const boost::json::value& id, const boost::json::value& result,
                           const std::optional<RpcError>& error);
 
-// --- PoolProtocol payloads -------------------------------------------------------------------------
+// --- Dialect payloads ------------------------------------------------------------------------
 
 // A job as a dialect announces it, before the session's difficulty and extranonce apply.
 struct WorkNotice {
@@ -130,6 +130,9 @@ struct ReconnectRequest {
   std::chrono::seconds wait{0};
 };
 ReconnectRequest decode_reconnect(const boost::json::value& params);
+
+// Pools' words compared without regard to case (ASCII).
+std::string ascii_lower(std::string_view text);
 
 // EIP-1571 writes numbers as minimal lower-case hex without 0x.
 std::string hex_number(std::uint64_t value);

@@ -1,10 +1,10 @@
-#include "session.hpp"
+#include "miner_session.hpp"
 
 #include "dagminer/stratum/protocol.hpp"
 
 namespace dagminer::stratum {
 
-void Session::notify(std::string_view method, const boost::json::value& params) const {
+void MinerSession::notify(std::string_view method, const boost::json::value& params) const {
   outbox->send(notification_line(dialect(), method, params));
 }
 
@@ -18,9 +18,9 @@ void count_share(SessionStats& stats, ShareVerdict verdict) noexcept {
   }
 }
 
-bool is_clean_for(const Session& s, const PoolWork& work) noexcept { return work.clean || s.jobs.empty(); }
+bool is_clean_for(const MinerSession& s, const PoolWork& work) noexcept { return work.clean || s.jobs.empty(); }
 
-void issue_job(Session& s, const PoolWork& work, bool clean) {
+void issue_job(MinerSession& s, const PoolWork& work, bool clean) {
   s.jobs.issue({work.job_id, work.header, s.next_target, s.next_nonces, work.cache, true}, clean);
   ++s.stats.jobs;
 }

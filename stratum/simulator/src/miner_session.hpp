@@ -14,7 +14,7 @@
 
 namespace dagminer::stratum {
 
-struct Session {
+struct MinerSession {
   SessionStats stats;
   std::shared_ptr<Transport> transport;
   std::shared_ptr<Outbox> outbox;
@@ -46,8 +46,8 @@ struct PoolWork {
 };
 
 // Whether the pool's current job goes to the session as clean: a session's first job always does.
-bool is_clean_for(const Session& s, const PoolWork& work) noexcept;
+bool is_clean_for(const MinerSession& s, const PoolWork& work) noexcept;
 // Records the pool's current job for the session with the target and extranonce now in force.
-void issue_job(Session& s, const PoolWork& work, bool clean);
+void issue_job(MinerSession& s, const PoolWork& work, bool clean);
 
 }  // namespace dagminer::stratum
