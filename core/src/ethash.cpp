@@ -119,9 +119,7 @@ SeedChain& seed_chain() {
 
 Hash256 ethash_seed(int seed_rounds) noexcept { return seed_chain().at(seed_rounds); }
 
-Hash256 seed_of_epoch(Algorithm algo, int epoch) noexcept {
-  return ethash_seed(algo == Algorithm::ethash ? epoch : 2 * epoch);
-}
+Hash256 seed_of_epoch(Algorithm algo, int epoch) noexcept { return ethash_seed(algo == Algorithm::ethash ? epoch : 2 * epoch); }
 
 std::optional<int> epoch_of_seed(Algorithm algo, const Hash256& seed) {
   if (algo == Algorithm::ethash) return seed_chain().rounds_of(seed, max_epoch);
@@ -184,9 +182,7 @@ std::array<Item64, K> dataset_items(std::span<const Item64> cache, std::uint32_t
 
 }  // namespace
 
-Item64 dataset_item(std::span<const Item64> cache, std::uint32_t index) noexcept {
-  return dataset_items<1>(cache, index)[0];
-}
+Item64 dataset_item(std::span<const Item64> cache, std::uint32_t index) noexcept { return dataset_items<1>(cache, index)[0]; }
 
 Page128 dataset_page(std::span<const Item64> cache, std::uint32_t page) noexcept {
   const auto items = dataset_items<2>(cache, 2 * page);
@@ -238,13 +234,11 @@ Hash256 final_from_mix(const Hash256& header, std::uint64_t nonce, const Hash256
 }
 
 HashResult hashimoto_light(const LightCache& cache, const Hash256& header, std::uint64_t nonce) {
-  return hashimoto(header, nonce, cache.dataset_pages(),
-                   [&](std::uint32_t p) { return dataset_page(cache.items, p); });
+  return hashimoto(header, nonce, cache.dataset_pages(), [&](std::uint32_t p) { return dataset_page(cache.items, p); });
 }
 
 HashResult hashimoto_full(std::span<const Page128> dataset, const Hash256& header, std::uint64_t nonce) {
-  return hashimoto(header, nonce, static_cast<std::uint32_t>(dataset.size()),
-                   [&](std::uint32_t p) { return dataset[p]; });
+  return hashimoto(header, nonce, static_cast<std::uint32_t>(dataset.size()), [&](std::uint32_t p) { return dataset[p]; });
 }
 
 std::vector<Page128> build_dataset(std::span<const Item64> cache, std::uint32_t page_count, unsigned threads) {

@@ -75,8 +75,8 @@ std::optional<LightCache> LightCacheStore::load(Algorithm algo, int epoch) const
   c.dataset_bytes = dataset_bytes(epoch);
   const std::uint64_t items = light_cache_bytes(epoch) / light_item_bytes;
   if (std::memcmp(h.magic, magic, sizeof magic) != 0 || h.algo != static_cast<std::uint32_t>(algo) ||
-      h.epoch != static_cast<std::uint32_t>(epoch) || std::memcmp(h.seed, c.seed.data(), 32) != 0 ||
-      h.item_count != items || h.dataset_bytes != c.dataset_bytes)
+      h.epoch != static_cast<std::uint32_t>(epoch) || std::memcmp(h.seed, c.seed.data(), 32) != 0 || h.item_count != items ||
+      h.dataset_bytes != c.dataset_bytes)
     return std::nullopt;
   c.items.resize(items);
   const auto payload_bytes = static_cast<std::streamsize>(items * sizeof(Item64));

@@ -58,7 +58,9 @@ PoolUrl parse_pool_url(std::string_view url) {
   else if (base == "stratum1") out.protocol = PoolProtocol::ethproxy;
   else if (base == "stratum2") out.protocol = PoolProtocol::ethereum_stratum_1;
   else if (base == "stratum3") out.protocol = PoolProtocol::ethereum_stratum_2;
-  else bad_url(url, "unknown scheme '" + scheme + "' (expected stratum, stratum1, stratum2 or stratum3 followed by +tcp, +ssl or +tls)");
+  else
+    bad_url(url,
+            "unknown scheme '" + scheme + "' (expected stratum, stratum1, stratum2 or stratum3 followed by +tcp, +ssl or +tls)");
   if (transport == "tcp") out.tls = false;
   else if (transport == "ssl" || transport == "tls") out.tls = true;
   else bad_url(url, "unknown transport in scheme '" + scheme + "' (expected +tcp, +ssl or +tls)");

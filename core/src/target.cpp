@@ -113,12 +113,8 @@ std::uint64_t NonceSpace::compose(std::uint64_t miner_part) const noexcept {
 
 bool NonceSpace::contains(std::uint64_t nonce) const noexcept { return compose(nonce) == nonce; }
 
-std::uint64_t NonceSpace::miner_part(std::uint64_t nonce) const noexcept {
-  return bytes_ == 0 ? nonce : nonce & (size() - 1);
-}
+std::uint64_t NonceSpace::miner_part(std::uint64_t nonce) const noexcept { return bytes_ == 0 ? nonce : nonce & (size() - 1); }
 
-std::string NonceSpace::miner_part_hex(std::uint64_t nonce) const {
-  return to_hex_u64(miner_part(nonce)).substr(2 * bytes_);
-}
+std::string NonceSpace::miner_part_hex(std::uint64_t nonce) const { return to_hex_u64(miner_part(nonce)).substr(2 * bytes_); }
 
 }  // namespace dagminer

@@ -22,8 +22,8 @@ using tcp = boost::asio::ip::tcp;
 
 namespace {
 
-constexpr auto io_timeout = std::chrono::seconds(10);      // to read a whole request, or write a response
-constexpr auto linger_timeout = std::chrono::seconds(2);   // to drain a refused request before closing
+constexpr auto io_timeout = std::chrono::seconds(10);     // to read a whole request, or write a response
+constexpr auto linger_timeout = std::chrono::seconds(2);  // to drain a refused request before closing
 constexpr std::size_t header_limit = 8 * 1024;
 constexpr std::size_t body_limit = 8 * 1024;
 constexpr std::size_t max_connections = 32;
@@ -62,7 +62,10 @@ std::optional<std::string> percent_decode(std::string_view text) {
     unsigned value = 0;
     for (std::size_t k = 1; k <= 2; ++k) {
       const char c = text[i + k];
-      const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      const int digit = c >= '0' && c <= '9'   ? c - '0'
+                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                               : -1;
       if (digit < 0) return std::nullopt;
       value = value * 16 + static_cast<unsigned>(digit);
     }
@@ -139,11 +142,13 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(header_limit);
     parser_->body_limit(body_limit);
     stream_.expires_after(io_timeout);
-    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == boost::asio::error::operation_aborted) return close();
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == boost::asio::error::operation_aborted)
+      return close();
     if (ec) {
       if (ec.category() != make_error_code(http::error::bad_target).category()) return close();  // the network's, not HTTP's
       const auto status = ec == http::error::body_limit     ? http::status::payload_too_large
@@ -267,7 +272,8 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     }
     if (problem.empty()) return std::nullopt;
-    spdlog::warn("api: {} {} from {} without a valid Authorization header", std::string(req.method_string()), clip(req.target()), peer_);
+    spdlog::warn("api: {} {} from {} without a valid Authorization header", std::string(req.method_string()), clip(req.target()),
+                 peer_);
     auto res = error_response(http::status::unauthorized, problem);
     res.set(http::field::www_authenticate, "Bearer realm=\"dagminer\"");
     return res;
@@ -328,13 +334,15 @@ void ApiServer::start() {
     acceptor->listen();
   } catch (const boost::system::system_error& e) {
     // Mining matters more than watching it: carry on without the API rather than exit.
-    spdlog::error("api: cannot listen on {}: {}; running without the API until a reload", endpoint_text(c, c.port), e.code().message());
+    spdlog::error("api: cannot listen on {}: {}; running without the API until a reload", endpoint_text(c, c.port),
+                  e.code().message());
     return;
   }
   state_->engine = &engine_;
   state_->acceptor = acceptor;
-  spdlog::info("api: listening on {} ({})", endpoint_text(c, port()),
-               c.token.empty() ? "no token: the control endpoints are open to local users" : "the control endpoints need the token");
+  spdlog::info(
+      "api: listening on {} ({})", endpoint_text(c, port()),
+      c.token.empty() ? "no token: the control endpoints are open to local users" : "the control endpoints need the token");
   accept(state_, acceptor);
 }
 

@@ -93,7 +93,8 @@ int run_bench(const BenchOptions& o) {
     build_s = gpu->memory_stats().last_dag_build_seconds;
     const auto items = static_cast<std::uint32_t>(cache->dataset_bytes / dataset_item_bytes);
     std::vector<std::uint32_t> indices{0, 1, items - 2, items - 1};
-    while (indices.size() < std::max<std::uint32_t>(o.dag_samples, 4)) indices.push_back(static_cast<std::uint32_t>(rng() % items));
+    while (indices.size() < std::max<std::uint32_t>(o.dag_samples, 4))
+      indices.push_back(static_cast<std::uint32_t>(rng() % items));
     const auto read = gpu->read_dag_items(*cache, indices);
     for (std::size_t i = 0; i < indices.size(); ++i) {
       const Item64 want = dataset_item(cache->items, indices[i]);
@@ -198,7 +199,9 @@ int run_bench(const BenchOptions& o) {
     if (tag >= first_timed_job && tag < set_at.size())
       switch_ms.push_back(std::chrono::duration<double, std::milli>(issued - set_at[tag]).count());
   std::sort(switch_ms.begin(), switch_ms.end());
-  const auto quantile = [&](double q) { return switch_ms.empty() ? 0.0 : switch_ms[static_cast<std::size_t>(q * static_cast<double>(switch_ms.size() - 1))]; };
+  const auto quantile = [&](double q) {
+    return switch_ms.empty() ? 0.0 : switch_ms[static_cast<std::size_t>(q * static_cast<double>(switch_ms.size() - 1))];
+  };
   out["job_switches"] = switch_ms.size();
   out["switch_ms_p50"] = quantile(0.5);
   out["switch_ms_p99"] = quantile(0.99);
@@ -227,8 +230,8 @@ int run_bench(const BenchOptions& o) {
   } else {
     std::printf("device      %s (%s)\n", info.id.c_str(), info.name.c_str());
     std::printf("epoch       %s %d, DAG %.3f GB, light cache %s in %.2f s\n", std::string(to_string(*algo)).c_str(), o.epoch,
-                static_cast<double>(cache->dataset_bytes) / 1e9, got.source == LightCacheStore::Source::loaded ? "loaded" : "built",
-                light_s);
+                static_cast<double>(cache->dataset_bytes) / 1e9,
+                got.source == LightCacheStore::Source::loaded ? "loaded" : "built", light_s);
     if (gpu)
       std::printf("DAG build   %.3f s (prepare %.3f s); %llu sampled items checked, %llu bad\n", build_s, prepare_s,
                   static_cast<unsigned long long>(items_checked), static_cast<unsigned long long>(items_bad));
@@ -240,13 +243,15 @@ int run_bench(const BenchOptions& o) {
       std::printf("pipeline    %llu hashes/launch, %d streams, %d in flight/group, block %d\n",
                   static_cast<unsigned long long>(o.gpu.launch_hashes), o.gpu.streams, o.gpu.hashes_in_flight,
                   o.gpu.block_threads);
-    std::printf("job changes %zu; set_work to first launch p50 %.3f ms, p99 %.3f ms, max %.3f ms; %.4f%% of hashes on replaced jobs\n",
-                switch_ms.size(), quantile(0.5), quantile(0.99), quantile(1.0), out["replaced_fraction"].as_double() * 100);
+    std::printf(
+        "job changes %zu; set_work to first launch p50 %.3f ms, p99 %.3f ms, max %.3f ms; %.4f%% of hashes on replaced jobs\n",
+        switch_ms.size(), quantile(0.5), quantile(0.99), quantile(1.0), out["replaced_fraction"].as_double() * 100);
     if (!fault.empty()) std::printf("fault       %s\n", fault.c_str());
   }
   // No candidate where dozens were expected means the search reports nothing: a failure too.
   const bool none_found = sink.found.empty() && static_cast<double>(c1.hashes) / std::ldexp(1.0, boundary_shift) > 30;
-  if (none_found) std::fprintf(stderr, "dagminer: no candidate found in %llu hashes\n", static_cast<unsigned long long>(c1.hashes));
+  if (none_found)
+    std::fprintf(stderr, "dagminer: no candidate found in %llu hashes\n", static_cast<unsigned long long>(c1.hashes));
   return (bad || items_bad || !fault.empty() || none_found) ? 1 : 0;
 }
 
@@ -260,12 +265,14 @@ Runner add_bench_command(CLI::App& root) {
   cmd->add_option("--device", o->device, "cpu, or a GPU index (default: GPU 0 if present, else the CPU)");
   cmd->add_option("--seconds", o->seconds, "measured time, after a warm-up (default 10)");
   cmd->add_flag("--json", o->json, "print JSON");
-  cmd->add_option("--cache-dir", o->cache_dir, "light cache directory (default: " + LightCacheStore::default_directory().string() + ")");
+  cmd->add_option("--cache-dir", o->cache_dir,
+                  "light cache directory (default: " + LightCacheStore::default_directory().string() + ")");
   cmd->add_option("--launch-hashes", o->gpu.launch_hashes, "GPU: nonces per launch")->check(CLI::Range(1u, 1u << 30));
   cmd->add_option("--streams", o->gpu.streams, "GPU: launches in flight")->check(CLI::Range(1, 16));
   cmd->add_option("--in-flight", o->gpu.hashes_in_flight, "GPU: hashes in flight per 8-lane group (1, 2, 4, 8)")
       ->check(CLI::IsMember({1, 2, 4, 8}));
-  cmd->add_option("--block", o->gpu.block_threads, "GPU: threads per block (32..256, multiple of 32)")->check(CLI::Range(32, 256));
+  cmd->add_option("--block", o->gpu.block_threads, "GPU: threads per block (32..256, multiple of 32)")
+      ->check(CLI::Range(32, 256));
   cmd->add_option("--threads", o->cpu_threads, "CPU: worker threads (default: all)");
   cmd->add_option("--job-interval-ms", o->job_interval_ms, "replace the job this often (measures job-change cost)");
   cmd->add_option("--dag-samples", o->dag_samples, "GPU: DAG items checked against the CPU (first, last, random)");

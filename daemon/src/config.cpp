@@ -55,9 +55,16 @@ std::optional<MemoryBudget> parse_memory_budget(std::string_view text) {
     b.fraction = value / 100;
     return b;
   }
-  static const std::pair<std::string_view, double> units[] = {
-      {"", 1}, {"B", 1}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12},
-      {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
+  static const std::pair<std::string_view, double> units[] = {{"", 1},
+                                                              {"B", 1},
+                                                              {"K", 1e3},
+                                                              {"M", 1e6},
+                                                              {"G", 1e9},
+                                                              {"T", 1e12},
+                                                              {"KiB", 1024.0},
+                                                              {"MiB", 1048576.0},
+                                                              {"GiB", 1073741824.0},
+                                                              {"TiB", 1099511627776.0}};
   for (const auto& [name, scale] : units)
     if (unit == name) {
       b.bytes = static_cast<std::uint64_t>(value * scale);
@@ -173,7 +180,8 @@ void read_connection_settings(Reader& r, const YAML::Node& node, PoolConfig& d) 
   if (node["hashrate_interval"]) r.duration(node["hashrate_interval"], "hashrate_interval", d.hashrate_interval);
   if (node["backoff"]) read_backoff(r, node["backoff"], d.backoff);
   if (node["max_protocol_errors"])
-    d.max_protocol_errors = r.number(node["max_protocol_errors"], "max_protocol_errors", 1u, 100000u).value_or(d.max_protocol_errors);
+    d.max_protocol_errors =
+        r.number(node["max_protocol_errors"], "max_protocol_errors", 1u, 100000u).value_or(d.max_protocol_errors);
 }
 
 void read_tls(Reader& r, const YAML::Node& node, TlsConfig& tls) {
@@ -192,9 +200,9 @@ PoolConfig read_pool(Reader& r, const YAML::Node& node, std::size_t index, const
   PoolConfig p = defaults;
   p.name = "pool" + std::to_string(index);
   p.priority = static_cast<int>(index);
-  if (!r.check_map(node, "a pool", {"name", "url", "user", "password", "worker", "algorithm", "priority", "weight",
-                                    "enabled", "tls", "job_timeout", "response_timeout", "hashrate_interval",
-                                    "backoff", "max_protocol_errors"}))
+  if (!r.check_map(node, "a pool",
+                   {"name", "url", "user", "password", "worker", "algorithm", "priority", "weight", "enabled", "tls",
+                    "job_timeout", "response_timeout", "hashrate_interval", "backoff", "max_protocol_errors"}))
     return p;
   if (node["name"]) p.name = r.string(node["name"], "name").value_or(p.name);
   if (!node["url"]) r.error(node, "pool '" + p.name + "': url is required");
@@ -251,8 +259,7 @@ void read_devices(Reader& r, const YAML::Node& node, DeviceSelection& d) {
       r.error(item, "devices: expected a GPU index (0, 1, ... or gpu0, gpu1, ...) or cpu, got '" + *text + "'");
     else if (std::find(d.gpus.begin(), d.gpus.end(), index) != d.gpus.end())
       r.error(item, "devices: GPU " + std::to_string(index) + " is listed twice");
-    else
-      d.gpus.push_back(index);
+    else d.gpus.push_back(index);
   }
 }
 
@@ -288,7 +295,8 @@ std::optional<std::string> read_listen(const std::string& listen, ApiConfig& api
   const bool v4 = !bracketed && inet_pton(AF_INET, host.c_str(), address) == 1;
   const bool v6 = bracketed && inet_pton(AF_INET6, host.c_str(), address) == 1;
   if (!v4 && !v6)
-    return "'" + host + "' is not an IP address (IPv6 in brackets: [::1]:4067; names are not resolved, use 127.0.0.1 for localhost)";
+    return "'" + host +
+           "' is not an IP address (IPv6 in brackets: [::1]:4067; names are not resolved, use 127.0.0.1 for localhost)";
   unsigned value = 0;
   const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
   if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value > 65535)
@@ -305,9 +313,10 @@ void read_api(Reader& r, const YAML::Node& node, ApiConfig& api) {
       // RFC 6750's token characters, so the value goes into a header unchanged.
       constexpr std::string_view allowed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=";
       if (!token->empty() && (token->size() < 16 || token->find_first_not_of(allowed) != std::string::npos))
-        r.error(node["token"], "api.token: expected at least 16 characters of letters, digits and - . _ ~ + / = (e.g. the output of openssl rand -hex 16)");
-      else
-        api.token = *token;
+        r.error(node["token"],
+                "api.token: expected at least 16 characters of letters, digits and - . _ ~ + / = (e.g. the output of openssl "
+                "rand -hex 16)");
+      else api.token = *token;
     }
   }
   if (node["listen"]) {
@@ -317,7 +326,9 @@ void read_api(Reader& r, const YAML::Node& node, ApiConfig& api) {
       } else if (auto problem = read_listen(*listen, api)) {
         r.error(node["listen"], "api.listen: " + *problem);
       } else if (!is_loopback(api.host) && api.token.empty()) {
-        r.error(node["listen"], "api.listen: " + *listen + " is not a loopback address: set api.token first, the control endpoints would be open to the network");
+        r.error(node["listen"],
+                "api.listen: " + *listen +
+                    " is not a loopback address: set api.token first, the control endpoints would be open to the network");
       }
     }
   }
@@ -356,7 +367,9 @@ Config read_config(Reader& r, const YAML::Node& root) {
   if (root["memory_budget"]) {
     if (auto text = r.string(root["memory_budget"], "memory_budget")) {
       if (auto b = parse_memory_budget(*text)) c.memory = *b;
-      else r.error(root["memory_budget"], "memory_budget: expected a size (8GiB, 4000MiB, 5G) or a percentage of free memory (90%), got '" + *text + "'");
+      else
+        r.error(root["memory_budget"],
+                "memory_budget: expected a size (8GiB, 4000MiB, 5G) or a percentage of free memory (90%), got '" + *text + "'");
     }
   }
   if (root["prepare_next_epoch"])
@@ -367,7 +380,9 @@ Config read_config(Reader& r, const YAML::Node& root) {
     if (auto level = r.string(root["log_level"], "log_level")) {
       static const std::set<std::string> levels{"trace", "debug", "info", "warning", "error", "critical", "off"};
       if (levels.count(*level)) c.log_level = *level;
-      else r.error(root["log_level"], "log_level: expected trace, debug, info, warning, error, critical or off, got '" + *level + "'");
+      else
+        r.error(root["log_level"],
+                "log_level: expected trace, debug, info, warning, error, critical or off, got '" + *level + "'");
     }
   }
   if (root["summary_interval"]) r.duration(root["summary_interval"], "summary_interval", c.summary_interval);

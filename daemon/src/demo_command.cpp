@@ -87,7 +87,7 @@ int run_demo(const DemoOptions& o) {
 
   const auto cache_start = std::chrono::steady_clock::now();
   const auto cache = store.get(Algorithm::ethash, 0);
-  const char* how = cache.source == LightCacheStore::Source::loaded ? "loaded from"
+  const char* how = cache.source == LightCacheStore::Source::loaded  ? "loaded from"
                     : cache.source == LightCacheStore::Source::built ? "built and stored in"
                                                                      : "rebuilt (the stored file was damaged) in";
   if (!cache.save_error.empty()) {
@@ -118,7 +118,8 @@ int run_demo(const DemoOptions& o) {
   const auto old_int = std::signal(SIGINT, on_interrupt);
   const auto old_term = std::signal(SIGTERM, on_interrupt);
   const auto start = std::chrono::steady_clock::now();
-  const auto deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(o.seconds));
+  const auto deadline =
+      start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(o.seconds));
   device.set_work({job});
   device.start({[&queue](const Candidate& c) { queue.push(c); }});
   while (!interrupted && std::chrono::steady_clock::now() < deadline)
@@ -153,7 +154,9 @@ Runner add_demo_command(CLI::App& root) {
   auto o = std::make_shared<DemoOptions>();
   auto* cmd = root.add_subcommand("demo", "Mine a synthetic job on the CPU backend and verify every share (no pool, no GPU)");
   cmd->add_option("--seconds", o->seconds, "how long to mine")->capture_default_str()->check(CLI::Range(0.1, 86400.0));
-  cmd->add_option("--threads", o->threads, "CPU threads (0: all hardware threads)")->capture_default_str()->check(CLI::Range(0u, 1024u));
+  cmd->add_option("--threads", o->threads, "CPU threads (0: all hardware threads)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 1024u));
   cmd->add_option("--difficulty", o->difficulty, "share difficulty (1 = target 0x00000000ffff0000...)")
       ->capture_default_str()
       ->check(CLI::Range(min_difficulty, 1e12));

@@ -28,7 +28,8 @@ std::vector<std::unique_ptr<SearchDevice>> open_devices(const DeviceSelection& s
   }
   const unsigned cpus = selection.all_gpus && indices.empty() ? std::max(1u, selection.cpu) : selection.cpu;
   for (unsigned i = 0; i < cpus; ++i)
-    devices.push_back(std::make_unique<CpuSearchDevice>(selection.cpu_threads, 16, cpus == 1 ? "cpu" : "cpu" + std::to_string(i)));
+    devices.push_back(
+        std::make_unique<CpuSearchDevice>(selection.cpu_threads, 16, cpus == 1 ? "cpu" : "cpu" + std::to_string(i)));
   return devices;
 }
 

@@ -5,8 +5,8 @@
 #include <memory>
 #include <vector>
 
-#include "dagminer/daemon/config.hpp"
 #include "dagminer/core/device.hpp"
+#include "dagminer/daemon/config.hpp"
 
 namespace dagminer {
 

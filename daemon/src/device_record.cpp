@@ -58,10 +58,11 @@ std::optional<std::string> DeviceRecord::job_switch_report() const {
   const auto q = status_.job_switch.recent();
   if (!q) return std::nullopt;
   const auto c = device_->counters();
-  return fmt::format("{} job switches, notify line to first launch p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms (last {}); "
-                     "{:.4f}% of hashes on replaced jobs",
-                     status_.job_switch.count(), q->p50 * 1e3, q->p99 * 1e3, q->max * 1e3, q->samples,
-                     c.hashes ? 100.0 * static_cast<double>(c.replaced_job_hashes) / static_cast<double>(c.hashes) : 0.0);
+  return fmt::format(
+      "{} job switches, notify line to first launch p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms (last {}); "
+      "{:.4f}% of hashes on replaced jobs",
+      status_.job_switch.count(), q->p50 * 1e3, q->p99 * 1e3, q->max * 1e3, q->samples,
+      c.hashes ? 100.0 * static_cast<double>(c.replaced_job_hashes) / static_cast<double>(c.hashes) : 0.0);
 }
 
 }  // namespace dagminer

@@ -64,12 +64,11 @@ void Engine::start() {
   for (std::size_t i = 0; i < devices_.size(); ++i) {
     DeviceRecord& d = devices_[i];
     spdlog::info("device {}: {}", d.id(), d.info().name);
-    d.device().start({[this, i](const Candidate& c) {
-                        boost::asio::post(io_, [this, i, c] { shares_.on_candidate(devices_[i].id(), c); });
-                      },
-                      [this, i](std::uint64_t tag, Clock::time_point issued) {
-                        boost::asio::post(io_, [this, i, tag, issued] { on_work_started(i, tag, issued); });
-                      }});
+    d.device().start(
+        {[this, i](const Candidate& c) { boost::asio::post(io_, [this, i, c] { shares_.on_candidate(devices_[i].id(), c); }); },
+         [this, i](std::uint64_t tag, Clock::time_point issued) {
+           boost::asio::post(io_, [this, i, tag, issued] { on_work_started(i, tag, issued); });
+         }});
   }
   for (const auto& p : config_.pools) add_pool(p);
   boost::asio::co_spawn(io_, keep_ticking(), boost::asio::detached);
@@ -131,11 +130,13 @@ void Engine::reschedule() {
   if (stopping_) return;
   std::vector<PoolCandidate> candidates;
   for (const auto& [name, p] : pools_)
-    candidates.push_back({name, p.config.priority, p.config.weight, p.config.enabled, p.alive && jobs_.current(name), p.alive_since});
+    candidates.push_back(
+        {name, p.config.priority, p.config.weight, p.config.enabled, p.alive && jobs_.current(name), p.alive_since});
   auto selection = selector_.select(candidates, Clock::now());
   if (selection != mining_) {
     std::string names;
-    for (const auto& s : selection) names += (names.empty() ? "" : ", ") + s.pool + (selection.size() > 1 ? fmt::format(" (weight {})", s.weight) : "");
+    for (const auto& s : selection)
+      names += (names.empty() ? "" : ", ") + s.pool + (selection.size() > 1 ? fmt::format(" (weight {})", s.weight) : "");
     if (paused_) spdlog::info("paused: the devices have no work");
     else if (selection.empty()) spdlog::warn("no pool is alive: devices keep the last work for up to the job timeout");
     else spdlog::info("mining {}", names);

@@ -8,8 +8,8 @@
 
 namespace dagminer {
 
-EpochProvider::EpochProvider(boost::asio::any_io_executor loop, boost::asio::thread_pool& workers,
-                             LightCacheStore store, std::size_t keep)
+EpochProvider::EpochProvider(boost::asio::any_io_executor loop, boost::asio::thread_pool& workers, LightCacheStore store,
+                             std::size_t keep)
     : loop_(std::move(loop)), workers_(workers), store_(std::move(store)), keep_(std::max<std::size_t>(1, keep)) {}
 
 std::shared_ptr<const LightCache> EpochProvider::find(Algorithm algo, int epoch) const {
@@ -32,8 +32,9 @@ void EpochProvider::get(Algorithm algo, int epoch, Ready ready) {
     const auto start = std::chrono::steady_clock::now();
     auto result = store_.get(key.first, key.second);
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
-    const char* how = result.source == LightCacheStore::Source::loaded ? "loaded" :
-                      result.source == LightCacheStore::Source::built  ? "built" : "rebuilt (the stored copy was damaged)";
+    const char* how = result.source == LightCacheStore::Source::loaded  ? "loaded"
+                      : result.source == LightCacheStore::Source::built ? "built"
+                                                                        : "rebuilt (the stored copy was damaged)";
     spdlog::info("light cache {} epoch {}: {} in {} ms ({})", to_string(key.first), key.second, how, ms,
                  store_.path_for(key.first, key.second).string());
     if (!result.save_error.empty()) spdlog::warn("light cache not stored, it will be rebuilt next start: {}", result.save_error);

@@ -67,7 +67,8 @@ Runner add_hash_command(CLI::App& root) {
   block->excludes(epoch);
   cmd->add_option("--header", o->header, "header hash, 32 bytes of hex")->required();
   cmd->add_option("--nonce", o->nonce, "nonce, up to 16 hex digits")->required();
-  cmd->add_option("--cache-dir", o->cache_dir, "light cache directory (default: " + LightCacheStore::default_directory().string() + ")");
+  cmd->add_option("--cache-dir", o->cache_dir,
+                  "light cache directory (default: " + LightCacheStore::default_directory().string() + ")");
   return [o, cmd] {
     if (!o->block && !o->epoch) throw UsageError("hash: one of --block or --epoch is required");
     (void)cmd;

@@ -109,7 +109,8 @@ std::string prometheus_metrics(const ServiceSnapshot& s) {
   m.family("dagminer_device_healthy", "gauge", "0 once a GPU stopped on its own (see the API's fault), else 1.");
   for (const auto& dev : s.devices) m.sample({{"device", dev.info.id}}, dev.fault.empty());
 
-  m.family("dagminer_shares_total", "counter", "Shares by pool and outcome (hardware_error: failed CPU verification, never sent).");
+  m.family("dagminer_shares_total", "counter",
+           "Shares by pool and outcome (hardware_error: failed CPU verification, never sent).");
   for (const auto& p : s.pools) {
     const std::pair<const char*, std::uint64_t> outcomes[] = {{"accepted", p.shares.accepted},
                                                               {"rejected", p.shares.rejected},
@@ -120,7 +121,8 @@ std::string prometheus_metrics(const ServiceSnapshot& s) {
   }
   m.family("dagminer_shares_pending", "gauge", "Shares sent to a pool and not yet answered.");
   for (const auto& p : s.pools) m.sample({{"pool", p.name}}, d(p.shares.pending));
-  m.family("dagminer_pool_accepted_difficulty_total", "counter", "Sum of the job difficulties of a pool's accepted shares: the work the pool credits.");
+  m.family("dagminer_pool_accepted_difficulty_total", "counter",
+           "Sum of the job difficulties of a pool's accepted shares: the work the pool credits.");
   for (const auto& p : s.pools) m.sample({{"pool", p.name}}, p.shares.accepted_difficulty);
   m.family("dagminer_pool_up", "gauge", "1 while a pool is connected, authorized and has sent a job.");
   for (const auto& p : s.pools) m.sample({{"pool", p.name}}, p.alive);
@@ -132,7 +134,8 @@ std::string prometheus_metrics(const ServiceSnapshot& s) {
   for (const auto& p : s.pools)
     if (p.latency) m.sample({{"pool", p.name}}, static_cast<double>(p.latency->count()) / 1000);
 
-  m.family("dagminer_dag_build_duration_seconds", "summary", "DAG builds of a GPU and their wall time (light-cache upload and build).");
+  m.family("dagminer_dag_build_duration_seconds", "summary",
+           "DAG builds of a GPU and their wall time (light-cache upload and build).");
   for (const auto& dev : s.devices)
     if (dev.memory) {
       m.sample("_sum", {{"device", dev.info.id}}, dev.memory->total_dag_build_seconds);

@@ -114,8 +114,8 @@ int run_poolsim(const PoolsimOptions& o) {
     move_after = parse_duration(o.next_epoch_after, "--next-epoch-after");
     if (move_after.count() <= 0) throw UsageError("--next-epoch-after: must be positive, got '" + o.next_epoch_after + "'");
     if (next_epoch > max_epoch)
-      throw UsageError("--next-epoch: " + std::string(o.next_epoch ? "" : "the default, --epoch + 1 = ") + std::to_string(next_epoch) +
-                       ", is beyond the last epoch, " + std::to_string(max_epoch));
+      throw UsageError("--next-epoch: " + std::string(o.next_epoch ? "" : "the default, --epoch + 1 = ") +
+                       std::to_string(next_epoch) + ", is beyond the last epoch, " + std::to_string(max_epoch));
     if (next_epoch == o.epoch) throw UsageError("--next-epoch: must differ from --epoch (both " + std::to_string(o.epoch) + ")");
   }
   std::vector<stratum::FaultSchedule> schedules;
@@ -181,15 +181,19 @@ std::string help_footer() {
          "  malformed         send a line that is not JSON\n"
          "  overlong          send a line longer than 64 KiB\n"
          "  delay:D           answer requests D late, for D\n"
-         "  reject:D          refuse authorization and every share (code " + code(StratumError::unauthorized) + ") for D\n"
+         "  reject:D          refuse authorization and every share (code " +
+         code(StratumError::unauthorized) +
+         ") for D\n"
          "  reuse-ids:D       new jobs keep the previous job id for D\n"
          "  reconnect         ask miners to reconnect (client.reconnect / mining.reconnect)\n"
          "  silent:D          read but neither answer nor send jobs for D\n"
          "Example: dagminer poolsim --port 4444 --difficulty 0.001 --fault drop@10m --fault delay:3s@5m\n"
          "Epoch change: dagminer poolsim --epoch 0 --next-epoch-after 2m moves to epoch 1 after two minutes;\n"
          "the next epoch's light cache is prepared before listening.\n"
-         "Shares are answered accepted, stale (" + code(StratumError::stale) + "), duplicate (" + code(StratumError::duplicate) +
-         "), low difficulty (" + code(StratumError::low_difficulty) + ") or unauthorized (" + code(StratumError::unauthorized) + ").\n"
+         "Shares are answered accepted, stale (" +
+         code(StratumError::stale) + "), duplicate (" + code(StratumError::duplicate) + "), low difficulty (" +
+         code(StratumError::low_difficulty) + ") or unauthorized (" + code(StratumError::unauthorized) +
+         ").\n"
          "On SIGINT/SIGTERM the per-session summary is printed.";
 }
 
@@ -197,11 +201,13 @@ std::string help_footer() {
 
 Runner add_poolsim_command(CLI::App& root) {
   auto o = std::make_shared<PoolsimOptions>();
-  auto* cmd = root.add_subcommand("poolsim", "Run a local pool simulator (EthProxy, EthereumStratum/1.0.0 and 2.0.0) that verifies every share");
+  auto* cmd = root.add_subcommand(
+      "poolsim", "Run a local pool simulator (EthProxy, EthereumStratum/1.0.0 and 2.0.0) that verifies every share");
   cmd->footer(help_footer());
   cmd->add_option("--listen", o->listen, "address to listen on, IPv4 or IPv6")->capture_default_str();
   cmd->add_option("--port", o->port, "TCP port (0: any free port)")->capture_default_str();
-  cmd->add_option("--dialect", o->dialect, "auto (serve whichever the miner speaks), ethproxy, es1 (EthereumStratum/1.0.0) or es2 (EthereumStratum/2.0.0)")
+  cmd->add_option("--dialect", o->dialect,
+                  "auto (serve whichever the miner speaks), ethproxy, es1 (EthereumStratum/1.0.0) or es2 (EthereumStratum/2.0.0)")
       ->capture_default_str();
   auto* cert = cmd->add_option("--tls-cert", o->tls_cert, "PEM certificate chain: serve TLS");
   auto* key = cmd->add_option("--tls-key", o->tls_key, "PEM private key of --tls-cert");
@@ -223,7 +229,8 @@ Runner add_poolsim_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--extranonce", o->extranonce, "first session's extranonce in hex (later sessions count up)");
   cmd->add_option("--fault", o->faults, "scheduled fault, NAME[:DURATION]@PERIOD (see below)");
-  cmd->add_option("--cache-dir", o->cache_dir, "light cache directory (default: " + LightCacheStore::default_directory().string() + ")");
+  cmd->add_option("--cache-dir", o->cache_dir,
+                  "light cache directory (default: " + LightCacheStore::default_directory().string() + ")");
   cmd->add_option("--duration", o->duration, "stop after this long (default: until SIGINT/SIGTERM)");
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warning, error or off")->capture_default_str();
   return [o] { return run_poolsim(*o); };

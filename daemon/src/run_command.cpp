@@ -9,8 +9,8 @@
 #include "api_server.hpp"
 #include "commands.hpp"
 #include "dagminer/daemon/config.hpp"
-#include "device_factory.hpp"
 #include "dagminer/daemon/engine.hpp"
+#include "device_factory.hpp"
 #include "logging.hpp"
 #include "systemd_notify.hpp"
 
@@ -55,7 +55,8 @@ class ServiceMonitor {
         spdlog::error("unhealthy, withholding the watchdog: {}", problem);
       }
     }
-    timer_.expires_after(std::min<std::chrono::steady_clock::duration>(status_period, notifier_.watchdog_period().value_or(status_period)));
+    timer_.expires_after(
+        std::min<std::chrono::steady_clock::duration>(status_period, notifier_.watchdog_period().value_or(status_period)));
     timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) tick();
     });

@@ -35,8 +35,8 @@ void ShareRouter::on_verified(const std::string& device, std::shared_ptr<const J
   const Job& job = record->job;
   if (hash.mix_hash != candidate.mix_hash) {
     ledger_.hardware_error(job.pool, device);
-    spdlog::warn("device {}: hardware error: nonce {} for job {} of pool {} fails CPU verification (mix {} expected {})",
-                 device, to_hex_u64(candidate.nonce), job.id, job.pool, to_hex(candidate.mix_hash), to_hex(hash.mix_hash));
+    spdlog::warn("device {}: hardware error: nonce {} for job {} of pool {} fails CPU verification (mix {} expected {})", device,
+                 to_hex_u64(candidate.nonce), job.id, job.pool, to_hex(candidate.mix_hash), to_hex(hash.mix_hash));
     return;
   }
   if (!meets_target(hash.final_hash, job.target)) {
@@ -44,8 +44,16 @@ void ShareRouter::on_verified(const std::string& device, std::shared_ptr<const J
     spdlog::debug("device {}: nonce {} meets the 64-bit boundary but not the full target", device, to_hex_u64(candidate.nonce));
     return;
   }
-  Share share{job.pool, job.id, job.header, candidate.nonce, hash.mix_hash, hash.final_hash,
-              difficulty_of(hash.final_hash), device, Clock::now(), difficulty_of(job.target)};
+  Share share{job.pool,
+              job.id,
+              job.header,
+              candidate.nonce,
+              hash.mix_hash,
+              hash.final_hash,
+              difficulty_of(hash.final_hash),
+              device,
+              Clock::now(),
+              difficulty_of(job.target)};
   ledger_.found(job.pool, device);
   stratum::JobSource* source = sources_(job.pool);
   if (!record->valid || !source) {
@@ -79,11 +87,11 @@ void ShareRouter::settle(const Share& share, const ShareResult& result) {
   ledger_.resolved(share.pool, share.device, result, share.job_difficulty);
   journal_.record(share, result);
   const auto counts = ledger_.pool(share.pool);
-  const auto line = fmt::format("pool {}: share {} (job {}, nonce {}, difficulty {:.4g} of {:.4g}, device {}, {} ms){}{} [A/R/S {}/{}/{}]",
-                                share.pool, to_string(result.outcome), share.job_id, to_hex_u64(share.nonce),
-                                share.difficulty, share.job_difficulty, share.device, result.round_trip.count(),
-                                result.reason.empty() ? "" : ": ", result.reason, counts.accepted,
-                                counts.rejected + counts.timed_out, counts.stale);
+  const auto line =
+      fmt::format("pool {}: share {} (job {}, nonce {}, difficulty {:.4g} of {:.4g}, device {}, {} ms){}{} [A/R/S {}/{}/{}]",
+                  share.pool, to_string(result.outcome), share.job_id, to_hex_u64(share.nonce), share.difficulty,
+                  share.job_difficulty, share.device, result.round_trip.count(), result.reason.empty() ? "" : ": ", result.reason,
+                  counts.accepted, counts.rejected + counts.timed_out, counts.stale);
   if (result.outcome == ShareOutcome::accepted) spdlog::info("{}", line);
   else spdlog::warn("{}", line);
 }

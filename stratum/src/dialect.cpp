@@ -50,7 +50,8 @@ Job job_from_notice(const WorkNotice& notice, const NextJob& next, const std::st
   if (notice.seed) {
     const auto epoch = epoch_of_seed(job.algo, *notice.seed);
     if (!epoch)
-      throw ProtocolError("seed hash " + to_hex(*notice.seed) + " is not that of any " + std::string(dagminer::to_string(job.algo)) + " epoch");
+      throw ProtocolError("seed hash " + to_hex(*notice.seed) + " is not that of any " +
+                          std::string(dagminer::to_string(job.algo)) + " epoch");
     job.seed = *notice.seed;
     job.epoch = *epoch;
   } else {

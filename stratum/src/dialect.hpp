@@ -49,13 +49,13 @@ struct Reaction {
 
 // Who we are to the pool; the same for every connection of a client.
 struct DialectSettings {
-  std::string pool;  // the configured name, put in every Job
+  std::string pool;   // the configured name, put in every Job
   std::string login;  // user, or user.worker
   std::string password;
   std::string host;  // as in the URL (EthereumStratum/2.0.0's mining.hello names it)
   std::uint16_t port = 0;
   Algorithm algo = Algorithm::ethash;
-  Hash256 client_id{};  // eth_submitHashrate's miner id
+  Hash256 client_id{};         // eth_submitHashrate's miner id
   bool may_fall_back = false;  // stratum+tcp: EthereumStratum/1.0.0 may hand over to EthProxy
 };
 

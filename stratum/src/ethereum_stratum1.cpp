@@ -44,7 +44,8 @@ class EthereumStratum1 final : public Dialect {
 
   Outgoing submit(const Share& share, const NonceSpace& job_nonces) const override {
     return {Request::submit, "mining.submit",
-            json::array{json::string(settings_.login), json::string(share.job_id), json::string(job_nonces.miner_part_hex(share.nonce))}};
+            json::array{json::string(settings_.login), json::string(share.job_id),
+                        json::string(job_nonces.miner_part_hex(share.nonce))}};
   }
 
   ShareResult read_submit_reply(const Message& reply, std::chrono::milliseconds round_trip) const override {
@@ -73,7 +74,8 @@ class EthereumStratum1 final : public Dialect {
     }
     next_.nonces = sub.nonces;
     r.requests.push_back({Request::extranonce_subscribe, "mining.extranonce.subscribe", json::array()});
-    r.requests.push_back({Request::authorize, "mining.authorize", json::array{json::string(settings_.login), json::string(settings_.password)}});
+    r.requests.push_back(
+        {Request::authorize, "mining.authorize", json::array{json::string(settings_.login), json::string(settings_.password)}});
     return r;
   }
 

@@ -39,7 +39,8 @@ class EthereumStratum2 final : public Dialect {
       case Request::subscribe: {
         if (reply.error) return refused("mining.subscribe refused: " + error_text(*reply.error));
         Reaction r;
-        r.requests.push_back({Request::authorize, "mining.authorize", json::array{json::string(settings_.login), json::string(settings_.password)}});
+        r.requests.push_back({Request::authorize, "mining.authorize",
+                              json::array{json::string(settings_.login), json::string(settings_.password)}});
         return r;
       }
       case Request::authorize: {

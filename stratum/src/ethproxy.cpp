@@ -18,7 +18,8 @@ class EthProxy final : public Dialect {
 
   Reaction begin() override {
     Reaction r;
-    r.requests.push_back({Request::login, "eth_submitLogin", json::array{json::string(settings_.login), json::string(settings_.password)}});
+    r.requests.push_back(
+        {Request::login, "eth_submitLogin", json::array{json::string(settings_.login), json::string(settings_.password)}});
     return r;
   }
 

@@ -44,7 +44,8 @@ namespace {
 
 // How often the watchdog looks at the session's deadlines: a fraction of the shortest timeout.
 std::chrono::milliseconds watchdog_period(const PoolConfig& config) {
-  const auto shortest = std::chrono::duration_cast<std::chrono::milliseconds>(std::min(config.response_timeout, config.job_timeout));
+  const auto shortest =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::min(config.response_timeout, config.job_timeout));
   return std::clamp<std::chrono::milliseconds>(shortest / 4, std::chrono::milliseconds(20), std::chrono::milliseconds(1000));
 }
 
@@ -104,8 +105,10 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl>, private Sess
     const std::uint64_t id = next_share_id_++;
     const bool connected = session_ && session_->has_job() && connection_open();
     // Between connections a share is held if its job was valid when the connection ended.
-    if (const PoolJobs::Entry* job = connected ? jobs_.find(share.job_id, share.header) : nullptr) session_->submit(id, share, *job);
-    else if (!connected && jobs_.hold(id, share)) spdlog::info("pool {}: holding share for job {} until the pool is back", config_.name, share.job_id);
+    if (const PoolJobs::Entry* job = connected ? jobs_.find(share.job_id, share.header) : nullptr)
+      session_->submit(id, share, *job);
+    else if (!connected && jobs_.hold(id, share))
+      spdlog::info("pool {}: holding share for job {} until the pool is back", config_.name, share.job_id);
     else report(id, {ShareOutcome::stale, 0, "job " + share.job_id + " is no longer current", {}});
     return id;
   }
@@ -209,7 +212,8 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl>, private Sess
   awaitable<Session::End> serve(std::string host, std::uint16_t port) {
     DialectSettings settings = settings_;
     settings.may_fall_back = protocol_ == PoolProtocol::automatic;
-    auto session = std::make_shared<Session>(config_, make_dialect(next_dialect(), settings), settings, owner(), jobs_, counters_);
+    auto session =
+        std::make_shared<Session>(config_, make_dialect(next_dialect(), settings), settings, owner(), jobs_, counters_);
     session_ = session;
     set_state(ConnectionState::connecting, host + ":" + std::to_string(port));
     auto transport = std::make_shared<Transport>(executor_, url_.tls);
@@ -284,8 +288,8 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl>, private Sess
   std::mt19937_64 random_;
   DialectSettings settings_;
 
-  bool running_ = false;  // the connect loop is alive (it may still be unwinding after stop())
-  bool stopped_ = false;  // stop() was called and start() not since
+  bool running_ = false;         // the connect loop is alive (it may still be unwinding after stop())
+  bool stopped_ = false;         // stop() was called and start() not since
   PoolProtocol protocol_;        // configured, or detected once the pool authorized us
   bool ethproxy_first_ = false;  // automatic: the next connection tries EthProxy first
   ConnectionState state_ = ConnectionState::disconnected;

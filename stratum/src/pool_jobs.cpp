@@ -8,7 +8,8 @@ namespace dagminer::stratum {
 namespace {
 
 const PoolJobs::Entry* find_in(const std::deque<PoolJobs::Entry>& jobs, const std::string& id, const Hash256& header) {
-  const auto it = std::find_if(jobs.begin(), jobs.end(), [&](const PoolJobs::Entry& e) { return e.id == id && e.header == header; });
+  const auto it =
+      std::find_if(jobs.begin(), jobs.end(), [&](const PoolJobs::Entry& e) { return e.id == id && e.header == header; });
   return it == jobs.end() ? nullptr : &*it;
 }
 

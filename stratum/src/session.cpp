@@ -47,7 +47,9 @@ void Session::on_line(const std::string& line, Clock::time_point read_at) {
   }
 }
 
-void Session::on_overlong_line() { protocol_error("line longer than " + std::to_string(max_line_bytes) + " bytes discarded", ""); }
+void Session::on_overlong_line() {
+  protocol_error("line longer than " + std::to_string(max_line_bytes) + " bytes discarded", "");
+}
 
 void Session::protocol_error(const std::string& what, std::string_view line) {
   ++counters_.protocol_errors;
@@ -120,9 +122,7 @@ void Session::apply(Reaction reaction, Clock::time_point read_at) {
       owner_.authorized(protocol());
       break;
     case Verdict::user_refused: return refuse_user(reaction.reason);
-    case Verdict::wrong_dialect:
-      spdlog::error("pool {}: {}", config_.name, reaction.reason);
-      return fail(reaction.reason);
+    case Verdict::wrong_dialect: spdlog::error("pool {}: {}", config_.name, reaction.reason); return fail(reaction.reason);
     case Verdict::goodbye: return fail(reaction.reason);
     case Verdict::fall_back:
       spdlog::info("pool {}: {}; trying EthProxy", config_.name, reaction.reason);
@@ -157,14 +157,18 @@ void Session::take_job(Job job, Clock::time_point read_at) {
   auto released = jobs_.release();
   for (const auto& [held, entry] : released.renewed) submit(held.share_id, held.share, entry);
   for (const auto& held : released.stale)
-    owner_.report(held.share_id, {ShareOutcome::stale, 0, "job " + held.share.job_id + " was not renewed after the reconnect", {}});
+    owner_.report(held.share_id,
+                  {ShareOutcome::stale, 0, "job " + held.share.job_id + " was not renewed after the reconnect", {}});
 }
 
 // --- writing ---
 
 void Session::submit(std::uint64_t share_id, const Share& share, const PoolJobs::Entry& job) {
   if (!job.nonces.contains(share.nonce)) {
-    owner_.report(share_id, {ShareOutcome::stale, 0, "nonce " + to_hex_u64(share.nonce) + " is outside the connection's extranonce (it changed)", {}});
+    owner_.report(share_id, {ShareOutcome::stale,
+                             0,
+                             "nonce " + to_hex_u64(share.nonce) + " is outside the connection's extranonce (it changed)",
+                             {}});
     return;
   }
   send(dialect_->submit(share, job.nonces), share_id);
@@ -201,7 +205,8 @@ std::optional<std::string> Session::overdue(Clock::time_point now) {
       continue;
     }
     if (!optional_reply(it->second.kind))
-      return std::string("no reply to ") + to_string(it->second.kind) + " within " + std::to_string(config_.response_timeout.count()) + " s";
+      return std::string("no reply to ") + to_string(it->second.kind) + " within " +
+             std::to_string(config_.response_timeout.count()) + " s";
     it = pending_.erase(it);
   }
   if (job_deadline_ && now > *job_deadline_) return "no new job within " + std::to_string(config_.job_timeout.count()) + " s";

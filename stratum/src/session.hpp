@@ -118,7 +118,7 @@ class Session {
   std::map<std::uint64_t, Pending> pending_;
   unsigned consecutive_errors_ = 0;
   std::optional<std::chrono::milliseconds> latency_;
-  Clock::time_point handshake_deadline_;  // connecting and handshaking end by then
+  Clock::time_point handshake_deadline_;           // connecting and handshaking end by then
   std::optional<Clock::time_point> job_deadline_;  // the next job is due by then
   Clock::time_point last_sent_{};
   Clock::time_point last_hashrate_{};

@@ -18,10 +18,10 @@ namespace dagminer::stratum {
 
 // How a client checks the server's certificate.
 struct TlsPolicy {
-  bool verify = true;        // chain against the system store, or ca_file when given
+  bool verify = true;  // chain against the system store, or ca_file when given
   std::string ca_file;
-  std::string pin;           // SHA-256 of the leaf certificate, 64 lower-case hex digits; replaces the chain check
-  std::string server_name;   // SNI and the name the certificate must carry
+  std::string pin;          // SHA-256 of the leaf certificate, 64 lower-case hex digits; replaces the chain check
+  std::string server_name;  // SNI and the name the certificate must carry
 };
 
 class Transport {
@@ -35,7 +35,7 @@ class Transport {
   bool is_open() const noexcept { return stream_.next_layer().is_open(); }
   void set_keepalive();
   boost::asio::awaitable<void> handshake(TlsPolicy policy);  // client side; no-op without TLS
-  boost::asio::awaitable<void> accept();                            // server side; no-op without TLS
+  boost::asio::awaitable<void> accept();                     // server side; no-op without TLS
   boost::asio::awaitable<std::size_t> read_some(boost::asio::mutable_buffer buffer);
   boost::asio::awaitable<void> write(std::string_view data);
   void close() noexcept;

@@ -138,24 +138,25 @@ TEST(Config, Defaults) {
 
 TEST(Config, EveryErrorHasItsLineAndColumn) {
   const auto errors = parse_errors(
-      "pools:\n"                                   // 1
-      "  - name: a\n"                              // 2
-      "    url: stratum9+tcp://h:1\n"              // 3
-      "    user: u\n"                              // 4
-      "    wieght: 3\n"                            // 5
-      "  - name: a\n"                              // 6
-      "    url: stratum+tcp://h\n"                 // 7
-      "strategy: best\n"                           // 8
-      "fallback_after: soon\n"                     // 9
-      "devices: [gpuX]\n"                          // 10
-      "memory_budget: 150%\n"                      // 11
-      "cpu_threads: -1\n"                          // 12
-      "log_level: loud\n"                          // 13
-      "prepare_next_epoch: maybe\n");              // 14
+      "pools:\n"                       // 1
+      "  - name: a\n"                  // 2
+      "    url: stratum9+tcp://h:1\n"  // 3
+      "    user: u\n"                  // 4
+      "    wieght: 3\n"                // 5
+      "  - name: a\n"                  // 6
+      "    url: stratum+tcp://h\n"     // 7
+      "strategy: best\n"               // 8
+      "fallback_after: soon\n"         // 9
+      "devices: [gpuX]\n"              // 10
+      "memory_budget: 150%\n"          // 11
+      "cpu_threads: -1\n"              // 12
+      "log_level: loud\n"              // 13
+      "prepare_next_epoch: maybe\n");  // 14
   std::vector<std::pair<int, std::string>> got;
   for (const auto& e : errors) got.emplace_back(e.line, e.message);
   auto has = [&](int line, const std::string& fragment) {
-    return std::any_of(got.begin(), got.end(), [&](auto& g) { return g.first == line && g.second.find(fragment) != std::string::npos; });
+    return std::any_of(got.begin(), got.end(),
+                       [&](auto& g) { return g.first == line && g.second.find(fragment) != std::string::npos; });
   };
   EXPECT_TRUE(has(3, "unknown scheme 'stratum9+tcp'"));
   EXPECT_TRUE(has(5, "unknown key 'wieght'"));
@@ -181,8 +182,8 @@ TEST(Config, SyntaxErrorHasItsPosition) {
 
 TEST(Config, StructuralErrors) {
   EXPECT_FALSE(parse_errors("").empty());
-  EXPECT_FALSE(parse_errors("- a\n- b\n").empty());          // not a mapping
-  EXPECT_FALSE(parse_errors("strategy: split\n").empty());   // no pools
+  EXPECT_FALSE(parse_errors("- a\n- b\n").empty());         // not a mapping
+  EXPECT_FALSE(parse_errors("strategy: split\n").empty());  // no pools
   EXPECT_FALSE(parse_errors("pools: []\n").empty());
   EXPECT_FALSE(parse_errors("pools: [{url: 'stratum+tcp://h:1', user: u, tls: {verify: maybe}}]\n").empty());
   EXPECT_FALSE(parse_errors("pools: [{url: 'stratum+tcp://h:1', user: u, tls: {fingerprint: abc}}]\n").empty());

@@ -1,11 +1,11 @@
 #include "daemon_harness.hpp"
 
 #include <csignal>
+#include <fcntl.h>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <stdexcept>
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 

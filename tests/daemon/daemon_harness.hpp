@@ -25,7 +25,6 @@ using namespace std::chrono_literals;
 // Polls until cond() holds or the timeout passes; returns the last cond().
 bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout, std::chrono::milliseconds step = 100ms);
 
-
 class SimulatedPools {
  public:
   SimulatedPools();

@@ -135,7 +135,8 @@ TEST_F(DaemonTest, WaitingForALightCacheDoesNotFailOver) {
   std::filesystem::create_directories(caches);
   std::filesystem::copy_file(test::shared_cache_directory() / "ethash-0.lightcache", caches / "ethash-0.lightcache",
                              std::filesystem::copy_options::overwrite_existing);
-  DaemonProcess d(daemon_config({{"primary", pools_.url(primary), 0}, {"backup", pools_.url(backup), 1}}, "failover", "", "cpu", caches));
+  DaemonProcess d(
+      daemon_config({{"primary", pools_.url(primary), 0}, {"backup", pools_.url(backup), 1}}, "failover", "", "cpu", caches));
   ASSERT_TRUE(eventually([&] { return pools_.totals(primary).accepted >= 2; }, 60s)) << d.log();
   EXPECT_TRUE(d.wait_for_log("light cache ethash epoch 3: built", 1s)) << d.log();
   EXPECT_EQ(d.count_in_log("mining backup"), 0u) << d.log();
@@ -161,9 +162,8 @@ TEST_F(DaemonTest, ReconnectsAfterEveryFaultWithTheAccountsBalanced) {
   DaemonProcess d(daemon_config({{"flaky", pools_.url(pool)}}, "failover", "max_protocol_errors: 2\n"));
   ASSERT_TRUE(eventually([&] { return pools_.totals(pool).accepted >= 2; }, 60s)) << d.log();
   const std::vector<std::pair<stratum::Fault, std::chrono::milliseconds>> faults = {
-      {stratum::Fault::drop_connections, 0ms}, {stratum::Fault::malformed_line, 0ms},
-      {stratum::Fault::overlong_line, 0ms},    {stratum::Fault::request_reconnect, 0ms},
-      {stratum::Fault::go_silent, 8000ms},     {stratum::Fault::delay_replies, 1000ms},
+      {stratum::Fault::drop_connections, 0ms},  {stratum::Fault::malformed_line, 0ms}, {stratum::Fault::overlong_line, 0ms},
+      {stratum::Fault::request_reconnect, 0ms}, {stratum::Fault::go_silent, 8000ms},   {stratum::Fault::delay_replies, 1000ms},
       {stratum::Fault::reject_all, 1500ms}};
   for (const auto& [fault, duration] : faults) {
     pools_.with(pool, [&](stratum::PoolSimulator& p) {
@@ -172,7 +172,8 @@ TEST_F(DaemonTest, ReconnectsAfterEveryFaultWithTheAccountsBalanced) {
     });
     const auto before = pools_.totals(pool).accepted;
     EXPECT_TRUE(eventually([&] { return pools_.totals(pool).accepted >= before + 2; }, 60s))
-        << "no shares after " << stratum::to_string(fault) << "\n" << d.log();
+        << "no shares after " << stratum::to_string(fault) << "\n"
+        << d.log();
   }
   stop_cleanly(d);
   // The daemon's books agree with the pool's: every share accepted here was accepted there; a
@@ -232,10 +233,17 @@ TEST_F(DaemonTest, TwoDevicesSearchDisjointHalvesOfTheNonceSpace) {
     std::map<std::string, std::vector<std::uint64_t>> nonces;
     for (const auto& v : journal_lines(d))
       if (v.at("outcome").as_string() == "accepted")
-        nonces[std::string(v.at("device").as_string())].push_back(std::stoull(std::string(v.at("nonce").as_string()), nullptr, 16));
+        nonces[std::string(v.at("device").as_string())].push_back(
+            std::stoull(std::string(v.at("nonce").as_string()), nullptr, 16));
     return nonces;
   };
-  ASSERT_TRUE(eventually([&] { auto n = by_device(); return n["cpu0"].size() >= 3 && n["cpu1"].size() >= 3; }, 60s)) << d.log();
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto n = by_device();
+        return n["cpu0"].size() >= 3 && n["cpu1"].size() >= 3;
+      },
+      60s))
+      << d.log();
   stop_cleanly(d);
   constexpr std::uint64_t half = 1ull << 47, miner_bits = (1ull << 48) - 1;
   auto nonces = by_device();

@@ -129,7 +129,8 @@ TEST_F(EngineTest, SharesAreAcceptedWithTheBooksBalanced) {
 TEST_F(EngineTest, FailsOverToTheBackupWhenTheMainPoolDies) {
   const auto primary = pools_.add(simulator("primary"));
   const auto backup = pools_.add(simulator("backup"));
-  Engine& engine = start(engine_config({{"primary", pools_.url(primary), 0}, {"backup", pools_.url(backup), 1}}, Strategy::failover));
+  Engine& engine =
+      start(engine_config({{"primary", pools_.url(primary), 0}, {"backup", pools_.url(backup), 1}}, Strategy::failover));
   ASSERT_TRUE(run_until([&] { return accepted("primary") >= 2; }, 60s));
   EXPECT_EQ(accepted("backup"), 0u);
   EXPECT_FALSE(status_of(engine.pools(), "backup").mining);
@@ -152,7 +153,8 @@ TEST_F(EngineTest, FailsOverToTheBackupWhenTheMainPoolDies) {
 TEST_F(EngineTest, SplitSharesHashesByWeight) {
   const auto heavy = pools_.add(simulator("heavy"));
   const auto light = pools_.add(simulator("light"));
-  Engine& engine = start(engine_config({{"heavy", pools_.url(heavy), 0, 3}, {"light", pools_.url(light), 1, 1}}, Strategy::split));
+  Engine& engine =
+      start(engine_config({{"heavy", pools_.url(heavy), 0, 3}, {"light", pools_.url(light), 1, 1}}, Strategy::split));
   ASSERT_TRUE(run_until([&] { return accepted("heavy") + accepted("light") >= 100; }, 120s));
   const auto pools = engine.pools();
   EXPECT_TRUE(status_of(pools, "heavy").mining);
@@ -181,7 +183,8 @@ TEST_F(EngineTest, StaleSharesAreNotSentAfterACleanJob) {
     std::ifstream in(journal);
     for (std::string line; std::getline(in, line);) {
       const auto v = boost::json::parse(line).as_object();
-      n += v.at("outcome").as_string() == "stale" && v.contains("reason") && v.at("reason").as_string() == "job replaced by a clean job";
+      n += v.at("outcome").as_string() == "stale" && v.contains("reason") &&
+           v.at("reason").as_string() == "job replaced by a clean job";
     }
     return n;
   };
@@ -221,7 +224,8 @@ TEST_F(EngineTest, StopSettlesEveryShare) {
 // other pools carry on.
 TEST_F(EngineTest, APoolNoSourceCanUseDoesNotStopTheOthers) {
   const auto pool = pools_.add(simulator("good"));
-  Engine& engine = start(engine_config({{"broken", "carrier-pigeon://nowhere:1", 0}, {"good", pools_.url(pool), 1}}, Strategy::failover));
+  Engine& engine =
+      start(engine_config({{"broken", "carrier-pigeon://nowhere:1", 0}, {"good", pools_.url(pool), 1}}, Strategy::failover));
   ASSERT_TRUE(run_until([&] { return accepted("good") >= 2; }, 60s));
   EXPECT_FALSE(status_of(engine.pools(), "broken").alive);
   EXPECT_TRUE(engine.set_pool_enabled("broken", false));

@@ -3,8 +3,8 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "dagminer/test/support.hpp"
 #include "dagminer/daemon/share_router.hpp"
+#include "dagminer/test/support.hpp"
 
 namespace dagminer {
 namespace {
@@ -68,8 +68,9 @@ class ShareRouterTest : public ::testing::Test {
   JobBook book_;
   FakeSource source_;
   bool has_source_ = true;
-  ShareRouter router_{io_.get_executor(), book_,
-                      [this](const std::string& pool) -> stratum::JobSource* { return pool == "main" && has_source_ ? &source_ : nullptr; }};
+  ShareRouter router_{io_.get_executor(), book_, [this](const std::string& pool) -> stratum::JobSource* {
+                        return pool == "main" && has_source_ ? &source_ : nullptr;
+                      }};
 };
 
 TEST_F(ShareRouterTest, AVerifiedShareGoesToItsPoolAndSettlesWithItsAnswer) {

@@ -53,7 +53,8 @@ void decode_line(const std::string& text) {
   (void)decode_error(m.params);
 
   // Round trips: a request or response built from what was read decodes back unchanged.
-  for (dagminer::PoolProtocol d : {dagminer::PoolProtocol::ethproxy, dagminer::PoolProtocol::ethereum_stratum_1, dagminer::PoolProtocol::ethereum_stratum_2}) {
+  for (dagminer::PoolProtocol d : {dagminer::PoolProtocol::ethproxy, dagminer::PoolProtocol::ethereum_stratum_1,
+                                   dagminer::PoolProtocol::ethereum_stratum_2}) {
     if (!m.method.empty() && writable(m.params)) {
       const Message again = decode_message(request_line(d, 7, m.method, m.params));
       if (again.method != m.method || again.numeric_id() != 7u) __builtin_trap();

@@ -130,12 +130,12 @@ std::vector<PromFamily> parse_prometheus_text(std::string_view text) {
         if (!valid_metric_name(name)) throw std::runtime_error("bad metric name '" + name + "'");
         if (line[2] == 'H') {
           if (!names.insert(name).second) throw std::runtime_error("family " + name + " declared twice");
-          if (!families.empty() && families.back().samples.empty()) throw std::runtime_error("family " + families.back().name + " has no samples");
+          if (!families.empty() && families.back().samples.empty())
+            throw std::runtime_error("family " + families.back().name + " has no samples");
           for (std::size_t i = 0; i < arg.size(); ++i)
             if (arg[i] == '\\' && (i + 1 >= arg.size() || (arg[i + 1] != '\\' && arg[i + 1] != 'n')))
               throw std::runtime_error("bad escape in HELP");
-            else if (arg[i] == '\\')
-              ++i;
+            else if (arg[i] == '\\') ++i;
           families.push_back({name, "", std::string(arg), {}});
         } else {
           if (families.empty() || families.back().name != name || !families.back().type.empty())
@@ -159,7 +159,8 @@ std::vector<PromFamily> parse_prometheus_text(std::string_view text) {
       throw std::runtime_error("line " + std::to_string(number) + ": " + e.what() + ": " + std::string(line));
     }
   }
-  if (!families.empty() && families.back().samples.empty()) throw std::runtime_error("family " + families.back().name + " has no samples");
+  if (!families.empty() && families.back().samples.empty())
+    throw std::runtime_error("family " + families.back().name + " has no samples");
   return families;
 }
 

@@ -59,9 +59,7 @@ TEST(ServiceConfig, EveryKeyParsed) {
   EXPECT_EQ(c.log.max_files, 3u);
 }
 
-TEST(ServiceConfig, EmptyListenTurnsTheApiOff) {
-  EXPECT_FALSE(parse_ok("api: {listen: ''}\n").api.enabled);
-}
+TEST(ServiceConfig, EmptyListenTurnsTheApiOff) { EXPECT_FALSE(parse_ok("api: {listen: ''}\n").api.enabled); }
 
 TEST(ServiceConfig, PortZeroAndAnyLoopbackAddressNeedNoToken) {
   const Config c = parse_ok("api: {listen: '127.5.6.7:0'}\n");

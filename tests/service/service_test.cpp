@@ -37,7 +37,8 @@ const std::string pool_password = "hunter2-Pool-Password";
 const std::string api_token = "service-test-token-0123456789";
 
 // Each daemon takes a free port for its API unless `api` says otherwise, so tests run in parallel.
-std::string service_config(const std::string& pool_url, const std::string& extra, const std::string& api = "{listen: '127.0.0.1:0'}") {
+std::string service_config(const std::string& pool_url, const std::string& extra,
+                           const std::string& api = "{listen: '127.0.0.1:0'}") {
   std::ostringstream y;
   y << "pools:\n"
     << "  - {name: solo, url: '" << pool_url << "', user: testwallet, password: " << pool_password << ", worker: rig}\n"
@@ -234,10 +235,13 @@ TEST_F(ServiceTest, NotifiesReadyStatusWatchdogReloadingStoppingInOrder) {
   auto d = start("", {"NOTIFY_SOCKET=" + notify.path(), "WATCHDOG_USEC=2000000"});
   auto& m = notify.messages;
   // READY once mining, then the status line and the watchdog keep coming.
-  ASSERT_TRUE(notify.receive_until([](const auto& all) {
-    const long ready = find_message(all, "READY=1", 0);
-    return ready >= 0 && find_message(all, "STATUS=", ready + 1) >= 0 && find_message(all, "WATCHDOG=1", ready + 1) >= 0;
-  }, 60s)) << joined(m) << d->log();
+  ASSERT_TRUE(notify.receive_until(
+      [](const auto& all) {
+        const long ready = find_message(all, "READY=1", 0);
+        return ready >= 0 && find_message(all, "STATUS=", ready + 1) >= 0 && find_message(all, "WATCHDOG=1", ready + 1) >= 0;
+      },
+      60s))
+      << joined(m) << d->log();
   const long ready = find_message(m, "READY=1", 0);
   const std::string status = m[static_cast<std::size_t>(find_message(m, "STATUS=", ready + 1))];
   EXPECT_NE(status.find("MH/s"), std::string::npos) << status;
@@ -246,10 +250,13 @@ TEST_F(ServiceTest, NotifiesReadyStatusWatchdogReloadingStoppingInOrder) {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
   d->signal(SIGHUP);
-  ASSERT_TRUE(notify.receive_until([&](const auto& all) {
-    const long reloading = find_message(all, "RELOADING=1", ready + 1);
-    return reloading >= 0 && find_message(all, "READY=1", reloading + 1) >= 0;
-  }, 10s)) << joined(m) << d->log();
+  ASSERT_TRUE(notify.receive_until(
+      [&](const auto& all) {
+        const long reloading = find_message(all, "RELOADING=1", ready + 1);
+        return reloading >= 0 && find_message(all, "READY=1", reloading + 1) >= 0;
+      },
+      10s))
+      << joined(m) << d->log();
   // RELOADING carries the monotonic time it was sent at (systemd matches it to the reload).
   const std::string reloading = m[static_cast<std::size_t>(find_message(m, "RELOADING=1", ready + 1))];
   const std::regex usec_re("RELOADING=1\nMONOTONIC_USEC=([0-9]+)");
@@ -274,7 +281,8 @@ TEST_F(ServiceTest, ApiReadEndpointsDescribeTheDaemon) {
   ASSERT_NE(port, 0) << d->log();
   ASSERT_TRUE(eventually([&] { return accepted() >= 2; }, 60s)) << d->log();
   // The daemon's books catch up with the pool's answer.
-  ASSERT_TRUE(eventually([&] { return get(port, "/api/v1/summary").json().at("shares").at("accepted").to_number<std::uint64_t>() >= 2; }, 10s));
+  ASSERT_TRUE(eventually(
+      [&] { return get(port, "/api/v1/summary").json().at("shares").at("accepted").to_number<std::uint64_t>() >= 2; }, 10s));
 
   const Reply summary = get(port, "/api/v1/summary?verbose=1");  // a query string is ignored
   ASSERT_EQ(summary.status, 200u) << summary.body;
@@ -319,7 +327,8 @@ TEST_F(ServiceTest, ApiControlNeedsTheToken) {
   ASSERT_NE(port, 0) << d->log();
 
   // No header, or one that is not a bearer token: 401 with a challenge; a wrong token: 403.
-  for (const std::string& header : {std::string(), std::string("Basic dXNlcjpwYXNz"), std::string("Bearer"), std::string("Bearer   ")}) {
+  for (const std::string& header :
+       {std::string(), std::string("Basic dXNlcjpwYXNz"), std::string("Bearer"), std::string("Bearer   ")}) {
     const Reply r = request(port, http::verb::post, "/api/v1/pause", header);
     EXPECT_EQ(r.status, 401u) << "'" << header << "': " << r.body;
     EXPECT_TRUE(r.json_error()) << r.body;
@@ -419,13 +428,15 @@ TEST_F(ServiceTest, SilentClientsBlockNeitherRequestsNorMining) {
   auto refused = connect_to(io, port);
   EXPECT_TRUE(closed_by_server(refused));
   crowd.clear();
-  EXPECT_TRUE(eventually([&] {
-    try {
-      return get(port, "/api/v1/summary").status == 200u;
-    } catch (const std::exception&) {
-      return false;  // the server has not yet seen every closed connection
-    }
-  }, 10s));
+  EXPECT_TRUE(eventually(
+      [&] {
+        try {
+          return get(port, "/api/v1/summary").status == 200u;
+        } catch (const std::exception&) {
+          return false;  // the server has not yet seen every closed connection
+        }
+      },
+      10s));
 
   // The silent ones are dropped after the read timeout (10 s), without an answer.
   EXPECT_TRUE(closed_by_server(silent));
@@ -442,12 +453,15 @@ TEST_F(ServiceTest, MetricsPassPromtoolAndTheStrictParser) {
   Reply r;
   std::vector<PromFamily> families;
   // The hashrate is first measured after 5 s; the daemon's books catch up with the pool's answer.
-  ASSERT_TRUE(eventually([&] {
-    r = get(port, "/metrics");
-    families = parse_prometheus_text(r.body);
-    return prom_value(families, "dagminer_device_hashes_per_second").value_or(0) > 0 &&
-           prom_value(families, "dagminer_shares_total", {{"pool", "solo"}, {"outcome", "accepted"}}).value_or(0) >= 1;
-  }, 20s)) << r.body;
+  ASSERT_TRUE(eventually(
+      [&] {
+        r = get(port, "/metrics");
+        families = parse_prometheus_text(r.body);
+        return prom_value(families, "dagminer_device_hashes_per_second").value_or(0) > 0 &&
+               prom_value(families, "dagminer_shares_total", {{"pool", "solo"}, {"outcome", "accepted"}}).value_or(0) >= 1;
+      },
+      20s))
+      << r.body;
   EXPECT_EQ(r.status, 200u);
   EXPECT_EQ(r.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_EQ(prom_value(families, "dagminer_pool_up", {{"pool", "solo"}}), 1);
@@ -469,13 +483,15 @@ TEST_F(ServiceTest, ReloadAppliesApiAndLogChanges) {
   auto d = start_with_api(port);
   ASSERT_NE(port, 0) << d->log();
   const std::string new_token = "a-new-token-for-the-reload-0123";
-  d->rewrite_config(service_config(pools_.url(pool_), "log: {file: after-reload.log}\n", "{listen: '127.0.0.1:0', token: " + new_token + "}"));
+  d->rewrite_config(
+      service_config(pools_.url(pool_), "log: {file: after-reload.log}\n", "{listen: '127.0.0.1:0', token: " + new_token + "}"));
   d->signal(SIGHUP);
   ASSERT_TRUE(d->wait_for_log("configuration reloaded", 10s)) << d->log();
   EXPECT_EQ(post(port, "/api/v1/pause").status, 403u) << "the old token no longer works";
   EXPECT_EQ(post(port, "/api/v1/pause", new_token).status, 200u);
   EXPECT_EQ(d->count_in_log("api: listening"), 1u) << "the same address: the listener stays";
-  EXPECT_TRUE(eventually([&] { return read_text(d->dir() / "after-reload.log").find("api: paused by") != std::string::npos; }, 5s));
+  EXPECT_TRUE(
+      eventually([&] { return read_text(d->dir() / "after-reload.log").find("api: paused by") != std::string::npos; }, 5s));
 
   d->rewrite_config(service_config(pools_.url(pool_), "", "{listen: ''}"));
   d->signal(SIGHUP);
@@ -522,7 +538,9 @@ TEST_F(ServiceTest, LogsForTheJournal) {
   EXPECT_TRUE(eventually([&] { return d->count_in_log("\n<6>pool solo: connected to") >= 2; }, 20s)) << d->log();
 
   const std::string log = d->log();
-  const std::regex summary_re("\n<6>speed [0-9.]+ [kMG]?H/s \\[cpu [0-9.]+ [kMG]?H/s\\] \\| solo (up|down) A/R/S [0-9]+/[0-9]+/[0-9]+ \\| hw errors 0 \\| uptime [0-9]+h[0-9]{2}m[0-9]{2}s\n");
+  const std::regex summary_re(
+      "\n<6>speed [0-9.]+ [kMG]?H/s \\[cpu [0-9.]+ [kMG]?H/s\\] \\| solo (up|down) A/R/S [0-9]+/[0-9]+/[0-9]+ \\| hw errors 0 "
+      "\\| uptime [0-9]+h[0-9]{2}m[0-9]{2}s\n");
   EXPECT_GE(std::distance(std::sregex_iterator(log.begin(), log.end(), summary_re), std::sregex_iterator()), 3) << log;
   const std::regex disconnected_re("\n<4>pool solo: disconnected: [^\n]*[a-z][^\n]*\n");
   EXPECT_TRUE(std::regex_search(log, disconnected_re)) << "a disconnect says why";
@@ -552,7 +570,8 @@ TEST_F(ServiceTest, LogFileRotatesAtItsSizeAndKeepsItsCount) {
     EXPECT_LE(std::filesystem::file_size(dir / name), 2048u) << name;
     std::ifstream in(dir / name);
     for (std::string line; std::getline(in, line);)
-      EXPECT_TRUE(std::regex_search(line, std::regex("^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]{12} (trace|debug|info |warning|error|critical) ")))
+      EXPECT_TRUE(std::regex_search(
+          line, std::regex("^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]{12} (trace|debug|info |warning|error|critical) ")))
           << name << ": " << line;
   }
   // stdout keeps every line besides the file.
@@ -578,7 +597,8 @@ CommandRun run_command(const std::string& command) {
 }
 
 void replace_all(std::string& text, const std::string& from, const std::string& to) {
-  for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) text.replace(pos, from.size(), to);
+  for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size()))
+    text.replace(pos, from.size(), to);
 }
 
 TEST(Install, PlacesTheBinaryTheUnitAndTheExampleConfig) {

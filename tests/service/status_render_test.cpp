@@ -85,7 +85,8 @@ TEST(Metrics, CarryTheSnapshotsValues) {
   EXPECT_EQ(prom_value(f, "dagminer_device_healthy", {{"device", "gpu0"}}), 0);
   EXPECT_EQ(prom_value(f, "dagminer_device_healthy", {{"device", "cpu"}}), 1);
 
-  const std::pair<const char*, double> outcomes[] = {{"accepted", 7}, {"rejected", 1}, {"stale", 2}, {"timed_out", 3}, {"hardware_error", 4}};
+  const std::pair<const char*, double> outcomes[] = {
+      {"accepted", 7}, {"rejected", 1}, {"stale", 2}, {"timed_out", 3}, {"hardware_error", 4}};
   for (const auto& [outcome, count] : outcomes)
     EXPECT_EQ(prom_value(f, "dagminer_shares_total", {{"pool", "main"}, {"outcome", outcome}}), count) << outcome;
   EXPECT_EQ(prom_value(f, "dagminer_shares_pending", {{"pool", "main"}}), 1);

@@ -142,12 +142,14 @@ TEST_P(Dialects, ReportsHashrate) {
   rig.connect([](PoolConfig& p) { p.hashrate_interval = 1s; });
   rig.client->set_hashrate(123456789.0);
   ASSERT_TRUE(rig.wait_jobs(1));
-  ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.sim->totals().hashrate > 0; }, 5s));
+  ASSERT_TRUE(test::run_until(
+      rig.io, [&] { return rig.sim->totals().hashrate > 0; }, 5s));
   EXPECT_DOUBLE_EQ(rig.sim->totals().hashrate, 123456789.0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stratum, Dialects,
-                         ::testing::Values(PoolProtocol::ethproxy, PoolProtocol::ethereum_stratum_1, PoolProtocol::ethereum_stratum_2),
+                         ::testing::Values(PoolProtocol::ethproxy, PoolProtocol::ethereum_stratum_1,
+                                           PoolProtocol::ethereum_stratum_2),
                          test::dialect_test_name);
 
 TEST(Detection, AutomaticSchemeFindsEthereumStratum1) {
@@ -173,7 +175,8 @@ TEST(Detection, AWrongExplicitDialectIsReportedAndRetried) {
   EXPECT_TRUE(rig.recorder.jobs.empty());
   ASSERT_TRUE(rig.recorder.has_state(ConnectionState::disconnected));
   bool explained = false;
-  for (const auto& [s, why] : rig.recorder.states) explained = explained || why.find("mining.subscribe refused") != std::string::npos;
+  for (const auto& [s, why] : rig.recorder.states)
+    explained = explained || why.find("mining.subscribe refused") != std::string::npos;
   EXPECT_TRUE(explained);
 }
 
@@ -280,7 +283,8 @@ TEST_P(Etchash, JobsCarryTheDagEpochAndSharesVerify) {
   config.cache = test::shared_light_cache(Algorithm::etchash, 1);
   Rig rig(config);
   // EthereumStratum/2.0.0 announces the algorithm; the others rely on the configuration.
-  rig.connect([&](PoolConfig& p) { p.algo = GetParam() == PoolProtocol::ethereum_stratum_2 ? Algorithm::ethash : Algorithm::etchash; });
+  rig.connect(
+      [&](PoolConfig& p) { p.algo = GetParam() == PoolProtocol::ethereum_stratum_2 ? Algorithm::ethash : Algorithm::etchash; });
   ASSERT_TRUE(rig.wait_jobs(1));
   const Job& job = rig.last_job();
   EXPECT_EQ(job.algo, Algorithm::etchash);

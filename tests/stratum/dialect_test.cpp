@@ -4,9 +4,9 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "dialect.hpp"
 #include "dagminer/core/hex.hpp"
 #include "dagminer/stratum/error_codes.hpp"
+#include "dialect.hpp"
 
 namespace dagminer::stratum {
 namespace {
@@ -51,11 +51,13 @@ TEST(EthereumStratum1, HandshakeSubscribesThenAuthorizes) {
   ASSERT_EQ(kinds(start), std::vector<Request>{Request::subscribe});
   EXPECT_EQ(start.requests[0].method, "mining.subscribe");
 
-  const Reaction subscribed = d->on_reply(Request::subscribe, decode_message(
-      R"({"id":1,"result":[["mining.notify","x","EthereumStratum/1.0.0"],"a2eea0"],"error":null})"));
+  const Reaction subscribed =
+      d->on_reply(Request::subscribe,
+                  decode_message(R"({"id":1,"result":[["mining.notify","x","EthereumStratum/1.0.0"],"a2eea0"],"error":null})"));
   EXPECT_EQ(kinds(subscribed), (std::vector<Request>{Request::extranonce_subscribe, Request::authorize}));
   EXPECT_EQ(params(subscribed.requests[1]), R"(["0xwallet.rig","secret"])");
-  EXPECT_EQ(d->on_reply(Request::authorize, decode_message(R"({"id":3,"result":true,"error":null})")).verdict, Verdict::authorized);
+  EXPECT_EQ(d->on_reply(Request::authorize, decode_message(R"({"id":3,"result":true,"error":null})")).verdict,
+            Verdict::authorized);
 
   const auto refused = d->on_reply(Request::authorize, decode_message(R"({"id":3,"result":null,"error":[24,"bad user",null]})"));
   EXPECT_EQ(refused.verdict, Verdict::user_refused);
@@ -96,7 +98,8 @@ TEST(EthereumStratum1, SubmitsTheMinerPartOfTheNonce) {
 
 TEST(EthereumStratum1, AnotherProtocolFallsBackOnlyWhenDetecting) {
   const auto reply = decode_message(R"({"id":1,"result":null,"error":[20,"unknown method",null]})");
-  EXPECT_EQ(make_dialect(PoolProtocol::automatic, settings(true))->on_reply(Request::subscribe, reply).verdict, Verdict::fall_back);
+  EXPECT_EQ(make_dialect(PoolProtocol::automatic, settings(true))->on_reply(Request::subscribe, reply).verdict,
+            Verdict::fall_back);
   const auto refused = make_dialect(PoolProtocol::ethereum_stratum_1, settings())->on_reply(Request::subscribe, reply);
   EXPECT_EQ(refused.verdict, Verdict::wrong_dialect);
   EXPECT_NE(refused.reason.find("mining.subscribe refused"), std::string::npos);
@@ -136,10 +139,11 @@ TEST(EthereumStratum2, HelloSubscribeAuthorizeGivesTheToken) {
   const Reaction hello = d->begin();
   ASSERT_EQ(kinds(hello), std::vector<Request>{Request::hello});
   EXPECT_EQ(hello.requests[0].params.as_object().at("port").as_string(), "115c");
-  const Reaction subscribe =
-      d->on_reply(Request::hello, decode_message(R"({"id":1,"result":{"proto":"EthereumStratum/2.0.0","encoding":"plain","timeout":"a"}})"));
+  const Reaction subscribe = d->on_reply(
+      Request::hello, decode_message(R"({"id":1,"result":{"proto":"EthereumStratum/2.0.0","encoding":"plain","timeout":"a"}})"));
   ASSERT_EQ(kinds(subscribe), std::vector<Request>{Request::subscribe});
-  EXPECT_EQ(kinds(d->on_reply(Request::subscribe, decode_message(R"({"id":2,"result":"s-123"})"))), std::vector<Request>{Request::authorize});
+  EXPECT_EQ(kinds(d->on_reply(Request::subscribe, decode_message(R"({"id":2,"result":"s-123"})"))),
+            std::vector<Request>{Request::authorize});
   EXPECT_EQ(d->on_reply(Request::authorize, decode_message(R"({"id":3,"result":"token-1"})")).verdict, Verdict::authorized);
 
   const auto nonces = *NonceSpace::from_extranonce_hex("0102");
@@ -154,8 +158,10 @@ TEST(EthereumStratum2, HelloSubscribeAuthorizeGivesTheToken) {
 
 TEST(EthereumStratum2, RefusesAnotherProtocolOrEncoding) {
   auto d = make_dialect(PoolProtocol::ethereum_stratum_2, settings());
-  EXPECT_EQ(d->on_reply(Request::hello, decode_message(R"({"id":1,"result":{"proto":"EthereumStratum/1.0.0"}})")).verdict, Verdict::wrong_dialect);
-  const auto gzip = d->on_reply(Request::hello, decode_message(R"({"id":1,"result":{"proto":"EthereumStratum/2.0.0","encoding":"gzip"}})"));
+  EXPECT_EQ(d->on_reply(Request::hello, decode_message(R"({"id":1,"result":{"proto":"EthereumStratum/1.0.0"}})")).verdict,
+            Verdict::wrong_dialect);
+  const auto gzip =
+      d->on_reply(Request::hello, decode_message(R"({"id":1,"result":{"proto":"EthereumStratum/2.0.0","encoding":"gzip"}})"));
   EXPECT_EQ(gzip.verdict, Verdict::wrong_dialect);
   EXPECT_NE(gzip.reason.find("gzip"), std::string::npos);
   EXPECT_EQ(d->on_method(decode_message(R"({"method":"mining.bye"})"))->verdict, Verdict::goodbye);
@@ -165,7 +171,8 @@ TEST(EthereumStratum2, TheEpochComesFromMiningSet) {
   auto d = make_dialect(PoolProtocol::ethereum_stratum_2, settings());
   const auto notify = decode_message(R"({"method":"mining.notify","params":["j1","10",")" + header1 + R"(",true]})");
   EXPECT_THROW(d->on_method(notify), ProtocolError);
-  ASSERT_TRUE(d->on_method(decode_message(R"({"method":"mining.set","params":{"epoch":"1","algo":"etchash","extranonce":"0102"}})")));
+  ASSERT_TRUE(
+      d->on_method(decode_message(R"({"method":"mining.set","params":{"epoch":"1","algo":"etchash","extranonce":"0102"}})")));
   const auto job = d->on_method(notify)->job;
   ASSERT_TRUE(job);
   EXPECT_EQ(job->algo, Algorithm::etchash);
@@ -181,8 +188,10 @@ TEST(SubmitReplies, RejectionsAreClassifiedByCodeAndWords) {
   auto error = [](int code, const std::string& text) {
     return decode_message(R"({"id":5,"result":null,"error":[)" + std::to_string(code) + R"(,")" + text + R"(",null]})");
   };
-  EXPECT_EQ(es1->read_submit_reply(decode_message(R"({"id":5,"result":true,"error":null})"), 3ms).outcome, ShareOutcome::accepted);
-  EXPECT_EQ(es1->read_submit_reply(decode_message(R"({"id":5,"result":false,"error":null})"), 3ms).outcome, ShareOutcome::rejected);
+  EXPECT_EQ(es1->read_submit_reply(decode_message(R"({"id":5,"result":true,"error":null})"), 3ms).outcome,
+            ShareOutcome::accepted);
+  EXPECT_EQ(es1->read_submit_reply(decode_message(R"({"id":5,"result":false,"error":null})"), 3ms).outcome,
+            ShareOutcome::rejected);
   EXPECT_EQ(es1->read_submit_reply(error(code(StratumError::stale), "old"), 3ms).outcome, ShareOutcome::stale);
   EXPECT_EQ(es1->read_submit_reply(error(code(StratumError::other), "Job not found"), 3ms).outcome, ShareOutcome::stale);
   const ShareResult duplicate = es1->read_submit_reply(error(code(StratumError::duplicate), "duplicate"), 3ms);

@@ -87,7 +87,8 @@ TEST_P(EpochChange, NextJobCarriesTheNewEpochAndSharesVerifyAgainstIt) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stratum, EpochChange,
-                         ::testing::Values(PoolProtocol::ethproxy, PoolProtocol::ethereum_stratum_1, PoolProtocol::ethereum_stratum_2),
+                         ::testing::Values(PoolProtocol::ethproxy, PoolProtocol::ethereum_stratum_1,
+                                           PoolProtocol::ethereum_stratum_2),
                          test::dialect_test_name);
 
 TEST(EpochChangeValidation, ACacheOfAnotherEpochOrAlgorithmIsRefused) {

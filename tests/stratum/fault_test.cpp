@@ -72,7 +72,8 @@ TEST_F(Faults, MalformedLinesAreCountedAndOnlyARunOfThemReconnects) {
   EXPECT_EQ(rig.client->counters().reconnects, 0u);
   EXPECT_TRUE(rig.client->alive());
   rig.sim->inject(Fault::malformed_line);  // the third in a row
-  ASSERT_TRUE(test::run_until(rig.io, [&] { return reason_contains(rig, ConnectionState::disconnected, "3 protocol errors in a row"); }));
+  ASSERT_TRUE(
+      test::run_until(rig.io, [&] { return reason_contains(rig, ConnectionState::disconnected, "3 protocol errors in a row"); }));
   EXPECT_EQ(rig.client->counters().reconnects, 1u);
   ASSERT_TRUE(rig.wait_jobs(3));
 }
@@ -98,7 +99,8 @@ TEST_F(Faults, UnansweredSubmitTimesOutAndThePoolIsDropped) {
   EXPECT_EQ(rig.client->counters().shares_sent, 1u);
   EXPECT_EQ(r.outcome, ShareOutcome::timed_out);
   EXPECT_NE(r.reason.find("no reply to share submission within 1 s"), std::string::npos) << r.reason;
-  ASSERT_TRUE(test::run_until(rig.io, [&] { return reason_contains(rig, ConnectionState::disconnected, "no reply to share submission within 1 s"); }));
+  ASSERT_TRUE(test::run_until(
+      rig.io, [&] { return reason_contains(rig, ConnectionState::disconnected, "no reply to share submission within 1 s"); }));
   ASSERT_TRUE(rig.wait_jobs(2));  // once replies are prompt again
 }
 
@@ -148,7 +150,8 @@ TEST_F(Faults, SilentPoolIsDeclaredDead) {
   rig.connect([](PoolConfig& p) { p.job_timeout = 1s; });
   ASSERT_TRUE(rig.wait_jobs(1));
   rig.sim->inject(Fault::go_silent, 2500ms);
-  ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.has_state(ConnectionState::disconnected); }, 3s));
+  ASSERT_TRUE(test::run_until(
+      rig.io, [&] { return rig.recorder.has_state(ConnectionState::disconnected); }, 3s));
   EXPECT_TRUE(reason_contains(rig, ConnectionState::disconnected, "no new job within 1 s"));
   EXPECT_FALSE(rig.client->alive());
   ASSERT_TRUE(rig.wait_jobs(2, 8s));
@@ -210,7 +213,8 @@ TEST_F(Faults, UnknownMethodsUnknownIdsAndWrongTypesAreCountedNotFatal) {
     p.send(R"({"id":4242,"result":true,"error":null})");
     p.send(R"({"id":77,"method":"mining.frobnicate","params":[]})");
     p.send(R"({"id":null,"method":"mining.notify","params":[1,2,3,4]})");
-    p.send(R"({"id":null,"method":"mining.notify","params":["j1","0000000000000000000000000000000000000000000000000000000000000000","1111111111111111111111111111111111111111111111111111111111111111",true]})");
+    p.send(
+        R"({"id":null,"method":"mining.notify","params":["j1","0000000000000000000000000000000000000000000000000000000000000000","1111111111111111111111111111111111111111111111111111111111111111",true]})");
     const auto reply = p.read();
     answer_to_unknown_method = reply.error ? reply.error->message : "";
   });
@@ -239,7 +243,8 @@ TEST_F(Faults, StalledHandshakeIsDeclaredDead) {
   client.start();
   auto reported = [&] {
     for (const auto& [s, why] : rec.states)
-      if (s == ConnectionState::disconnected && why.find("not connected and authorized within 3 s") != std::string::npos) return true;
+      if (s == ConnectionState::disconnected && why.find("not connected and authorized within 3 s") != std::string::npos)
+        return true;
     return false;
   };
   ASSERT_TRUE(test::run_until(io, reported, 6s));

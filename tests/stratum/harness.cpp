@@ -35,7 +35,8 @@ bool run_until(boost::asio::io_context& io, const std::function<bool()>& done, s
 
 void run_for(boost::asio::io_context& io, std::chrono::milliseconds duration) {
   const auto deadline = Clock::now() + duration;
-  run_until(io, [&] { return Clock::now() >= deadline; }, duration + std::chrono::seconds(1));
+  run_until(
+      io, [&] { return Clock::now() >= deadline; }, duration + std::chrono::seconds(1));
 }
 
 std::string dialect_test_name(const ::testing::TestParamInfo<PoolProtocol>& info) {
@@ -126,12 +127,14 @@ void Rig::connect_to(const std::string& url, const std::function<void(PoolConfig
 }
 
 bool Rig::wait_jobs(std::size_t count, std::chrono::milliseconds limit) {
-  return run_until(io, [&] { return recorder.jobs.size() >= count; }, limit);
+  return run_until(
+      io, [&] { return recorder.jobs.size() >= count; }, limit);
 }
 
 ShareResult Rig::submit(const Share& share, std::chrono::milliseconds limit) {
   const std::uint64_t id = client->submit(share);
-  if (!run_until(io, [&] { return recorder.result(id) != nullptr; }, limit))
+  if (!run_until(
+          io, [&] { return recorder.result(id) != nullptr; }, limit))
     throw std::runtime_error("no outcome for share " + std::to_string(id));
   return *recorder.result(id);
 }

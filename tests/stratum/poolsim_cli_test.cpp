@@ -69,14 +69,15 @@ TEST(PoolsimCommand, HelpDocumentsEveryOptionAndFault) {
   Child child({"poolsim", "--help"});
   const std::string help = child.rest();
   EXPECT_EQ(child.wait(), 0);
-  for (const char* option : {"--listen", "--port", "--dialect", "--tls-cert", "--tls-key", "--algo", "--epoch", "--difficulty",
-                             "--job-interval", "--extranonce-bytes", "--extranonce", "--fault", "--cache-dir", "--duration", "--next-epoch",
-                             "--next-epoch-after"})
+  for (const char* option :
+       {"--listen", "--port", "--dialect", "--tls-cert", "--tls-key", "--algo", "--epoch", "--difficulty", "--job-interval",
+        "--extranonce-bytes", "--extranonce", "--fault", "--cache-dir", "--duration", "--next-epoch", "--next-epoch-after"})
     EXPECT_NE(help.find(option), std::string::npos) << option;
-  for (Fault f : {Fault::drop_connections, Fault::pause_listening, Fault::malformed_line, Fault::overlong_line, Fault::delay_replies,
-                  Fault::reject_all, Fault::reuse_job_ids, Fault::request_reconnect, Fault::go_silent})
+  for (Fault f : {Fault::drop_connections, Fault::pause_listening, Fault::malformed_line, Fault::overlong_line,
+                  Fault::delay_replies, Fault::reject_all, Fault::reuse_job_ids, Fault::request_reconnect, Fault::go_silent})
     EXPECT_NE(help.find(std::string("  ") + to_string(f)), std::string::npos) << to_string(f);
-  EXPECT_NE(help.find("Shares are answered accepted, stale (21), duplicate (22), low difficulty (23) or unauthorized (24)."), std::string::npos);
+  EXPECT_NE(help.find("Shares are answered accepted, stale (21), duplicate (22), low difficulty (23) or unauthorized (24)."),
+            std::string::npos);
   EXPECT_NE(help.find("refuse authorization and every share (code 24) for D"), std::string::npos);
 }
 
@@ -94,7 +95,8 @@ TEST(PoolsimCommand, ServesAClientAndPrintsTheSummaryOnSigterm) {
   PoolClient client(io, test::fast_pool(url), rec.callbacks());
   client.start();
   ASSERT_TRUE(test::run_until(io, [&] { return !rec.jobs.empty(); }));
-  const std::uint64_t id = client.submit(test::find_share(*test::shared_light_cache(Algorithm::ethash, 0), rec.jobs.back(), true));
+  const std::uint64_t id =
+      client.submit(test::find_share(*test::shared_light_cache(Algorithm::ethash, 0), rec.jobs.back(), true));
   ASSERT_TRUE(test::run_until(io, [&] { return rec.result(id) != nullptr; }));
   EXPECT_EQ(rec.result(id)->outcome, ShareOutcome::accepted);
   // The scheduled fault asks the client to reconnect: a second session.
@@ -129,7 +131,7 @@ TEST(PoolsimCommand, EpochOptionsAreCheckedAndNamedInUsageErrors) {
       {{"poolsim", "--next-epoch", "-1", "--next-epoch-after", "1s"}, "--next-epoch"},
       {{"poolsim", "--next-epoch", "32768", "--next-epoch-after", "1s"}, "--next-epoch"},
       {{"poolsim", "--epoch", "32767", "--next-epoch-after", "1s"}, "--next-epoch"},  // the default, --epoch + 1
-      {{"poolsim", "--next-epoch", "3"}, "--next-epoch-after"},  // a target without a time
+      {{"poolsim", "--next-epoch", "3"}, "--next-epoch-after"},                       // a target without a time
   };
   for (const auto& [args, option] : cases) {
     Child child(args, true);

@@ -115,10 +115,12 @@ TEST(Message, LinesFollowEachDialect) {
   EXPECT_EQ(json::parse(response_line(PoolProtocol::ethereum_stratum_2, 31, nullptr, std::nullopt)), json::parse(R"({"id":31})"));
   EXPECT_EQ(json::parse(response_line(PoolProtocol::ethereum_stratum_1, 4, false, RpcError{21, "Job not found"})),
             json::parse(R"({"id":4,"result":false,"error":[21,"Job not found",null]})"));
-  EXPECT_FALSE(json::parse(notification_line(PoolProtocol::ethereum_stratum_2, "mining.bye", nullptr)).as_object().contains("id"));
+  EXPECT_FALSE(
+      json::parse(notification_line(PoolProtocol::ethereum_stratum_2, "mining.bye", nullptr)).as_object().contains("id"));
   // Ids that are not strings or numbers, or would not survive writing, are answered as null.
   EXPECT_EQ(json::parse(response_line(PoolProtocol::ethereum_stratum_1, json::array{1}, true, std::nullopt)).at("id"), nullptr);
-  EXPECT_EQ(json::parse(response_line(PoolProtocol::ethereum_stratum_1, json::parse("1e400"), true, std::nullopt)).at("id"), nullptr);
+  EXPECT_EQ(json::parse(response_line(PoolProtocol::ethereum_stratum_1, json::parse("1e400"), true, std::nullopt)).at("id"),
+            nullptr);
   EXPECT_EQ(json::parse(response_line(PoolProtocol::ethereum_stratum_1, "abc", true, std::nullopt)).at("id"), "abc");
 }
 

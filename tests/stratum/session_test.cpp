@@ -4,8 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "session.hpp"
 #include "dagminer/core/hex.hpp"
+#include "session.hpp"
 
 namespace dagminer::stratum {
 namespace {

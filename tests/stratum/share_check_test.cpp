@@ -19,13 +19,13 @@ class ShareCheckTest : public ::testing::Test {
     job.nonces = *NonceSpace::from_extranonce_hex("1234");
   }
 
-  IssuedJob issued(const std::string& id = "0000002a") const {
-    return {id, job.header, job.target, job.nonces, cache, true};
-  }
+  IssuedJob issued(const std::string& id = "0000002a") const { return {id, job.header, job.target, job.nonces, cache, true}; }
   // The miner's part of a share's nonce, as EthereumStratum sends it.
   std::string miner_part(const Share& share) const { return job.nonces.miner_part_hex(share.nonce); }
   Submission es_submission(const Share& share) const { return {job.id, std::nullopt, miner_part(share), std::nullopt}; }
-  Submission ethproxy_submission(const Share& share) const { return {{}, share.header, "0x" + to_hex_u64(share.nonce), share.mix_hash}; }
+  Submission ethproxy_submission(const Share& share) const {
+    return {{}, share.header, "0x" + to_hex_u64(share.nonce), share.mix_hash};
+  }
 
   std::shared_ptr<const LightCache> cache = test::shared_light_cache(Algorithm::ethash, 0);
   Job job;
@@ -109,7 +109,8 @@ TEST_F(ShareCheckTest, ARepeatedJobIdMeansItsNewestJob) {
   Job newest = job;
   newest.header = reused.header;
   const Share share = test::find_share(*cache, newest, true);
-  EXPECT_EQ(jobs.check({job.id, std::nullopt, newest.nonces.miner_part_hex(share.nonce), std::nullopt}).verdict, ShareVerdict::accepted);
+  EXPECT_EQ(jobs.check({job.id, std::nullopt, newest.nonces.miner_part_hex(share.nonce), std::nullopt}).verdict,
+            ShareVerdict::accepted);
 }
 
 TEST(ShareRejection, UsesTheStratumErrorCodes) {

@@ -12,8 +12,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr Fault every_fault[] = {Fault::drop_connections, Fault::pause_listening, Fault::malformed_line,
-                                 Fault::overlong_line,    Fault::delay_replies,   Fault::reject_all,
+constexpr Fault every_fault[] = {Fault::drop_connections, Fault::pause_listening,   Fault::malformed_line,
+                                 Fault::overlong_line,    Fault::delay_replies,     Fault::reject_all,
                                  Fault::reuse_job_ids,    Fault::request_reconnect, Fault::go_silent};
 
 TEST(FaultNames, RoundTripAndSayWhichLast) {
@@ -98,9 +98,11 @@ TEST(Summary, ListsEverySessionAndTheTotals) {
   const std::string text = format_summary("p", Algorithm::etchash, 7, {a, b});
   EXPECT_EQ(text.substr(0, text.find('\n')), "poolsim p: 2 sessions, etchash epoch 7");
   EXPECT_NE(text.find("  session 1 127.0.0.1:5000 "), std::string::npos);
-  EXPECT_NE(text.find("extranonce '0001' worker 'rig' jobs 3: accepted 2, stale 1, duplicate 0, low difficulty 0, unauthorized 0, invalid 0 (open)\n"),
+  EXPECT_NE(text.find("extranonce '0001' worker 'rig' jobs 3: accepted 2, stale 1, duplicate 0, low difficulty 0, unauthorized "
+                      "0, invalid 0 (open)\n"),
             std::string::npos);
-  EXPECT_NE(text.find("  total: accepted 7, stale 2, duplicate 0, low difficulty 0, unauthorized 0, invalid 4\n"), std::string::npos);
+  EXPECT_NE(text.find("  total: accepted 7, stale 2, duplicate 0, low difficulty 0, unauthorized 0, invalid 4\n"),
+            std::string::npos);
   EXPECT_NE(format_summary("p", Algorithm::ethash, 0, {a}).find("1 session, ethash epoch 0"), std::string::npos);
 }
 

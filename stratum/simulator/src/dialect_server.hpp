@@ -26,7 +26,8 @@ class PoolServices {
   // Judges a share from `worker` and counts its outcome; nullopt when accepted.
   virtual std::optional<RpcError> check_share(MinerSession& s, const std::string& worker, const Submission& share) = 0;
   // Answers a request in the session's dialect (late while delay_replies holds).
-  virtual void reply(MinerSession& s, const boost::json::value& id, const boost::json::value& result, const std::optional<RpcError>& error) = 0;
+  virtual void reply(MinerSession& s, const boost::json::value& id, const boost::json::value& result,
+                     const std::optional<RpcError>& error) = 0;
 
  protected:
   ~PoolServices() = default;

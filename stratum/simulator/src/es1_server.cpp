@@ -41,12 +41,17 @@ class Es1Server final : public DialectServer {
     const PoolWork& w = pool_.work();
     const bool clean = is_clean_for(s, w);
     issue_job(s, w, clean);
-    s.notify("mining.notify", json::array{json::string(w.job_id), json::string(to_hex(w.seed)), json::string(to_hex(w.header)), clean});
+    s.notify("mining.notify",
+             json::array{json::string(w.job_id), json::string(to_hex(w.seed)), json::string(to_hex(w.header)), clean});
   }
 
   void announce_difficulty(MinerSession& s) override { s.notify("mining.set_difficulty", json::array{pool_.work().difficulty}); }
-  void announce_extranonce(MinerSession& s) override { s.notify("mining.set_extranonce", json::array{json::string(s.stats.extranonce)}); }
-  void request_reconnect(MinerSession& s, const std::string& host, std::uint16_t port) override { send_client_reconnect(s, host, port); }
+  void announce_extranonce(MinerSession& s) override {
+    s.notify("mining.set_extranonce", json::array{json::string(s.stats.extranonce)});
+  }
+  void request_reconnect(MinerSession& s, const std::string& host, std::uint16_t port) override {
+    send_client_reconnect(s, host, port);
+  }
 
  private:
   PoolServices& pool_;

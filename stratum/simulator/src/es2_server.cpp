@@ -14,8 +14,9 @@ class Es2Server final : public DialectServer {
 
   void handle(MinerSession& s, const Message& m) override {
     if (m.method == "mining.hello") {
-      const json::object result{{"proto", "EthereumStratum/2.0.0"}, {"encoding", "plain"}, {"resume", "0"},
-                                {"timeout", "b4"},                  {"maxerrors", "5"},    {"node", "dagminer-poolsim"}};
+      const json::object result{
+          {"proto", "EthereumStratum/2.0.0"}, {"encoding", "plain"}, {"resume", "0"}, {"timeout", "b4"}, {"maxerrors", "5"},
+          {"node", "dagminer-poolsim"}};
       return pool_.reply(s, m.id, result, std::nullopt);
     }
     if (m.method == "mining.subscribe") return pool_.reply(s, m.id, json::string("s-" + hex_number(s.stats.id)), std::nullopt);
@@ -54,8 +55,8 @@ class Es2Server final : public DialectServer {
       s.notify("mining.set", json::object{{"epoch", epoch_number(w.epoch)}});
     }
     issue_job(s, w, clean);
-    s.notify("mining.notify",
-             json::array{json::string(w.job_id), json::string(hex_number(w.height)), json::string(to_hex(w.header)), clean ? "1" : "0"});
+    s.notify("mining.notify", json::array{json::string(w.job_id), json::string(hex_number(w.height)),
+                                          json::string(to_hex(w.header)), clean ? "1" : "0"});
   }
 
   void announce_difficulty(MinerSession& s) override { s.notify("mining.set", json::object{{"target", to_hex(s.next_target)}}); }

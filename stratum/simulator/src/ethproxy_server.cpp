@@ -25,7 +25,8 @@ class EthProxyServer final : public DialectServer {
       const auto& p = params_of(m, 3);
       const auto header = parse_hex_array<32>(text(p[1]));
       const auto mix = parse_hex_array<32>(text(p[2]));
-      if (!header || !mix) return pool_.reply(s, m.id, false, RpcError{code(StratumError::other), "malformed header or mix hash"});
+      if (!header || !mix)
+        return pool_.reply(s, m.id, false, RpcError{code(StratumError::other), "malformed header or mix hash"});
       // EthProxy logs in once per connection: its shares carry no worker name.
       const auto error = pool_.check_share(s, s.stats.worker, Submission{{}, *header, text(p[0]), *mix});
       return pool_.reply(s, m.id, !error, error);
@@ -44,15 +45,17 @@ class EthProxyServer final : public DialectServer {
   void announce_difficulty(MinerSession&) override {}  // the boundary comes with each job
   void announce_extranonce(MinerSession&) override {}  // EthProxy miners own the whole nonce
 
-  void request_reconnect(MinerSession& s, const std::string& host, std::uint16_t port) override { send_client_reconnect(s, host, port); }
+  void request_reconnect(MinerSession& s, const std::string& host, std::uint16_t port) override {
+    send_client_reconnect(s, host, port);
+  }
 
  private:
   // Issues the pool's current job to the session; returns its work array [header, seed, boundary, height].
   json::array issue_work(MinerSession& s, bool clean) {
     const PoolWork& w = pool_.work();
     issue_job(s, w, clean);
-    return json::array{json::string("0x" + to_hex(w.header)), json::string("0x" + to_hex(w.seed)), json::string("0x" + to_hex(s.next_target)),
-                       json::string("0x" + hex_number(w.height))};
+    return json::array{json::string("0x" + to_hex(w.header)), json::string("0x" + to_hex(w.seed)),
+                       json::string("0x" + to_hex(s.next_target)), json::string("0x" + hex_number(w.height))};
   }
 
   PoolServices& pool_;

@@ -13,10 +13,10 @@ struct FaultName {
   bool has_duration;
 };
 constexpr FaultName fault_names[] = {
-    {Fault::drop_connections, "drop", false},     {Fault::pause_listening, "pause", true},
-    {Fault::malformed_line, "malformed", false},  {Fault::overlong_line, "overlong", false},
-    {Fault::delay_replies, "delay", true},        {Fault::reject_all, "reject", true},
-    {Fault::reuse_job_ids, "reuse-ids", true},    {Fault::request_reconnect, "reconnect", false},
+    {Fault::drop_connections, "drop", false},    {Fault::pause_listening, "pause", true},
+    {Fault::malformed_line, "malformed", false}, {Fault::overlong_line, "overlong", false},
+    {Fault::delay_replies, "delay", true},       {Fault::reject_all, "reject", true},
+    {Fault::reuse_job_ids, "reuse-ids", true},   {Fault::request_reconnect, "reconnect", false},
     {Fault::go_silent, "silent", true},
 };
 
@@ -48,9 +48,7 @@ void FaultWindows::open(Fault fault, Clock::time_point now, std::chrono::millise
   if (fault == Fault::delay_replies) reply_delay_ = duration;
 }
 
-bool FaultWindows::active(Fault fault, Clock::time_point now) const {
-  return now < until_.at(static_cast<std::size_t>(fault));
-}
+bool FaultWindows::active(Fault fault, Clock::time_point now) const { return now < until_.at(static_cast<std::size_t>(fault)); }
 
 std::string malformed_line() { return "{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"broken\n"; }
 

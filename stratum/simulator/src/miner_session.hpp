@@ -18,10 +18,10 @@ struct MinerSession {
   SessionStats stats;
   std::shared_ptr<Transport> transport;
   std::shared_ptr<Outbox> outbox;
-  NonceSpace next_nonces;     // apply to the next job
+  NonceSpace next_nonces;  // apply to the next job
   Target next_target{};
-  std::string token;          // EthereumStratum/2.0.0 worker token
-  int announced_epoch = -1;   // EthereumStratum/2.0.0: the epoch last sent in mining.set
+  std::string token;         // EthereumStratum/2.0.0 worker token
+  int announced_epoch = -1;  // EthereumStratum/2.0.0: the epoch last sent in mining.set
   IssuedJobs jobs;
 
   PoolProtocol dialect() const noexcept { return stats.dialect; }

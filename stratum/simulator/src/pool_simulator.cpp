@@ -82,8 +82,8 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
     if (epoch < 0 || epoch > max_epoch) throw std::invalid_argument("set_epoch: " + wanted + " is out of range");
     if (!cache) throw std::invalid_argument("set_epoch: no light cache given for " + wanted);
     if (cache->algo != config_.algo || cache->epoch != epoch)
-      throw std::invalid_argument("set_epoch: the light cache is that of " + std::string(dagminer::to_string(cache->algo)) + " epoch " +
-                                  std::to_string(cache->epoch) + ", not of " + wanted);
+      throw std::invalid_argument("set_epoch: the light cache is that of " + std::string(dagminer::to_string(cache->algo)) +
+                                  " epoch " + std::to_string(cache->epoch) + ", not of " + wanted);
     enter_epoch(epoch, std::move(cache));
     // send_job announces the epoch to EthereumStratum/2.0.0 sessions before the job.
     new_job(std::nullopt, std::nullopt, true);
@@ -165,7 +165,8 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
     const ShareCheck check = s.jobs.check(share);
     count_share(s.stats, check.verdict);
     if (check.verdict == ShareVerdict::accepted)
-      spdlog::debug("poolsim {}: session {} share accepted (job {}, nonce {})", config_.name, s.stats.id, check.job_id, to_hex_u64(check.nonce));
+      spdlog::debug("poolsim {}: session {} share accepted (job {}, nonce {})", config_.name, s.stats.id, check.job_id,
+                    to_hex_u64(check.nonce));
     return rejection(check);
   }
 
@@ -215,7 +216,8 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
     acceptor_.bind(endpoint_, ec);
     if (ec) {
       acceptor_.close();
-      throw std::runtime_error("cannot listen on " + config_.address + ":" + std::to_string(endpoint_.port()) + ": " + ec.message());
+      throw std::runtime_error("cannot listen on " + config_.address + ":" + std::to_string(endpoint_.port()) + ": " +
+                               ec.message());
     }
     acceptor_.listen();
     endpoint_ = acceptor_.local_endpoint();
@@ -246,7 +248,8 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
     timers_.push_back(timer);
     asio::co_spawn(
         executor_,
-        [](std::shared_ptr<Impl> self, std::shared_ptr<asio::steady_timer> t, std::chrono::milliseconds period, Action act) -> awaitable<void> {
+        [](std::shared_ptr<Impl> self, std::shared_ptr<asio::steady_timer> t, std::chrono::milliseconds period,
+           Action act) -> awaitable<void> {
           while (!self->stopped_) {
             t->expires_after(period);
             boost::system::error_code ec;
@@ -263,7 +266,8 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
     work_.epoch = epoch;
     work_.cache = std::move(cache);
     work_.seed = seed_of_epoch(config_.algo, epoch);
-    work_.height = static_cast<std::uint64_t>(epoch) * (config_.algo == Algorithm::etchash ? etchash_epoch_length : ethash_epoch_length);
+    work_.height =
+        static_cast<std::uint64_t>(epoch) * (config_.algo == Algorithm::etchash ? etchash_epoch_length : ethash_epoch_length);
   }
 
   void next_job_content(std::optional<std::string> id, std::optional<Hash256> header, bool clean) {
@@ -362,7 +366,8 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
   }
 
   // Replies go out at once, or late while delay_replies holds.
-  void answer(MinerSession& s, PoolProtocol dialect, const json::value& id, const json::value& result, const std::optional<RpcError>& error) {
+  void answer(MinerSession& s, PoolProtocol dialect, const json::value& id, const json::value& result,
+              const std::optional<RpcError>& error) {
     std::string line = response_line(dialect, id, result, error);
     if (!fault_active(Fault::delay_replies)) return s.outbox->send(std::move(line));
     auto timer = std::make_shared<asio::steady_timer>(executor_, faults_.reply_delay());

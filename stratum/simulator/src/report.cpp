@@ -16,7 +16,8 @@ std::string scheme_of(PoolProtocol d) {
 
 std::string share_counts(const SessionStats& s) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "accepted %llu, stale %llu, duplicate %llu, low difficulty %llu, unauthorized %llu, invalid %llu",
+  std::snprintf(buf, sizeof buf,
+                "accepted %llu, stale %llu, duplicate %llu, low difficulty %llu, unauthorized %llu, invalid %llu",
                 static_cast<unsigned long long>(s.accepted), static_cast<unsigned long long>(s.stale),
                 static_cast<unsigned long long>(s.duplicate), static_cast<unsigned long long>(s.low_difficulty),
                 static_cast<unsigned long long>(s.unauthorized), static_cast<unsigned long long>(s.invalid));
@@ -50,11 +51,13 @@ SessionStats sum_sessions(const std::vector<SessionStats>& sessions) {
 }
 
 std::string format_summary(const std::string& name, Algorithm algo, int epoch, const std::vector<SessionStats>& sessions) {
-  std::string out = "poolsim " + name + ": " + std::to_string(sessions.size()) + (sessions.size() == 1 ? " session, " : " sessions, ") +
-                    std::string(dagminer::to_string(algo)) + " epoch " + std::to_string(epoch) + "\n";
+  std::string out = "poolsim " + name + ": " + std::to_string(sessions.size()) +
+                    (sessions.size() == 1 ? " session, " : " sessions, ") + std::string(dagminer::to_string(algo)) + " epoch " +
+                    std::to_string(epoch) + "\n";
   for (const auto& x : sessions)
-    out += "  session " + std::to_string(x.id) + " " + x.peer + " " + to_string(x.dialect) + " extranonce '" + x.extranonce + "' worker '" +
-           x.worker + "' jobs " + std::to_string(x.jobs) + ": " + share_counts(x) + (x.open ? " (open)" : "") + "\n";
+    out += "  session " + std::to_string(x.id) + " " + x.peer + " " + to_string(x.dialect) + " extranonce '" + x.extranonce +
+           "' worker '" + x.worker + "' jobs " + std::to_string(x.jobs) + ": " + share_counts(x) + (x.open ? " (open)" : "") +
+           "\n";
   out += "  total: " + share_counts(sum_sessions(sessions)) + "\n";
   return out;
 }

@@ -34,7 +34,8 @@ ShareCheck IssuedJobs::check(const Submission& share) {
     nonce = *number;
   } else {
     const std::size_t digits = 2 * (8 - job->nonces.extranonce_bytes());
-    if (!number || share.nonce_hex.size() != digits) return invalid("the nonce must be " + std::to_string(digits) + " hex digits");
+    if (!number || share.nonce_hex.size() != digits)
+      return invalid("the nonce must be " + std::to_string(digits) + " hex digits");
     nonce = job->nonces.compose(*number);
   }
   // Recorded before the hash is checked: a share is submitted once, whatever its fate.

@@ -40,9 +40,9 @@ enum class ShareVerdict { accepted, stale, duplicate, low_difficulty, invalid };
 
 struct ShareCheck {
   ShareVerdict verdict = ShareVerdict::accepted;
-  std::string why;           // for invalid shares: what was wrong
-  std::string job_id;        // the job the share was for, when found
-  std::uint64_t nonce = 0;   // the full nonce, when well formed
+  std::string why;          // for invalid shares: what was wrong
+  std::string job_id;       // the job the share was for, when found
+  std::uint64_t nonce = 0;  // the full nonce, when well formed
 };
 
 class IssuedJobs {

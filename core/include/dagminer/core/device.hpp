@@ -33,7 +33,7 @@ struct WorkItem {
   std::uint64_t boundary = 0;     // candidates have final-hash top 64 bits <= boundary
   std::uint64_t nonce_start = 0;  // this device's slice: [nonce_start, nonce_start + nonce_count)
   std::uint64_t nonce_count = 0;
-  std::uint32_t weight = 1;       // share of this device's hashes among the items set together
+  std::uint32_t weight = 1;  // share of this device's hashes among the items set together
 };
 
 struct Candidate {
@@ -43,9 +43,9 @@ struct Candidate {
 };
 
 struct DeviceCounters {
-  std::uint64_t hashes = 0;             // nonces fully searched, exactly
-  std::uint64_t candidates = 0;         // delivered to the sink
-  std::uint64_t candidates_dropped = 0; // lost to a full results buffer (counted, never silent)
+  std::uint64_t hashes = 0;              // nonces fully searched, exactly
+  std::uint64_t candidates = 0;          // delivered to the sink
+  std::uint64_t candidates_dropped = 0;  // lost to a full results buffer (counted, never silent)
   // Of `hashes`, those that may have been spent on jobs after set_work had dropped them: an upper
   // bound (a GPU counts, for each launch cancelled while it ran, what it searched up to the most
   // hashes the GPU runs at once; the CPU counts the hashes that finished after the replacement).

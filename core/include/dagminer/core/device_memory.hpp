@@ -36,7 +36,7 @@ struct MemoryStats {
   std::uint64_t buffer_allocations = 0;  // staging/results pairs allocated (not reused)
   double last_dag_build_seconds = 0;     // light-cache upload + build, wall time
   double total_dag_build_seconds = 0;
-  std::vector<DagKey> resident;          // most recently used first
+  std::vector<DagKey> resident;  // most recently used first
 
   std::uint64_t bytes_of(MemoryKind kind) const noexcept { return bytes[static_cast<std::size_t>(kind)]; }
 };

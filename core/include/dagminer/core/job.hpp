@@ -19,12 +19,12 @@ struct Job {
   std::string pool;  // pool name from the config
   std::string id;    // as the pool sent it
   Algorithm algo = Algorithm::ethash;
-  int epoch = 0;     // DAG epoch found from the seed
+  int epoch = 0;  // DAG epoch found from the seed
   Hash256 seed{};
   Hash256 header{};
   Target target{};
-  NonceSpace nonces;  // the extranonce prefix of this session
-  bool clean = false; // earlier jobs of this pool are void
+  NonceSpace nonces;   // the extranonce prefix of this session
+  bool clean = false;  // earlier jobs of this pool are void
   std::optional<std::uint64_t> height;
   Clock::time_point received{};
 

@@ -16,7 +16,7 @@ class LatencyRecorder {
   // Upper bounds, in seconds, of the histogram buckets (+Inf is implied): fine below a
   // millisecond, where job switches are expected, coarse up to the seconds of an epoch change.
   static constexpr std::array<double, 14> bounds{50e-6, 100e-6, 200e-6, 500e-6, 1e-3, 2e-3, 5e-3,
-                                                  10e-3, 50e-3, 0.1,    0.5,    1,     5,    10};
+                                                 10e-3, 50e-3,  0.1,    0.5,    1,    5,    10};
 
   LatencyRecorder() : LatencyRecorder(1024) {}
   explicit LatencyRecorder(std::size_t window);

@@ -20,29 +20,29 @@ struct BackoffConfig {
 };
 
 struct TlsConfig {
-  bool verify = true;          // verify the certificate chain against the system store (or ca_file)
-  std::string ca_file;         // extra trust anchor, PEM
-  std::string fingerprint;     // optional SHA-256 of the server certificate (hex, ':' allowed)
-  std::string server_name;     // SNI / verification name override
+  bool verify = true;       // verify the certificate chain against the system store (or ca_file)
+  std::string ca_file;      // extra trust anchor, PEM
+  std::string fingerprint;  // optional SHA-256 of the server certificate (hex, ':' allowed)
+  std::string server_name;  // SNI / verification name override
   bool operator==(const TlsConfig&) const = default;
 };
 
 struct PoolConfig {
-  std::string name;       // unique; used in logs, metrics and the API
-  std::string url;        // scheme://host:port, e.g. stratum2+tcp://pool.example:4444
-  std::string user;       // wallet or account
+  std::string name;  // unique; used in logs, metrics and the API
+  std::string url;   // scheme://host:port, e.g. stratum2+tcp://pool.example:4444
+  std::string user;  // wallet or account
   std::string password = "x";
-  std::string worker;     // appended as user.worker where the dialect expects it
+  std::string worker;  // appended as user.worker where the dialect expects it
   Algorithm algo = Algorithm::ethash;
-  int priority = 0;       // failover order: lower first
-  unsigned weight = 1;    // split share
+  int priority = 0;     // failover order: lower first
+  unsigned weight = 1;  // split share
   bool enabled = true;
   TlsConfig tls;
-  std::chrono::seconds job_timeout{120};     // no new job for this long: the pool is dead
-  std::chrono::seconds response_timeout{30}; // a request unanswered this long: dead
-  std::chrono::seconds hashrate_interval{60};// 0 disables hashrate reports
+  std::chrono::seconds job_timeout{120};       // no new job for this long: the pool is dead
+  std::chrono::seconds response_timeout{30};   // a request unanswered this long: dead
+  std::chrono::seconds hashrate_interval{60};  // 0 disables hashrate reports
   BackoffConfig backoff;
-  unsigned max_protocol_errors = 20;         // malformed lines in a row before reconnecting
+  unsigned max_protocol_errors = 20;  // malformed lines in a row before reconnecting
   bool operator==(const PoolConfig&) const = default;
 };
 

@@ -66,9 +66,7 @@ struct ShareCounts {
   double accepted_difficulty = 0;  // sum of the accepted shares' job difficulties: what the pool credits
   // The invariant every counter set keeps at every moment (timed-out shares count as rejected
   // by the pool's silence, so they are part of the balance too).
-  bool balanced() const noexcept {
-    return found == accepted + rejected + stale + timed_out + pending + hardware_errors;
-  }
+  bool balanced() const noexcept { return found == accepted + rejected + stale + timed_out + pending + hardware_errors; }
 };
 
 // Per pool, per device and in total. Not thread-safe: the daemon uses it on its event loop.

@@ -18,10 +18,10 @@
 namespace dagminer {
 
 struct DeviceSelection {
-  bool all_gpus = true;         // "all": every GPU found, or the CPU when there is none
-  std::vector<int> gpus;        // explicit GPU indices
-  unsigned cpu = 0;             // CPU backend devices: "cpu" listed n times (implied once by "all" without a GPU)
-  unsigned cpu_threads = 0;     // per CPU device; 0: every hardware thread
+  bool all_gpus = true;      // "all": every GPU found, or the CPU when there is none
+  std::vector<int> gpus;     // explicit GPU indices
+  unsigned cpu = 0;          // CPU backend devices: "cpu" listed n times (implied once by "all" without a GPU)
+  unsigned cpu_threads = 0;  // per CPU device; 0: every hardware thread
 };
 
 // The HTTP API and /metrics. Without a token the control endpoints are open, so the API may

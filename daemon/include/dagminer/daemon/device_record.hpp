@@ -51,7 +51,7 @@ class DeviceRecord {
   DeviceStatus status_;
   WorkSignature work_;
   std::uint64_t last_hashes_ = 0;
-  Clock::time_point last_progress_{};  // hashes last moved, or work was set on an idle device
+  Clock::time_point last_progress_{};                       // hashes last moved, or work was set on an idle device
   std::pair<Algorithm, int> epoch_{Algorithm::ethash, -1};  // of the last started job; -1 before
 };
 

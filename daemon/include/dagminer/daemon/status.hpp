@@ -16,10 +16,10 @@ namespace dagminer {
 struct DeviceStatus {
   DeviceInfo info;
   DeviceCounters counters;
-  double hashrate = 0;  // H/s over the last rate interval
+  double hashrate = 0;                // H/s over the last rate interval
   std::optional<MemoryStats> memory;  // GPUs only
-  std::string fault;                       // why a GPU stopped on its own; empty if healthy
-  LatencyRecorder job_switch;              // a job's notify line read to its first launch here (same epoch)
+  std::string fault;                  // why a GPU stopped on its own; empty if healthy
+  LatencyRecorder job_switch;         // a job's notify line read to its first launch here (same epoch)
 };
 
 struct PoolStatus {

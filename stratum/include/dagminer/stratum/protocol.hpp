@@ -50,8 +50,8 @@ class LineFramer {
  private:
   std::size_t limit_;
   std::string buffer_;
-  std::size_t pos_ = 0;       // start of the unread part of buffer_
-  bool discarding_ = false;   // inside an over-long line, skipping to its LF
+  std::size_t pos_ = 0;      // start of the unread part of buffer_
+  bool discarding_ = false;  // inside an over-long line, skipping to its LF
   bool overlong_pending_ = false;
 };
 
@@ -91,7 +91,7 @@ std::string response_line(PoolProtocol dialect, const boost::json::value& id, co
 // A job as a dialect announces it, before the session's difficulty and extranonce apply.
 struct WorkNotice {
   std::string job_id;
-  std::optional<Hash256> seed;   // EthereumStratum/2.0.0 announces the epoch in mining.set instead
+  std::optional<Hash256> seed;  // EthereumStratum/2.0.0 announces the epoch in mining.set instead
   Hash256 header{};
   std::optional<Target> target;  // EthProxy sends the boundary with each job
   bool clean = false;

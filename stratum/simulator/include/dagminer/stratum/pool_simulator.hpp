@@ -23,13 +23,13 @@ namespace dagminer::stratum {
 
 struct SimulatorConfig {
   std::string name = "poolsim";
-  std::string address = "127.0.0.1";  // IPv4 or IPv6 literal
-  std::uint16_t port = 0;             // 0: a free port, see PoolSimulator::port()
+  std::string address = "127.0.0.1";               // IPv4 or IPv6 literal
+  std::uint16_t port = 0;                          // 0: a free port, see PoolSimulator::port()
   PoolProtocol dialect = PoolProtocol::automatic;  // automatic: whichever the miner speaks first
-  std::string tls_cert;               // PEM files: TLS when both are given
+  std::string tls_cert;                            // PEM files: TLS when both are given
   std::string tls_key;
   Algorithm algo = Algorithm::ethash;
-  int epoch = 0;                      // DAG epoch
+  int epoch = 0;  // DAG epoch
   double difficulty = 1.0;
   std::chrono::milliseconds job_interval{0};  // 0: new jobs only on command
   std::size_t extranonce_bytes = 2;           // 0..3 (EthereumStratum/1.0.0 allows at most 3)
@@ -64,7 +64,7 @@ struct SessionStats {
   std::uint64_t id = 0;
   std::string peer;
   PoolProtocol dialect = PoolProtocol::automatic;  // automatic until the miner's first request
-  std::string extranonce;                // hex, as last assigned
+  std::string extranonce;                          // hex, as last assigned
   std::string worker;
   bool authorized = false;
   bool open = true;
