@@ -105,7 +105,7 @@ void cpu_search_device(benchmark::State& state) {
     CpuSearchDevice device;  // all hardware threads
     WorkItem item;
     item.tag = 1;
-    item.epoch = cache;
+    item.light_cache = cache;
     item.boundary = 0;  // no candidates: pure hashing
     item.nonce_count = ~std::uint64_t{0};
     device.set_work({item});

@@ -85,7 +85,7 @@ void CpuSearchDevice::search(const Batch& batch) {
   std::uint64_t done = 0;
   for (; done < batch.range.count && !batch.retired->load(std::memory_order_relaxed); ++done) {
     const std::uint64_t nonce = batch.range.first_nonce + done;
-    const HashResult r = hashimoto_light(*item.epoch, item.header, nonce);
+    const HashResult r = hashimoto_light(*item.light_cache, item.header, nonce);
     if (batch.retired->load(std::memory_order_relaxed)) replaced_.fetch_add(1, std::memory_order_relaxed);
     if (hash_top64(r.final_hash) <= item.boundary) {
       candidates_.fetch_add(1, std::memory_order_relaxed);

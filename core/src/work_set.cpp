@@ -6,7 +6,7 @@ namespace dagminer {
 
 namespace {
 
-bool searchable(const WorkItem& item) { return item.epoch && item.weight > 0 && item.nonce_count > 0; }
+bool searchable(const WorkItem& item) { return item.light_cache && item.weight > 0 && item.nonce_count > 0; }
 
 }  // namespace
 

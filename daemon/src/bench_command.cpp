@@ -116,7 +116,7 @@ int run_bench(const BenchOptions& o) {
   auto new_job = [&] {
     WorkItem w;
     w.tag = jobs.size();
-    w.epoch = cache;
+    w.light_cache = cache;
     for (auto& b : w.header) b = static_cast<std::uint8_t>(rng());
     w.boundary = boundary;
     w.nonce_start = rng();

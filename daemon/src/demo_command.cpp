@@ -102,7 +102,7 @@ int run_demo(const DemoOptions& o) {
   const Target target = target_from_difficulty(o.difficulty);
   WorkItem job;
   job.tag = 1;
-  job.epoch = cache.cache;
+  job.light_cache = cache.cache;
   const std::string job_name = "dagminer demo job";
   job.header = keccak256({reinterpret_cast<const std::uint8_t*>(job_name.data()), job_name.size()});
   job.boundary = boundary64(target);

@@ -248,7 +248,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
     StreamSlot* free = running_ && work_.has_work() ? slot_for_launch() : nullptr;
     if (!free) return;
     for (const WorkItem& w : work_.items())
-      if (!leases_.count(DagKey{w.epoch->algo, w.epoch->epoch})) return;  // the worker builds it
+      if (!leases_.count(DagKey{w.light_cache->algo, w.light_cache->epoch})) return;  // the worker builds it
     Pick pick;
     take(*free, pick);
     try {
@@ -273,7 +273,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
   void choose(Pick& pick) {
     const std::optional<WorkRange> range = work_.next(options_.launch_hashes);  // set: the caller saw has_work()
     const WorkItem& w = range->item;
-    pick.epoch = w.epoch;
+    pick.epoch = w.light_cache;
     std::memcpy(pick.blob.header, w.header.data(), sizeof pick.blob.header);
     pick.blob.boundary = w.boundary;
     pick.blob.nonce_start = range->first_nonce;
@@ -287,7 +287,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
   void drop_unused_dags() {
     for (auto it = leases_.begin(); it != leases_.end();) {
       const bool used = std::any_of(work_.items().begin(), work_.items().end(), [&](const WorkItem& w) {
-        return DagKey{w.epoch->algo, w.epoch->epoch} == it->first;
+        return DagKey{w.light_cache->algo, w.light_cache->epoch} == it->first;
       });
       it = used ? std::next(it) : leases_.erase(it);
     }

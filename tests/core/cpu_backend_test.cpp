@@ -63,7 +63,7 @@ WorkItem work(std::uint64_t tag, std::shared_ptr<const LightCache> cache, std::u
               std::uint64_t count, std::uint32_t weight = 1) {
   WorkItem w;
   w.tag = tag;
-  w.epoch = std::move(cache);
+  w.light_cache = std::move(cache);
   w.header.fill(static_cast<std::uint8_t>(0x40 + tag));
   w.boundary = boundary;
   w.nonce_start = start;

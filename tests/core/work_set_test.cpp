@@ -16,7 +16,7 @@ WorkItem item(std::uint64_t tag, std::uint32_t weight = 1, std::uint64_t count =
   static const auto epoch = std::make_shared<const LightCache>();
   WorkItem w;
   w.tag = tag;
-  w.epoch = epoch;
+  w.light_cache = epoch;
   w.nonce_start = start;
   w.nonce_count = count;
   w.weight = weight;
@@ -176,7 +176,7 @@ TEST(WorkSet, DroppedItemIsForgottenAndStartsAfreshWhenBack) {
 TEST(WorkSet, UnsearchableItemsAreLeftOut) {
   WeightedWorkSet set;
   WorkItem no_epoch = item(1);
-  no_epoch.epoch.reset();
+  no_epoch.light_cache.reset();
   set.assign({no_epoch, item(2, 0), item(3, 1, 0), item(4, 1, 5)});
   ASSERT_EQ(set.items().size(), 1u);
   EXPECT_EQ(set.items()[0].tag, 4u);

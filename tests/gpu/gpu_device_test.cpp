@@ -37,7 +37,7 @@ std::mt19937_64& rng() {
 WorkItem job(std::uint64_t tag, std::shared_ptr<const LightCache> epoch, int shift, std::uint64_t count = ~std::uint64_t{0}) {
   WorkItem w;
   w.tag = tag;
-  w.epoch = std::move(epoch);
+  w.light_cache = std::move(epoch);
   for (auto& b : w.header) b = static_cast<std::uint8_t>(rng()());
   w.boundary = ~std::uint64_t{0} >> shift;
   w.nonce_start = count == ~std::uint64_t{0} ? 0 : rng()() >> 1;
@@ -80,7 +80,7 @@ void expect_verified(const std::vector<Candidate>& found, const std::vector<Work
   for (const auto& c : found) {
     const auto it = std::find_if(jobs.begin(), jobs.end(), [&](const WorkItem& w) { return w.tag == c.tag; });
     ASSERT_NE(it, jobs.end()) << "unknown tag " << c.tag;
-    const HashResult r = hashimoto_light(*it->epoch, it->header, c.nonce);
+    const HashResult r = hashimoto_light(*it->light_cache, it->header, c.nonce);
     EXPECT_EQ(r.mix_hash, c.mix_hash) << "tag " << c.tag << " nonce " << c.nonce;
     EXPECT_LE(hash_top64(r.final_hash), it->boundary) << "tag " << c.tag << " nonce " << c.nonce;
   }
@@ -157,7 +157,7 @@ TEST_F(Gpu, Epoch0SearchMissesNoCandidate) {
   std::set<std::uint64_t> found, expected;
   for (const auto& c : candidates) found.insert(c.nonce);
   for (std::uint64_t n = w.nonce_start; n != w.nonce_start + w.nonce_count; ++n)
-    if (hash_top64(hashimoto_light(*w.epoch, w.header, n).final_hash) <= w.boundary) expected.insert(n);
+    if (hash_top64(hashimoto_light(*w.light_cache, w.header, n).final_hash) <= w.boundary) expected.insert(n);
   EXPECT_EQ(gpu->counters().candidates_dropped, 0u);
   EXPECT_EQ(found, expected);
   EXPECT_GT(expected.size(), 100u);

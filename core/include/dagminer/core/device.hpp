@@ -25,10 +25,11 @@ struct DeviceInfo {
 };
 
 // One job as a device sees it: the job blob of the design (header, 64-bit boundary, nonce
-// range) plus the epoch it needs and a tag the daemon uses to route candidates back.
+// range) plus the light cache of the epoch it needs (a GPU builds the DAG from it) and a tag the
+// daemon uses to route candidates back.
 struct WorkItem {
   std::uint64_t tag = 0;
-  std::shared_ptr<const LightCache> epoch;
+  std::shared_ptr<const LightCache> light_cache;
   Hash256 header{};
   std::uint64_t boundary = 0;     // candidates have final-hash top 64 bits <= boundary
   std::uint64_t nonce_start = 0;  // this device's slice: [nonce_start, nonce_start + nonce_count)
