@@ -186,7 +186,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl>, private Sess
       if (end.user_refused) {
         delay = self->config_.backoff.max;  // a refusal will not change in a few seconds
       } else if (end.redirect) {
-        delay = std::max<std::chrono::milliseconds>(end.redirect->wait, self->config_.backoff.initial);
+        delay = end.redirect->wait;  // capped at backoff.max by the session
         failures = 0;
       } else {
         failures = end.got_job ? 1 : failures + 1;
