@@ -316,13 +316,13 @@ std::vector<DeviceStatus> Engine::devices() const {
 }
 
 // Closes a pool's connection. Its source reports nothing after it is gone, so the share
-// router settles the shares still waiting for the pool's answer.
+// router first settles the shares still waiting for the pool (asking the source which it holds).
 void Engine::close(Pool& pool, const std::string& why) {
   if (!pool.client) return;
+  shares_.abandon(pool.config.name, why);
   pool.client->stop();
   pool.client.reset();
   pool.alive = false;
-  shares_.abandon(pool.config.name, why);
 }
 
 bool Engine::set_pool_enabled(const std::string& name, bool enabled) {

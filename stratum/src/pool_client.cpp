@@ -113,6 +113,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl>, private Sess
     return id;
   }
 
+  bool holds(std::uint64_t share_id) const noexcept { return jobs_.holds(share_id); }
   void set_hashrate(double hs) { hashrate_ = std::max(0.0, hs); }
 
   const PoolConfig& config() const noexcept { return config_; }
@@ -325,6 +326,7 @@ PoolClient::~PoolClient() {
 void PoolClient::start() { impl_->start(); }
 void PoolClient::stop() { impl_->stop(); }
 std::uint64_t PoolClient::submit(const Share& share) { return impl_->submit(share); }
+bool PoolClient::holds(std::uint64_t share_id) const noexcept { return impl_->holds(share_id); }
 void PoolClient::set_hashrate(double hs) { impl_->set_hashrate(hs); }
 const PoolConfig& PoolClient::config() const noexcept { return impl_->config(); }
 ConnectionState PoolClient::state() const noexcept { return impl_->state(); }
