@@ -61,6 +61,12 @@ Target target_from_difficulty(double difficulty) noexcept {
   return shifted_base_over(shift, mantissa);
 }
 
+Target target_for_share_rate(double hashes_per_second, double max_shares_per_second) noexcept {
+  // Rounded up to a power of two: a rate that moves a little does not change the devices' work.
+  const double difficulty = hashes_per_second / (max_shares_per_second * 4294967296.0);
+  return target_from_difficulty(difficulty > 0 ? std::exp2(std::ceil(std::log2(difficulty))) : 0);
+}
+
 std::optional<Target> target_from_hex(std::string_view hex) noexcept {
   if (hex.size() >= 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) hex.remove_prefix(2);
   if (hex.empty() || hex.size() > 64) return std::nullopt;

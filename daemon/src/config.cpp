@@ -182,6 +182,8 @@ void read_connection_settings(Reader& r, const YAML::Node& node, PoolConfig& d) 
   if (node["max_protocol_errors"])
     d.max_protocol_errors =
         r.number(node["max_protocol_errors"], "max_protocol_errors", 1u, 100000u).value_or(d.max_protocol_errors);
+  if (node["max_share_rate"])
+    d.max_share_rate = r.number(node["max_share_rate"], "max_share_rate", 0.01, 100000.0).value_or(d.max_share_rate);
 }
 
 void read_tls(Reader& r, const YAML::Node& node, TlsConfig& tls) {
@@ -202,7 +204,7 @@ PoolConfig read_pool(Reader& r, const YAML::Node& node, std::size_t index, const
   p.priority = static_cast<int>(index);
   if (!r.check_map(node, "a pool",
                    {"name", "url", "user", "password", "worker", "algorithm", "priority", "weight", "enabled", "tls",
-                    "job_timeout", "response_timeout", "hashrate_interval", "backoff", "max_protocol_errors"}))
+                    "job_timeout", "response_timeout", "hashrate_interval", "backoff", "max_protocol_errors", "max_share_rate"}))
     return p;
   if (node["name"]) p.name = r.string(node["name"], "name").value_or(p.name);
   if (!node["url"]) r.error(node, "pool '" + p.name + "': url is required");
@@ -339,7 +341,7 @@ Config read_config(Reader& r, const YAML::Node& root) {
   if (!r.check_map(root, "the configuration",
                    {"pools", "strategy", "fallback_after", "devices", "cpu_threads", "memory_budget", "light_cache_dir",
                     "share_journal", "log_level", "summary_interval", "job_timeout", "response_timeout", "prepare_next_epoch",
-                    "hashrate_interval", "backoff", "max_protocol_errors", "log", "api"}))
+                    "hashrate_interval", "backoff", "max_protocol_errors", "max_share_rate", "log", "api"}))
     return c;
   PoolConfig defaults;
   read_connection_settings(r, root, defaults);

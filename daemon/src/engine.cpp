@@ -21,6 +21,10 @@ constexpr auto rate_interval = std::chrono::seconds(5);
 constexpr auto stall_limit = std::chrono::seconds(30);  // a DAG build takes well under this
 constexpr auto stop_poll = std::chrono::milliseconds(50);
 constexpr auto wait_result = boost::asio::as_tuple(boost::asio::use_awaitable);  // errors as values, not exceptions
+// Rates assumed for devices before one is measured: above what each kind reaches, so a pool's
+// tiny difficulty is raised from the first launch (the measured rate takes over within seconds).
+constexpr double assumed_cpu_rate = 1e6;
+constexpr double assumed_gpu_rate = 2e9;
 
 std::vector<DeviceRecord> records_of(std::vector<std::unique_ptr<SearchDevice>> devices) {
   std::vector<DeviceRecord> out;
@@ -160,15 +164,39 @@ void Engine::reschedule() {
 }
 
 // Each selected pool's current job, in this device's slice of the job's nonces.
-std::vector<WorkItem> Engine::work_for(const std::vector<SelectedPool>& selection, std::size_t device) const {
+std::vector<WorkItem> Engine::work_for(const std::vector<SelectedPool>& selection, std::size_t device) {
   std::vector<WorkItem> items;
   for (const auto& s : selection) {
     const JobTag tag = jobs_.current_tag(s.pool);
     const auto record = jobs_.find(tag);
     const NonceRange range = device_slice(record->job.nonces, device, devices_.size());
-    items.push_back({tag, record->cache, record->job.header, boundary64(record->job.target), range.start, range.count, s.weight});
+    const Target target = mining_target(pools_.at(s.pool), record->job);
+    items.push_back({tag, record->cache, record->job.header, boundary64(target), range.start, range.count, s.weight});
   }
   return items;
+}
+
+// The pool's target, or a harder one where the pool's would bring more than max_share_rate
+// shares a second at all the devices' rate. Shares found at it meet the pool's target too, so
+// none is lost; the pool only sees fewer, harder ones.
+Target Engine::mining_target(Pool& pool, const Job& job) {
+  const double rate = share_rate_basis();
+  const Target target = std::min(job.target, target_for_share_rate(rate, pool.config.max_share_rate));
+  if (target != job.target && !std::exchange(pool.told_difficulty_raised, true))
+    spdlog::error(
+        "pool {}: its difficulty {:.4g} would make about {:.0f} shares a second at {:.4g} H/s; mining it at difficulty "
+        "{:.4g} here (max_share_rate: {:g}), and every share found still meets the pool's target",
+        pool.config.name, difficulty_of(job.target), rate / (difficulty_of(job.target) * 4294967296.0), rate,
+        difficulty_of(target), pool.config.max_share_rate);
+  return target;
+}
+
+// The devices' measured rate, or before any is measured the rates assumed for their kinds.
+double Engine::share_rate_basis() const {
+  if (const double measured = hashrate(); measured > 0) return measured;
+  double assumed = 0;
+  for (const auto& d : devices_) assumed += d.info().kind == "cpu" ? assumed_cpu_rate : assumed_gpu_rate;
+  return assumed;
 }
 
 // A job's first launch (or CPU batch) on a device: a job switch, whose latency the device
@@ -316,13 +344,13 @@ std::vector<DeviceStatus> Engine::devices() const {
 }
 
 // Closes a pool's connection. Its source reports nothing after it is gone, so the share
-// router settles the shares still waiting for the pool's answer.
+// router first settles the shares still waiting for the pool (asking the source which it holds).
 void Engine::close(Pool& pool, const std::string& why) {
   if (!pool.client) return;
+  shares_.abandon(pool.config.name, why);
   pool.client->stop();
   pool.client.reset();
   pool.alive = false;
-  shares_.abandon(pool.config.name, why);
 }
 
 bool Engine::set_pool_enabled(const std::string& name, bool enabled) {

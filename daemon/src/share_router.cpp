@@ -73,12 +73,16 @@ void ShareRouter::on_share_result(const std::string& pool, std::uint64_t id, con
 }
 
 void ShareRouter::abandon(const std::string& pool, const std::string& why) {
+  const stratum::JobSource* source = sources_(pool);
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->first.first != pool) {
       ++it;
       continue;
     }
-    settle(it->second, {ShareOutcome::timed_out, 0, why + " before the pool answered", {}});
+    // A share held while the pool was down never reached it: stale, not waiting for an answer.
+    if (source && source->holds(it->first.second))
+      settle(it->second, {ShareOutcome::stale, 0, "never sent: the pool was down at " + why, {}});
+    else settle(it->second, {ShareOutcome::timed_out, 0, why + " before the pool answered", {}});
     it = pending_.erase(it);
   }
 }

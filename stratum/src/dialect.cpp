@@ -78,7 +78,7 @@ ShareResult classify_rejection(const RpcError& e, std::chrono::milliseconds roun
 
 ShareResult share_verdict(bool accepted, const Message& reply, std::chrono::milliseconds round_trip) {
   if (accepted) return {ShareOutcome::accepted, 0, {}, round_trip};
-  return {ShareOutcome::rejected, 0, "the pool answered " + clip(boost::json::serialize(reply.result)), round_trip};
+  return {ShareOutcome::rejected, 0, "the pool answered " + printable(boost::json::serialize(reply.result)), round_trip};
 }
 
 Outgoing eth_submit_hashrate(double hashes_per_second, const Hash256& client_id) {
@@ -90,11 +90,5 @@ Outgoing eth_submit_hashrate(double hashes_per_second, const Hash256& client_id)
 }
 
 std::string error_text(const RpcError& e) { return e.message + (e.code ? " (code " + std::to_string(e.code) + ")" : ""); }
-
-std::string clip(std::string_view line) {
-  constexpr std::size_t shown = 200;
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-  return line.size() <= shown ? std::string(line) : std::string(line.substr(0, shown)) + "...";
-}
 
 }  // namespace dagminer::stratum

@@ -115,7 +115,5 @@ ShareResult share_verdict(bool accepted, const Message& reply, std::chrono::mill
 
 // The pool's error in words: its message and code.
 std::string error_text(const RpcError& e);
-// A line as logged: without its newline, and at most 200 characters.
-std::string clip(std::string_view line);
 
 }  // namespace dagminer::stratum

@@ -104,7 +104,7 @@ class EthereumStratum2 final : public Dialect {
     if (!proto || !proto->is_string() || proto->get_string() != "EthereumStratum/2.0.0")
       return refused("the pool does not speak EthereumStratum/2.0.0");
     if (const auto* enc = o.if_contains("encoding"); enc && enc->is_string() && enc->get_string() != "plain")
-      return refused("the pool requires " + std::string(enc->get_string()) + " encoding, which dagminer does not support");
+      return refused("the pool requires " + printable(enc->get_string()) + " encoding, which dagminer does not support");
     if (const auto* t = o.if_contains("timeout")) server_timeout_ = std::chrono::seconds(decode_hex_number(*t, "timeout"));
     Reaction r;
     r.requests.push_back({Request::subscribe, "mining.subscribe", nullptr});

@@ -113,6 +113,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl>, private Sess
     return id;
   }
 
+  bool holds(std::uint64_t share_id) const noexcept { return jobs_.holds(share_id); }
   void set_hashrate(double hs) { hashrate_ = std::max(0.0, hs); }
 
   const PoolConfig& config() const noexcept { return config_; }
@@ -186,7 +187,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl>, private Sess
       if (end.user_refused) {
         delay = self->config_.backoff.max;  // a refusal will not change in a few seconds
       } else if (end.redirect) {
-        delay = std::max<std::chrono::milliseconds>(end.redirect->wait, self->config_.backoff.initial);
+        delay = end.redirect->wait;  // capped at backoff.max by the session
         failures = 0;
       } else {
         failures = end.got_job ? 1 : failures + 1;
@@ -325,6 +326,7 @@ PoolClient::~PoolClient() {
 void PoolClient::start() { impl_->start(); }
 void PoolClient::stop() { impl_->stop(); }
 std::uint64_t PoolClient::submit(const Share& share) { return impl_->submit(share); }
+bool PoolClient::holds(std::uint64_t share_id) const noexcept { return impl_->holds(share_id); }
 void PoolClient::set_hashrate(double hs) { impl_->set_hashrate(hs); }
 const PoolConfig& PoolClient::config() const noexcept { return impl_->config(); }
 ConnectionState PoolClient::state() const noexcept { return impl_->state(); }

@@ -49,4 +49,8 @@ PoolJobs::Release PoolJobs::release() {
 
 std::vector<PoolJobs::Held> PoolJobs::drop_held() { return std::exchange(held_, {}); }
 
+bool PoolJobs::holds(std::uint64_t share_id) const noexcept {
+  return std::any_of(held_.begin(), held_.end(), [&](const Held& h) { return h.share_id == share_id; });
+}
+
 }  // namespace dagminer::stratum

@@ -47,6 +47,7 @@ class PoolJobs {
   std::vector<Held> drop_held();
 
   std::size_t held() const noexcept { return held_.size(); }
+  bool holds(std::uint64_t share_id) const noexcept;
 
  private:
   std::deque<Entry> jobs_;           // valid jobs of this connection, oldest first

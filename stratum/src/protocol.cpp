@@ -39,11 +39,40 @@ std::optional<double> as_number(const json::value& v) noexcept {
   return std::nullopt;
 }
 
+bool printable_ascii(std::string_view text) noexcept {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
 // Pools write job ids as strings; a few write numbers. Either is kept as text.
 std::string job_id_of(const json::value& v) {
-  if (v.is_string()) return std::string(v.get_string());
   if (v.is_int64() || v.is_uint64()) return json::serialize(v);
-  throw ProtocolError("job id is neither a string nor an integer");
+  const std::string_view id = as_string(v, "job id");
+  if (id.size() > max_job_id_bytes) throw ProtocolError("job id longer than " + std::to_string(max_job_id_bytes) + " bytes");
+  if (!printable_ascii(id)) throw ProtocolError("job id " + printable(id) + " has characters other than printable ASCII");
+  return std::string(id);
+}
+
+// A host name or address to connect to: printable ASCII without spaces, at most 253 bytes.
+std::string host_of(const json::value& v) {
+  const std::string_view host = as_string(v, "reconnect host");
+  if (host.size() > 253 || !printable_ascii(host) || host.find(' ') != std::string_view::npos)
+    throw ProtocolError("reconnect host " + printable(host) + " is not a host name");
+  return std::string(host);
+}
+
+// The length of the well-formed UTF-8 sequence at the start of `text`, or 0 when there is none
+// or it encodes a C1 control character (U+0080 to U+009F: terminals act on some of them).
+std::size_t utf8_sequence(std::string_view text) noexcept {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  std::size_t length = 0;
+  if (lead >= 0xc2 && lead <= 0xdf) length = 2;
+  else if (lead >= 0xe0 && lead <= 0xef) length = 3;
+  else if (lead >= 0xf0 && lead <= 0xf4) length = 4;
+  if (length == 0 || length > text.size() || (lead == 0xc2 && byte(1) < 0xa0)) return 0;
+  for (std::size_t i = 1; i < length; ++i)
+    if ((byte(i) & 0xc0) != 0x80) return 0;
+  return length;
 }
 
 bool flag_of(const json::value& v, std::string_view what) {
@@ -87,6 +116,32 @@ std::chrono::milliseconds backoff_delay(const BackoffConfig& config, unsigned fa
   const double r = std::clamp(unit_random, 0.0, 1.0);
   const double delay = std::clamp(base * (1.0 + jitter * (2.0 * r - 1.0)), 0.0, max);
   return std::chrono::milliseconds(static_cast<std::int64_t>(delay));
+}
+
+std::chrono::milliseconds reconnect_wait(const BackoffConfig& config, std::chrono::milliseconds asked) noexcept {
+  return std::max(std::min(asked, config.max), std::min(config.initial, config.max));
+}
+
+// --- Text from the pool -----------------------------------------------------------------------
+
+std::string printable(std::string_view text, std::size_t limit) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size() && out.size() < limit) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+      ++i;
+    } else if (const std::size_t n = c >= 0x80 ? utf8_sequence(text.substr(i)) : 0; n > 0) {
+      out.append(text.substr(i, n));
+      i += n;
+    } else {
+      out += c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : "\\x" + to_hex(std::span(&c, 1));
+      ++i;
+    }
+  }
+  if (i < text.size()) out += "...(" + std::to_string(text.size() - i) + " more bytes)";
+  return out;
 }
 
 // --- Framing ----------------------------------------------------------------------------------
@@ -176,8 +231,10 @@ RpcError decode_error(const json::value& error) {
     if (!n || !std::isfinite(*n)) return 0;
     return static_cast<int>(std::clamp(*n, double(std::numeric_limits<int>::min()), double(std::numeric_limits<int>::max())));
   };
-  auto text_of = [](const json::value& v) { return v.is_string() ? std::string(v.get_string()) : json::serialize(v); };
-  if (error.is_string()) return {0, std::string(error.get_string())};
+  auto text_of = [](const json::value& v) {
+    return printable(v.is_string() ? std::string_view(v.get_string()) : json::serialize(v));
+  };
+  if (error.is_string()) return {0, text_of(error)};
   if (error.is_array()) {
     const auto& a = error.get_array();
     RpcError out;
@@ -192,7 +249,7 @@ RpcError decode_error(const json::value& error) {
     if (auto* m = o.if_contains("message")) out.message = text_of(*m);
     return out;
   }
-  return {0, json::serialize(error)};
+  return {0, text_of(error)};
 }
 
 std::string request_line(PoolProtocol dialect, std::uint64_t id, std::string_view method, const json::value& params) {
@@ -306,7 +363,7 @@ Es2Settings decode_es2_set(const json::value& params) {
   }
   if (auto* v = o.if_contains("algo")) {
     s.algo = parse_algorithm(as_string(*v, "algo"));
-    if (!s.algo) throw ProtocolError("unsupported algorithm '" + std::string(v->get_string()) + "'");
+    if (!s.algo) throw ProtocolError("unsupported algorithm '" + printable(v->get_string()) + "'");
   }
   if (auto* v = o.if_contains("extranonce")) s.nonces = extranonce_of(*v);
   return s;
@@ -339,11 +396,11 @@ ReconnectRequest decode_reconnect(const json::value& params) {
   };
   if (params.is_object()) {  // EIP-1571: port in hex
     const auto& o = params.get_object();
-    if (auto* h = o.if_contains("host"); h && !h->is_null()) r.host = std::string(as_string(*h, "reconnect host"));
+    if (auto* h = o.if_contains("host"); h && !h->is_null()) r.host = host_of(*h);
     if (auto* p = o.if_contains("port"); p && !p->is_null()) r.port = port_of(*p, true);
   } else if (params.is_array()) {
     const auto& a = params.get_array();
-    if (a.size() > 0 && !a[0].is_null()) r.host = std::string(as_string(a[0], "reconnect host"));
+    if (a.size() > 0 && !a[0].is_null()) r.host = host_of(a[0]);
     if (a.size() > 1 && !a[1].is_null()) r.port = port_of(a[1], false);
     if (a.size() > 2 && !a[2].is_null()) {
       const auto w = as_number(a[2]);

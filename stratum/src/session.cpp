@@ -36,7 +36,7 @@ void Session::connected() {
 // --- reading ---
 
 void Session::on_line(const std::string& line, Clock::time_point read_at) {
-  spdlog::trace("pool {}: <- {}", config_.name, clip(line));
+  spdlog::trace("pool {}: <- {}", config_.name, printable(line));
   try {
     handle(decode_message(line), read_at);
     consecutive_errors_ = 0;
@@ -55,7 +55,7 @@ void Session::protocol_error(const std::string& what, std::string_view line) {
   ++counters_.protocol_errors;
   ++consecutive_errors_;
   if (line.empty()) spdlog::warn("pool {}: protocol error: {}", config_.name, what);
-  else spdlog::warn("pool {}: protocol error: {} in: {}", config_.name, what, clip(line));
+  else spdlog::warn("pool {}: protocol error: {} in: {}", config_.name, what, printable(line));
   if (config_.max_protocol_errors > 0 && consecutive_errors_ >= config_.max_protocol_errors)
     fail(std::to_string(consecutive_errors_) + " protocol errors in a row (last: " + what + ")");
 }
@@ -70,7 +70,7 @@ void Session::handle_response(const Message& m, Clock::time_point read_at) {
   const auto it = id ? pending_.find(*id) : pending_.end();
   if (it == pending_.end()) {
     if (auto reaction = dialect_->on_unsolicited(m)) return apply(std::move(*reaction), read_at);
-    throw ProtocolError("reply to unknown request id " + json::serialize(m.id));
+    throw ProtocolError("reply to unknown request id " + printable(json::serialize(m.id)));
   }
   const Pending p = it->second;
   pending_.erase(it);
@@ -94,17 +94,18 @@ void Session::handle_method(const Message& m, Clock::time_point read_at) {
     return;
   }
   if (m.method == "client.show_message") {
-    spdlog::info("pool {}: message from the pool: {}", config_.name, clip(json::serialize(m.params)));
+    spdlog::info("pool {}: message from the pool: {}", config_.name, printable(json::serialize(m.params)));
     return;
   }
   if (auto reaction = dialect_->on_method(m)) return apply(std::move(*reaction), read_at);
   if (!m.id.is_null()) owner_.write(response_line(protocol(), m.id, nullptr, RpcError{method_not_found, "method not found"}));
-  throw ProtocolError("unknown method '" + clip(m.method) + "'");
+  throw ProtocolError("unknown method '" + printable(m.method) + "'");
 }
 
 void Session::on_reconnect(const ReconnectRequest& r) {
-  Redirect to{r.host.value_or(settings_.host), r.port.value_or(settings_.port), r.wait};
-  spdlog::info("pool {}: the pool asks to reconnect to {}:{} in {} s", config_.name, to.host, to.port, r.wait.count());
+  Redirect to{r.host.value_or(settings_.host), r.port.value_or(settings_.port), reconnect_wait(config_.backoff, r.wait)};
+  spdlog::info("pool {}: the pool asks to reconnect to {}:{} in {} s{}", config_.name, to.host, to.port, r.wait.count(),
+               to.wait < r.wait ? fmt::format("; waiting {} ms (backoff.max)", to.wait.count()) : "");
   end_.redirect = std::move(to);
   fail("the pool asked to reconnect");
 }
@@ -189,7 +190,9 @@ void Session::send(const Outgoing& request, std::uint64_t share_id) {
   std::string line = request_line(protocol(), id, request.method, request.params);
   if (request.kind == Request::authorize || request.kind == Request::login)
     spdlog::trace("pool {}: -> {} (password withheld)", config_.name, request.method);
-  else spdlog::trace("pool {}: -> {}", config_.name, clip(line));
+  else
+    spdlog::trace("pool {}: -> {}", config_.name,
+                  printable(std::string_view(line).substr(0, line.size() - 1)));  // without its LF
   last_sent_ = Clock::now();
   owner_.write(std::move(line));
 }

@@ -126,6 +126,25 @@ TEST_F(EngineTest, SharesAreAcceptedWithTheBooksBalanced) {
   EXPECT_EQ(pool_side.invalid + pool_side.low_difficulty, 0u);
 }
 
+// A pool at difficulty 1e-300 would make every hash a share: the engine mines at a difficulty
+// that keeps the shares under max_share_rate for the measured hashrate, and every share found
+// still meets the pool's target.
+TEST_F(EngineTest, ATinyPoolDifficultyIsRaisedToTheMaximumShareRate) {
+  const auto pool = pools_.add(simulator("tiny", 1e-300));
+  Config config = engine_config({{"tiny", pools_.url(pool)}}, Strategy::failover);
+  config.pools[0].max_share_rate = 2;
+  Engine& engine = start(std::move(config));
+  const auto began = std::chrono::steady_clock::now();
+  run_until([] { return false; }, 9s);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  const auto books = engine.ledger().pool("tiny");
+  EXPECT_GT(engine.hashrate(), 0.0);
+  EXPECT_LE(static_cast<double>(books.found), 2 * seconds + 10) << books.found << " shares in " << seconds << " s";
+  ASSERT_TRUE(stop());
+  EXPECT_TRUE(engine.ledger().pool("tiny").balanced());
+  EXPECT_EQ(pools_.totals(pool).invalid + pools_.totals(pool).low_difficulty, 0u);
+}
+
 TEST_F(EngineTest, FailsOverToTheBackupWhenTheMainPoolDies) {
   const auto primary = pools_.add(simulator("primary"));
   const auto backup = pools_.add(simulator("backup"));

@@ -1,6 +1,10 @@
 // The share's path in isolation: a job book, a fake job source, the router on a local loop.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <set>
+#include <sstream>
+
 #include <boost/asio/io_context.hpp>
 
 #include "dagminer/daemon/share_router.hpp"
@@ -20,6 +24,7 @@ class FakeSource final : public stratum::JobSource {
     submitted.push_back(share);
     return submitted.size();
   }
+  bool holds(std::uint64_t id) const noexcept override { return held.contains(id); }
   void set_hashrate(double) override {}
   const PoolConfig& config() const noexcept override { return config_; }
   stratum::ConnectionState state() const noexcept override { return stratum::ConnectionState::authorized; }
@@ -29,6 +34,7 @@ class FakeSource final : public stratum::JobSource {
   stratum::JobSourceCounters counters() const noexcept override { return {}; }
 
   std::vector<Share> submitted;
+  std::set<std::uint64_t> held;  // submitted while "the pool is down"
 
  private:
   PoolConfig config_;
@@ -139,6 +145,27 @@ TEST_F(ShareRouterTest, AbandoningAPoolSettlesItsWaitingSharesAsTimedOut) {
   EXPECT_TRUE(router_.ledger().total().balanced());
   router_.on_share_result("main", 1, {});  // a late answer is ignored
   EXPECT_EQ(router_.ledger().pool("main").accepted, 0u);
+}
+
+// A share held while its pool is down was never sent: at a stop it is not "timed out before the
+// pool answered" but stale, saying so in the log and the journal.
+TEST_F(ShareRouterTest, AbandoningAPoolSettlesItsHeldSharesAsNeverSent) {
+  test::TempDir dir;
+  router_.set_journal(ShareJournal(dir.path() / "shares.jsonl"));
+  const auto tag = add_job("main", "j1");
+  router_.on_candidate("cpu0", candidate(tag, 1));
+  router_.on_candidate("cpu0", candidate(tag, 2));
+  settle_verifications(2);
+  source_.held = {2};
+  router_.abandon("main", "shutdown");
+  EXPECT_EQ(router_.ledger().pool("main").timed_out, 1u);
+  EXPECT_EQ(router_.ledger().pool("main").stale, 1u);
+  EXPECT_TRUE(router_.ledger().total().balanced());
+  router_.set_journal(ShareJournal());  // flushes and closes
+  std::ostringstream journal;
+  journal << std::ifstream(dir.path() / "shares.jsonl").rdbuf();
+  EXPECT_NE(journal.str().find("never sent: the pool was down at shutdown"), std::string::npos) << journal.str();
+  EXPECT_NE(journal.str().find("shutdown before the pool answered"), std::string::npos) << journal.str();
 }
 
 }  // namespace

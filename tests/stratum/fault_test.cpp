@@ -181,7 +181,8 @@ class ScriptedPool {
         }) {}
   ~ScriptedPool() { thread_.join(); }
 
-  std::string url() const { return "stratum2+tcp://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::string url() const { return "stratum2+tcp://127.0.0.1:" + std::to_string(port()); }
   Message read() {
     boost::asio::read_until(socket_, in_, '\n');
     std::istream is(&in_);
@@ -192,6 +193,17 @@ class ScriptedPool {
   void send(const std::string& line) { boost::asio::write(socket_, boost::asio::buffer(line + "\n")); }
   void reply(const Message& request, const std::string& result) {
     send(R"({"id":)" + std::to_string(*request.numeric_id()) + R"(,"result":)" + result + R"(,"error":null})");
+  }
+  // EthereumStratum/1.0.0 handshake with extranonce 0102, then a job `job_id` at epoch 0.
+  void handshake_and_job(const std::string& job_id = "j1") {
+    reply(read(), R"([["mining.notify","x","EthereumStratum/1.0.0"],"0102"])");
+    (void)read();  // mining.extranonce.subscribe
+    reply(read(), "true");
+    send(notify(job_id));
+  }
+  static std::string notify(const std::string& job_id) {
+    return R"({"id":null,"method":"mining.notify","params":[")" + job_id +
+           R"(","0000000000000000000000000000000000000000000000000000000000000000","1111111111111111111111111111111111111111111111111111111111111111",true]})";
   }
 
  private:
@@ -250,6 +262,54 @@ TEST_F(Faults, StalledHandshakeIsDeclaredDead) {
   ASSERT_TRUE(test::run_until(io, reported, 6s));
   EXPECT_EQ(client.counters().protocol_errors, 1u);
   EXPECT_TRUE(rec.jobs.empty());
+}
+
+// A pool's words reach the log, the journal and the API: a rejection with a newline and an
+// escape sequence must not forge a log line, and a 60 KB job id is refused, not logged.
+TEST_F(Faults, HostileTextFromThePoolIsSanitizedWhereItEnters) {
+  ScriptedPool pool([](ScriptedPool& p) {
+    p.send(ScriptedPool::notify(std::string(60000, 'a')));  // before the handshake: refused all the same
+    p.handshake_and_job("j1");
+    const Message submit = p.read();
+    p.send(R"({"id":)" + std::to_string(*submit.numeric_id()) +
+           R"(,"result":null,"error":[23,"x\n2026-01-01 [info] pool main: share accepted (FORGED)\u001b[31m"]})");
+  });
+  boost::asio::io_context io;
+  test::Recorder rec;
+  PoolClient client(io, test::fast_pool(pool.url()), rec.callbacks());
+  client.start();
+  ASSERT_TRUE(test::run_until(io, [&] { return !rec.jobs.empty(); }));
+  ASSERT_EQ(rec.jobs.size(), 1u);
+  ASSERT_TRUE(rec.jobs[0].id == "j1");  // not printed: it may be 60 KB
+  EXPECT_EQ(client.counters().protocol_errors, 1u);
+  Share share;
+  share.pool = "sim";
+  share.job_id = "j1";
+  share.header = rec.jobs[0].header;
+  share.nonce = rec.jobs[0].nonces.first();
+  const std::uint64_t id = client.submit(share);
+  ASSERT_TRUE(test::run_until(io, [&] { return rec.result(id) != nullptr; }));
+  const std::string reason = rec.result(id)->reason;
+  EXPECT_EQ(reason.find('\n'), std::string::npos) << reason;
+  EXPECT_EQ(reason.find('\x1b'), std::string::npos) << reason;
+  EXPECT_NE(reason.find("x\\n2026-01-01"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("\\x1b[31m"), std::string::npos) << reason;
+}
+
+// client.reconnect asks for 600 s; the wait is capped at backoff.max (200 ms here).
+TEST_F(Faults, ReconnectWaitIsCappedAtTheBackoffMaximum) {
+  ScriptedPool pool([](ScriptedPool& p) {
+    p.handshake_and_job();
+    p.send(R"({"id":null,"method":"client.reconnect","params":["127.0.0.1",)" + std::to_string(p.port()) + ",600]}");
+  });
+  boost::asio::io_context io;
+  test::Recorder rec;
+  PoolClient client(io, test::fast_pool(pool.url()), rec.callbacks());
+  client.start();
+  ASSERT_TRUE(test::run_until(io, [&] { return !rec.jobs.empty(); }));
+  EXPECT_TRUE(test::run_until(
+      io, [&] { return rec.count_state(ConnectionState::connecting) >= 2; }, 3s));
+  client.stop();
 }
 
 }  // namespace

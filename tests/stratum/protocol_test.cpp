@@ -214,5 +214,36 @@ TEST(HexNumber, IsMinimalLowerCase) {
   EXPECT_THROW(decode_hex_number(json::string("-1"), "x"), ProtocolError);
 }
 
+TEST(Reconnect, WaitIsCappedAtTheBackoffMaximum) {
+  BackoffConfig b;
+  b.initial = std::chrono::milliseconds(500);
+  b.max = std::chrono::seconds(60);
+  EXPECT_EQ(reconnect_wait(b, std::chrono::seconds(600)), std::chrono::seconds(60));
+  EXPECT_EQ(reconnect_wait(b, std::chrono::seconds(5)), std::chrono::seconds(5));
+  EXPECT_EQ(reconnect_wait(b, std::chrono::seconds(0)), std::chrono::milliseconds(500));
+}
+
+TEST(PoolText, ControlCharactersAreEscapedAndLengthIsCapped) {
+  EXPECT_EQ(printable("x\n[info] FORGED\x1b[31m\r\t"), "x\\n[info] FORGED\\x1b[31m\\r\\t");
+  EXPECT_EQ(printable("caf\xc3\xa9 \xe6\xb1\xa0"), "caf\xc3\xa9 \xe6\xb1\xa0");  // UTF-8 is kept
+  EXPECT_EQ(printable("\xff\xc3(\xc2\x9b"), "\\xff\\xc3(\\xc2\\x9b");            // not UTF-8, or a C1 control
+  EXPECT_EQ(printable(std::string(60000, 'a')), std::string(200, 'a') + "...(59800 more bytes)");
+  EXPECT_EQ(printable("\x7f", 200), "\\x7f");
+}
+
+TEST(PoolText, EntersSanitizedOrIsRefused) {
+  EXPECT_EQ(decode_error(json::parse(R"([23,"x\n\u001b[31m"])")).message, "x\\n\\x1b[31m");
+  EXPECT_EQ(decode_error(json::parse(R"({"code":23,"message":"a\u0007"})")).message, "a\\x07");
+  EXPECT_EQ(decode_error(json::parse(R"("\r")")).message, "\\r");
+  const std::string seed(64, '0'), header(64, '1');
+  auto notify = [&](const std::string& id) { return json::array{json::string(id), json::string(seed), json::string(header)}; };
+  EXPECT_EQ(decode_es1_notify(notify(std::string(max_job_id_bytes, 'f'))).job_id, std::string(max_job_id_bytes, 'f'));
+  EXPECT_THROW(decode_es1_notify(notify(std::string(max_job_id_bytes + 1, 'f'))), ProtocolError);
+  EXPECT_THROW(decode_es1_notify(notify("j\n1")), ProtocolError);
+  EXPECT_THROW(decode_reconnect(json::parse(R"(["evil\nhost",3333,0])")), ProtocolError);
+  EXPECT_THROW(decode_reconnect(json::parse(R"(["a b",3333,0])")), ProtocolError);
+  EXPECT_EQ(decode_reconnect(json::parse(R"(["pool.example.org",3333,0])")).host, "pool.example.org");
+}
+
 }  // namespace
 }  // namespace dagminer::stratum

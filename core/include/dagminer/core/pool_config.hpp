@@ -43,6 +43,9 @@ struct PoolConfig {
   std::chrono::seconds hashrate_interval{60};  // 0 disables hashrate reports
   BackoffConfig backoff;
   unsigned max_protocol_errors = 20;  // malformed lines in a row before reconnecting
+  // Shares a second the pool may ask for: an easier difficulty is raised here (shares still meet
+  // the pool's target), so a pool cannot make every hash a share.
+  double max_share_rate = 10;
   bool operator==(const PoolConfig&) const = default;
 };
 

@@ -24,6 +24,9 @@ inline constexpr double min_difficulty = 1e-12;  // below this a target would no
 // Difficulty 1 = 0x00000000ffff0000...0 (the pool convention; stricter than 2^224, so shares
 // pass either check). difficulty d -> floor(base / d), saturating at 2^256 - 1.
 Target target_from_difficulty(double difficulty) noexcept;
+// The target at which `hashes_per_second` find at most `max_shares_per_second` shares a second
+// on average (difficulty 1 takes about 2^32 hashes a share), its difficulty a power of two.
+Target target_for_share_rate(double hashes_per_second, double max_shares_per_second) noexcept;
 // A boundary as pools send it: up to 64 hex digits, optional 0x, short values left-padded.
 std::optional<Target> target_from_hex(std::string_view hex) noexcept;
 std::string to_hex(const Target& target);

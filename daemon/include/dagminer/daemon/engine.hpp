@@ -66,6 +66,7 @@ class Engine {
     std::unique_ptr<stratum::JobSource> client;  // null while disabled, closed or unusable
     bool alive = false;
     Clock::time_point alive_since{};
+    bool told_difficulty_raised = false;  // the max_share_rate error is said once
   };
 
   void add_pool(const PoolConfig& config);
@@ -75,7 +76,9 @@ class Engine {
   void on_state(const std::string& pool, stratum::ConnectionState state);
   void on_work_started(std::size_t device, JobTag tag, Clock::time_point issued);
   void reschedule();
-  std::vector<WorkItem> work_for(const std::vector<SelectedPool>& selection, std::size_t device) const;
+  std::vector<WorkItem> work_for(const std::vector<SelectedPool>& selection, std::size_t device);
+  Target mining_target(Pool& pool, const Job& job);
+  double share_rate_basis() const;
   void report_hashrate(double total) const;
   void tick();
   boost::asio::awaitable<void> keep_ticking();

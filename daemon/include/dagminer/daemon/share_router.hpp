@@ -34,8 +34,9 @@ class ShareRouter {
 
   void on_candidate(const std::string& device, const Candidate& candidate);
   void on_share_result(const std::string& pool, std::uint64_t id, const ShareResult& result);
-  // The pool's source is gone and reports nothing more: the shares still waiting for its answer
-  // count as timed out, never as lost.
+  // The pool's source is about to go and report nothing more (call it while the source is still
+  // there): the shares it holds unsent count as stale ("never sent"), those sent and still
+  // waiting for its answer as timed out; none as lost.
   void abandon(const std::string& pool, const std::string& why);
 
   std::size_t pending() const noexcept { return pending_.size(); }  // submitted, not answered yet

@@ -50,6 +50,8 @@ class JobSource {
   // sent; one submitted while disconnected is held and sent after the reconnect if the pool
   // sends its job again, else reported stale.
   virtual std::uint64_t submit(const Share& share) = 0;
+  // Whether `share_id` is held while the pool is down: found and submitted, never sent.
+  virtual bool holds(std::uint64_t share_id) const noexcept = 0;
   // Hashrate reported to the pool every PoolConfig::hashrate_interval.
   virtual void set_hashrate(double hashes_per_second) = 0;
 

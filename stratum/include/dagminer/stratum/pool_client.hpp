@@ -25,6 +25,7 @@ class PoolClient final : public JobSource {
   void start() override;
   void stop() override;
   std::uint64_t submit(const Share& share) override;
+  bool holds(std::uint64_t share_id) const noexcept override;
   void set_hashrate(double hashes_per_second) override;
 
   const PoolConfig& config() const noexcept override;

@@ -28,6 +28,20 @@ struct ProtocolError : std::runtime_error {
 // capped at max, then jittered by +/- jitter; `unit_random` in [0, 1) picks the jitter. Never
 // above max, never negative.
 std::chrono::milliseconds backoff_delay(const BackoffConfig& config, unsigned failures, double unit_random) noexcept;
+// The wait before following a pool's reconnect request for `asked`: at least backoff.initial,
+// at most backoff.max (a pool must not park the miner longer than its own backoff would).
+std::chrono::milliseconds reconnect_wait(const BackoffConfig& config, std::chrono::milliseconds asked) noexcept;
+
+// --- Text from the pool -----------------------------------------------------------------------
+
+// A pool's words as they may appear in a log line, the share journal or the API: control
+// characters and bytes that are not UTF-8 escaped (\n, \x1b), at most `limit` bytes kept and the
+// cut marked. The decoders apply it where pool text enters, so nothing downstream has to.
+inline constexpr std::size_t max_pool_text = 200;
+std::string printable(std::string_view text, std::size_t limit = max_pool_text);
+// Job ids go back verbatim with shares, so they cannot be escaped: an id longer than this or
+// with characters other than printable ASCII is refused as a protocol error.
+inline constexpr std::size_t max_job_id_bytes = 128;
 
 // --- Line framing -----------------------------------------------------------------------------
 
