@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace dagminer {
@@ -429,21 +430,43 @@ Config read_config(Reader& r, const YAML::Node& root) {
   return c;
 }
 
+// Where a second document starts, if there is one. The parser is asked for two documents at
+// most: yaml-cpp 0.7's LoadAll loops forever, allocating, on some broken input (",").
+std::optional<YAML::Mark> second_document(const std::string& yaml) {
+  struct DocumentStarts final : YAML::EventHandler {
+    YAML::Mark last;
+    void OnDocumentStart(const YAML::Mark& mark) override { last = mark; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+  } starts;
+  std::istringstream in(yaml);
+  YAML::Parser parser(in);
+  if (!parser.HandleNextDocument(starts) || !parser.HandleNextDocument(starts)) return std::nullopt;
+  return starts.last;
+}
+
 }  // namespace
 
 ConfigLoad parse_config(std::string_view text, const std::string& file_name) {
   Reader r(file_name);
   ConfigLoad out;
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
-    if (documents.empty() || !documents[0] || documents[0].IsNull()) {
+    const std::string yaml(text);
+    const YAML::Node root = YAML::Load(yaml);
+    if (!root || root.IsNull()) {
       out.errors.push_back({file_name, 0, 0, "the configuration is empty"});
       return out;
     }
     // A second document would be ignored: refuse it rather than run on half the file.
-    if (documents.size() > 1)
-      r.error(documents[1].Mark(), "a second YAML document ('---'): the configuration is one document, remove the rest");
-    Config c = read_config(r, documents[0]);
+    if (const auto second = second_document(yaml))
+      r.error(*second, "a second YAML document ('---'): the configuration is one document, remove the rest");
+    Config c = read_config(r, root);
     out.errors = r.take_errors();
     std::stable_sort(out.errors.begin(), out.errors.end(),
                      [](const auto& a, const auto& b) { return std::pair(a.line, a.column) < std::pair(b.line, b.column); });

@@ -258,7 +258,7 @@ TEST(Config, DuplicateKeysAreErrorsWithBothPositions) {
 }
 
 TEST(Config, ASecondDocumentIsAnError) {
-  EXPECT_EQ(error_about(parse_errors(one_pool + "---\nlog_level: debug\n"), "document").line, 3);  // its first key
+  EXPECT_EQ(error_about(parse_errors(one_pool + "---\nlog_level: debug\n"), "document").line, 2);  // its ---
   error_about(parse_errors(one_pool + "---\n"), "document");                                       // even an empty one
 }
 
