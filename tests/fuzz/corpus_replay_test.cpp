@@ -1,6 +1,7 @@
 // A fuzz target's checks over its seed corpus (DAGMINER_FUZZ_CORPUS, at least
-// DAGMINER_FUZZ_CORPUS_MIN files; the suite is named DAGMINER_FUZZ_SUITE), built with the project's compiler: every build replays the
-// real-world inputs even where clang cannot build the fuzzer.
+// DAGMINER_FUZZ_CORPUS_MIN files; the suite is named DAGMINER_FUZZ_SUITE), built with the
+// project's compiler: every build replays the real-world inputs even where clang cannot build
+// the fuzzer.
 #include <gtest/gtest.h>
 
 #include <cstdint>
