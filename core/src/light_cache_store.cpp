@@ -7,6 +7,9 @@
 #include <fstream>
 #include <random>
 #include <system_error>
+
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace dagminer {
@@ -43,6 +46,45 @@ std::uint64_t checksum(std::span<const std::uint8_t> bytes) noexcept {
   return h ^ (h >> 29);
 }
 
+// A read-only file descriptor, closed on every path out.
+struct InputFile {
+  int fd;
+  ~InputFile() {
+    if (fd >= 0) ::close(fd);
+  }
+  bool read_exact(void* out, std::size_t size) const {
+    auto* bytes = static_cast<char*>(out);
+    while (size > 0) {
+      const ssize_t n = ::read(fd, bytes, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      bytes += n;
+      size -= static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+};
+
+// Removes the temporary file unless it was renamed into place, so no failure leaves one behind.
+class TemporaryFile {
+ public:
+  explicit TemporaryFile(std::filesystem::path path) : path_(std::move(path)) {}
+  ~TemporaryFile() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove(path_, ignored);
+  }
+  TemporaryFile(const TemporaryFile&) = delete;
+  TemporaryFile& operator=(const TemporaryFile&) = delete;
+  const std::filesystem::path& path() const noexcept { return path_; }
+  void rename_to(const std::filesystem::path& target) {
+    std::filesystem::rename(path_, target);
+    path_.clear();
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
 }  // namespace
 
 std::filesystem::path LightCacheStore::default_directory() {
@@ -64,10 +106,13 @@ std::filesystem::path LightCacheStore::path_for(Algorithm algo, int epoch) const
 }
 
 std::optional<LightCache> LightCacheStore::load(Algorithm algo, int epoch) const {
-  std::ifstream in(path_for(algo, epoch), std::ios::binary);
-  if (!in) return std::nullopt;
+  // Opened without blocking and read only if it is a regular file: a FIFO or a device at the path
+  // would block the build, and a stop waiting for it, forever. Anything else counts as damaged.
+  const InputFile in{::open(path_for(algo, epoch).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
+  struct stat st {};
+  if (in.fd < 0 || ::fstat(in.fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   FileHeader h;
-  if (!in.read(reinterpret_cast<char*>(&h), sizeof h)) return std::nullopt;
+  if (!in.read_exact(&h, sizeof h)) return std::nullopt;
   LightCache c;
   c.algo = algo;
   c.epoch = epoch;
@@ -78,10 +123,10 @@ std::optional<LightCache> LightCacheStore::load(Algorithm algo, int epoch) const
       h.epoch != static_cast<std::uint32_t>(epoch) || std::memcmp(h.seed, c.seed.data(), 32) != 0 || h.item_count != items ||
       h.dataset_bytes != c.dataset_bytes)
     return std::nullopt;
+  const std::uint64_t payload_bytes = items * sizeof(Item64);
+  if (static_cast<std::uint64_t>(st.st_size) != sizeof h + payload_bytes) return std::nullopt;  // truncated or trailing garbage
   c.items.resize(items);
-  const auto payload_bytes = static_cast<std::streamsize>(items * sizeof(Item64));
-  if (!in.read(reinterpret_cast<char*>(c.items.data()), payload_bytes)) return std::nullopt;
-  if (in.peek() != std::ifstream::traits_type::eof()) return std::nullopt;  // trailing garbage
+  if (!in.read_exact(c.items.data(), payload_bytes)) return std::nullopt;
   if (checksum(c.bytes()) != h.checksum) return std::nullopt;
   return c;
 }
@@ -99,21 +144,20 @@ void LightCacheStore::save(const LightCache& cache) const {
 
   // A name no other process or thread uses, in the same directory so the rename is atomic.
   const auto final_path = path_for(cache.algo, cache.epoch);
-  auto tmp = final_path;
-  tmp += ".tmp." + std::to_string(getpid()) + "." + std::to_string(std::random_device{}());
+  auto tmp_path = final_path;
+  tmp_path += ".tmp." + std::to_string(getpid()) + "." + std::to_string(std::random_device{}());
+  TemporaryFile tmp(std::move(tmp_path));
   {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    std::ofstream out(tmp.path(), std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(&h), sizeof h);
     out.write(reinterpret_cast<const char*>(cache.items.data()), static_cast<std::streamsize>(cache.bytes().size()));
     out.flush();
     if (!out) {
       const int err = errno;
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-      throw std::system_error(err ? err : EIO, std::generic_category(), "writing light cache " + tmp.string());
+      throw std::system_error(err ? err : EIO, std::generic_category(), "writing light cache " + tmp.path().string());
     }
   }
-  std::filesystem::rename(tmp, final_path);
+  tmp.rename_to(final_path);
 }
 
 LightCacheStore::Result LightCacheStore::get(Algorithm algo, int epoch) const {

@@ -93,6 +93,7 @@ ServiceSnapshot take_snapshot(const Engine& engine) {
   s.health_problem = engine.health_problem();
   s.hashrate = engine.hashrate();
   s.shares = engine.ledger().total();
+  s.share_journal_errors = engine.share_journal_errors();
   s.pools = engine.pools();
   s.devices = engine.devices();
   s.device_shares = engine.ledger().devices();

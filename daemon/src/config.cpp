@@ -3,13 +3,19 @@
 #include "dagminer/core/pool_url.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <fstream>
+#include <cstring>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace dagminer {
@@ -75,6 +81,32 @@ std::optional<MemoryBudget> parse_memory_budget(std::string_view text) {
 
 namespace {
 
+using std::chrono::milliseconds;
+using namespace std::chrono_literals;
+
+// Where a duration makes sense: past a day a deadline added to the clock can overflow it, and a
+// zero timeout or backoff turns a dead pool into a reconnect loop.
+struct DurationRange {
+  milliseconds min;
+  milliseconds max;
+};
+constexpr DurationRange timeout_range{1s, 24h};
+constexpr DurationRange interval_range{1s, 24h};
+constexpr DurationRange zero_allowed_range{0s, 24h};
+constexpr DurationRange backoff_range{1ms, 24h};
+
+// "0", "1ms", "1s", "2m", "24h": the largest unit that divides the duration exactly.
+std::string duration_text(milliseconds d) {
+  if (d == 0ms) return "0";
+  const std::int64_t ms = d.count();
+  if (ms % 3600000 == 0) return std::to_string(ms / 3600000) + "h";
+  if (ms % 60000 == 0) return std::to_string(ms / 60000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+std::string key_at(const YAML::Mark& mark) { return std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1); }
+
 class Reader {
  public:
   explicit Reader(std::string file) : file_(std::move(file)) {}
@@ -85,14 +117,19 @@ class Reader {
   void error(const YAML::Node& node, std::string message) { error(node.Mark(), std::move(message)); }
   std::vector<ConfigError> take_errors() { return std::move(errors_); }
 
-  // Every key of a mapping must be known; reports the rest and returns false if not a map.
+  // Every key of a mapping must be known and appear once (YAML would silently keep the first of
+  // two); reports the rest and returns false if not a map.
   bool check_map(const YAML::Node& node, std::string_view what, std::initializer_list<std::string_view> known) {
     if (!node.IsMap()) {
       error(node, std::string(what) + " must be a mapping of keys to values");
       return false;
     }
+    std::map<std::string, YAML::Mark> seen;
     for (const auto& kv : node) {
       const auto key = kv.first.as<std::string>();
+      if (const auto [first, inserted] = seen.emplace(key, kv.first.Mark()); !inserted)
+        error(kv.first, "duplicate key '" + key + "' in " + std::string(what) + " (first at " + key_at(first->second) +
+                            "): each key may appear once");
       bool ok = false;
       for (auto k : known) ok = ok || key == k;
       if (!ok) {
@@ -137,12 +174,13 @@ class Reader {
   }
 
   template <typename Rep, typename Period>
-  void duration(const YAML::Node& node, std::string_view key, std::chrono::duration<Rep, Period>& out) {
+  void duration(const YAML::Node& node, std::string_view key, DurationRange range, std::chrono::duration<Rep, Period>& out) {
     auto text = string(node, key);
     if (!text) return;
-    auto d = parse_duration(*text);
-    if (!d) {
-      error(node, std::string(key) + ": expected a duration such as 500ms, 30s, 2m or 1h, got '" + *text + "'");
+    const auto d = parse_duration(*text);
+    if (!d || *d < range.min || *d > range.max) {
+      error(node, std::string(key) + ": expected a duration from " + duration_text(range.min) + " to " +
+                      duration_text(range.max) + " (500ms, 30s, 2m, 1h), got '" + *text + "'");
       return;
     }
     out = std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(*d);
@@ -165,8 +203,8 @@ std::optional<std::string> url_problem(const std::string& url) {
 
 void read_backoff(Reader& r, const YAML::Node& node, BackoffConfig& b) {
   if (!r.check_map(node, "backoff", {"initial", "max", "multiplier", "jitter"})) return;
-  if (node["initial"]) r.duration(node["initial"], "backoff.initial", b.initial);
-  if (node["max"]) r.duration(node["max"], "backoff.max", b.max);
+  if (node["initial"]) r.duration(node["initial"], "backoff.initial", backoff_range, b.initial);
+  if (node["max"]) r.duration(node["max"], "backoff.max", backoff_range, b.max);
   if (node["multiplier"]) b.multiplier = r.number(node["multiplier"], "backoff.multiplier", 1.0, 100.0).value_or(b.multiplier);
   if (node["jitter"]) b.jitter = r.number(node["jitter"], "backoff.jitter", 0.0, 1.0).value_or(b.jitter);
   if (b.max < b.initial) r.error(node, "backoff.max must be at least backoff.initial");
@@ -175,9 +213,10 @@ void read_backoff(Reader& r, const YAML::Node& node, BackoffConfig& b) {
 // Keys shared by the top level (defaults for every pool) and each pool. The top level reads them
 // into a PoolConfig that every pool starts from, so PoolConfig's initialisers are the only defaults.
 void read_connection_settings(Reader& r, const YAML::Node& node, PoolConfig& d) {
-  if (node["job_timeout"]) r.duration(node["job_timeout"], "job_timeout", d.job_timeout);
-  if (node["response_timeout"]) r.duration(node["response_timeout"], "response_timeout", d.response_timeout);
-  if (node["hashrate_interval"]) r.duration(node["hashrate_interval"], "hashrate_interval", d.hashrate_interval);
+  if (node["job_timeout"]) r.duration(node["job_timeout"], "job_timeout", timeout_range, d.job_timeout);
+  if (node["response_timeout"]) r.duration(node["response_timeout"], "response_timeout", timeout_range, d.response_timeout);
+  if (node["hashrate_interval"])
+    r.duration(node["hashrate_interval"], "hashrate_interval", zero_allowed_range, d.hashrate_interval);
   if (node["backoff"]) read_backoff(r, node["backoff"], d.backoff);
   if (node["max_protocol_errors"])
     d.max_protocol_errors =
@@ -363,7 +402,7 @@ Config read_config(Reader& r, const YAML::Node& root) {
       else r.error(root["strategy"], "strategy: expected failover or split, got '" + *s + "'");
     }
   }
-  if (root["fallback_after"]) r.duration(root["fallback_after"], "fallback_after", c.fallback_after);
+  if (root["fallback_after"]) r.duration(root["fallback_after"], "fallback_after", zero_allowed_range, c.fallback_after);
   if (root["devices"]) read_devices(r, root["devices"], c.devices);
   if (root["cpu_threads"]) c.devices.cpu_threads = r.number(root["cpu_threads"], "cpu_threads", 0u, 4096u).value_or(0);
   if (root["memory_budget"]) {
@@ -387,10 +426,31 @@ Config read_config(Reader& r, const YAML::Node& root) {
                 "log_level: expected trace, debug, info, warning, error, critical or off, got '" + *level + "'");
     }
   }
-  if (root["summary_interval"]) r.duration(root["summary_interval"], "summary_interval", c.summary_interval);
+  if (root["summary_interval"]) r.duration(root["summary_interval"], "summary_interval", interval_range, c.summary_interval);
   if (root["log"]) read_log_file(r, root["log"], c.log);
   if (root["api"]) read_api(r, root["api"], c.api);
   return c;
+}
+
+// Where a second document starts, if there is one. The parser is asked for two documents at
+// most: yaml-cpp 0.7's LoadAll loops forever, allocating, on some broken input (",").
+std::optional<YAML::Mark> second_document(const std::string& yaml) {
+  struct DocumentStarts final : YAML::EventHandler {
+    YAML::Mark last;
+    void OnDocumentStart(const YAML::Mark& mark) override { last = mark; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+  } starts;
+  std::istringstream in(yaml);
+  YAML::Parser parser(in);
+  if (!parser.HandleNextDocument(starts) || !parser.HandleNextDocument(starts)) return std::nullopt;
+  return starts.last;
 }
 
 }  // namespace
@@ -399,11 +459,15 @@ ConfigLoad parse_config(std::string_view text, const std::string& file_name) {
   Reader r(file_name);
   ConfigLoad out;
   try {
-    const YAML::Node root = YAML::Load(std::string(text));
+    const std::string yaml(text);
+    const YAML::Node root = YAML::Load(yaml);
     if (!root || root.IsNull()) {
       out.errors.push_back({file_name, 0, 0, "the configuration is empty"});
       return out;
     }
+    // A second document would be ignored: refuse it rather than run on half the file.
+    if (const auto second = second_document(yaml))
+      r.error(*second, "a second YAML document ('---'): the configuration is one document, remove the rest");
     Config c = read_config(r, root);
     out.errors = r.take_errors();
     std::stable_sort(out.errors.begin(), out.errors.end(),
@@ -416,12 +480,50 @@ ConfigLoad parse_config(std::string_view text, const std::string& file_name) {
   return out;
 }
 
+namespace {
+
+// A file's text, or why it cannot be the configuration.
+struct FileText {
+  std::string text;
+  std::string problem;  // empty when text is the whole file
+};
+
+FileText problem(std::string why) { return {{}, std::move(why)}; }
+
+// Only a regular file is read, opened without blocking (a FIFO with no writer would hang the
+// daemon), and only up to the size cap (/dev/zero never ends).
+FileText read_config_text(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return problem(std::string("cannot read the file: ") + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    return problem("not a regular file (a directory, FIFO or device): give the path of the YAML file");
+  const std::string too_large = "larger than " + std::to_string(max_config_bytes >> 20) + " MiB: not a configuration file";
+  if (static_cast<std::uint64_t>(st.st_size) > max_config_bytes) return problem(too_large);
+  std::string text(max_config_bytes + 1, '\0');  // one byte more shows a file that grew since fstat
+  std::size_t size = 0;
+  while (size < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + size, text.size() - size);
+    if (n == 0) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return problem(std::string("cannot read the file: ") + std::strerror(errno));
+    size += static_cast<std::size_t>(n);
+  }
+  if (size > max_config_bytes) return problem(too_large);
+  text.resize(size);
+  return {std::move(text), {}};
+}
+
+}  // namespace
+
 ConfigLoad load_config(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) return {std::nullopt, {{file.string(), 0, 0, "cannot read the file"}}};
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_config(text.str(), file.string());
+  const FileText file_text = read_config_text(file);
+  if (!file_text.problem.empty()) return {std::nullopt, {{file.string(), 0, 0, file_text.problem}}};
+  return parse_config(file_text.text, file.string());
 }
 
 }  // namespace dagminer

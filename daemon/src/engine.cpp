@@ -32,6 +32,18 @@ std::vector<DeviceRecord> records_of(std::vector<std::unique_ptr<SearchDevice>> 
   return out;
 }
 
+// The journal at `file` (none when empty), or nullopt, logged, when it cannot be opened: a reload
+// then keeps the running journal rather than ending the daemon.
+std::optional<ShareJournal> open_journal(const std::filesystem::path& file) {
+  if (file.empty()) return ShareJournal();
+  try {
+    return ShareJournal(file);
+  } catch (const std::system_error& e) {
+    spdlog::error("share_journal: cannot open {} ({}), keeping the running journal", file.string(), e.code().message());
+    return std::nullopt;
+  }
+}
+
 std::vector<SearchDevice*> devices_of(std::vector<DeviceRecord>& records) {
   std::vector<SearchDevice*> out;
   for (auto& r : records) out.push_back(&r.device());
@@ -291,8 +303,10 @@ void Engine::reload(Config config) {
     selector_ = PoolSelector(config.strategy, config.fallback_after);
     mining_.clear();
   }
-  if (config.share_journal != config_.share_journal)
-    shares_.set_journal(config.share_journal.empty() ? ShareJournal() : ShareJournal(config.share_journal));
+  if (config.share_journal != config_.share_journal) {
+    if (auto journal = open_journal(config.share_journal)) shares_.set_journal(std::move(*journal));
+    else config.share_journal = config_.share_journal;  // so the next reload tries the new path again
+  }
   if (!config.prepare_next_epoch) next_epoch_.cancel();
   if (config.devices.all_gpus != config_.devices.all_gpus || config.devices.gpus != config_.devices.gpus ||
       config.devices.cpu != config_.devices.cpu || config.devices.cpu_threads != config_.devices.cpu_threads)

@@ -119,6 +119,9 @@ std::string prometheus_metrics(const ServiceSnapshot& s) {
                                                               {"hardware_error", p.shares.hardware_errors}};
     for (const auto& [outcome, count] : outcomes) m.sample({{"pool", p.name}, {"outcome", outcome}}, d(count));
   }
+  m.family("dagminer_share_journal_errors_total", "counter",
+           "Share records the share journal could not write (a full disk), since the journal was opened.");
+  m.sample({}, d(s.share_journal_errors));
   m.family("dagminer_shares_pending", "gauge", "Shares sent to a pool and not yet answered.");
   for (const auto& p : s.pools) m.sample({{"pool", p.name}}, d(p.shares.pending));
   m.family("dagminer_pool_accepted_difficulty_total", "counter",

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fcntl.h>
 #include <fstream>
+#include <future>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -181,6 +184,32 @@ TEST(LightCacheStore, ConcurrentProcessesAgree) {
   const auto loaded = store.load(Algorithm::ethash, 0);
   ASSERT_TRUE(loaded);
   EXPECT_TRUE(same_cache(*loaded, reference()));
+}
+
+TEST(LightCacheStore, FifoAtTheCachePathIsRebuiltWithoutBlocking) {
+  using namespace std::chrono_literals;
+  test::TempDir dir;
+  const LightCacheStore store(dir.path());
+  const auto path = store.path_for(Algorithm::ethash, 0);
+  ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+  auto loaded = std::async(std::launch::async, [&] { return store.load(Algorithm::ethash, 0).has_value(); });
+  if (loaded.wait_for(10s) == std::future_status::timeout) {
+    ::close(::open(path.c_str(), O_WRONLY | O_NONBLOCK));  // a writer that leaves at once: the read ends
+    FAIL() << "load() blocked on a FIFO";
+  }
+  EXPECT_FALSE(loaded.get());
+  expect_rebuilt(store);  // the FIFO is replaced by a good file
+}
+
+TEST(LightCacheStore, FailedRenameLeavesNoTemporaryFile) {
+  test::TempDir dir;
+  const LightCacheStore store(dir.path());
+  fs::create_directories(store.path_for(Algorithm::ethash, 0) / "inside");  // a directory where the file goes
+  EXPECT_THROW(store.save(reference()), std::exception);
+  const auto r = store.get(Algorithm::ethash, 0);
+  EXPECT_FALSE(r.save_error.empty());
+  EXPECT_TRUE(same_cache(*r.cache, reference()));
+  EXPECT_EQ(files_in(dir.path()), std::vector<fs::path>{"ethash-0.lightcache"}) << "no temporary file may be left";
 }
 
 TEST(LightCacheStore, UnwritableDirectoryStillGivesTheCache) {

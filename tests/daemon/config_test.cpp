@@ -1,9 +1,12 @@
 // The YAML configuration: every documented key, defaults, and every kind of error with its line.
 #include <fstream>
 
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
 #include "dagminer/daemon/config.hpp"
+#include "dagminer/test/support.hpp"
 
 namespace dagminer {
 namespace {
@@ -196,6 +199,92 @@ TEST(Config, MissingFileIsAnError) {
   const auto load = load_config("/nonexistent/dagminer.yaml");
   ASSERT_EQ(load.errors.size(), 1u);
   EXPECT_NE(load.errors[0].to_string().find("/nonexistent/dagminer.yaml"), std::string::npos);
+}
+
+// The one error whose message holds `fragment`, with its position; fails when there is none.
+ConfigError error_about(const std::vector<ConfigError>& errors, const std::string& fragment) {
+  for (const auto& e : errors)
+    if (e.message.find(fragment) != std::string::npos) return e;
+  std::string all;
+  for (const auto& e : errors) all += e.to_string() + "\n";
+  ADD_FAILURE() << "no error about '" << fragment << "' in:\n" << all;
+  return {};
+}
+
+const std::string one_pool = "pools: [{url: 'stratum+tcp://h:1', user: u}]\n";
+
+TEST(Config, DurationsOutsideTheirRangeAreRefused) {
+  // Past a day, a timeout added to the clock overflows it; zero makes a reconnect loop.
+  for (const std::string key : {"job_timeout", "response_timeout"}) {
+    for (const std::string value : {"9.3e9", "0", "500ms", "2d", "25h"}) {
+      const auto errors = parse_errors(one_pool + key + ": " + value + "\n");
+      const auto e = error_about(errors, key + ":");
+      EXPECT_EQ(e.line, 2) << key << ": " << value;
+      EXPECT_EQ(e.column, static_cast<int>(key.size()) + 3) << key << ": " << value;
+    }
+  }
+  EXPECT_EQ(error_about(parse_errors(one_pool + "hashrate_interval: 9.3e9\n"), "hashrate_interval:").line, 2);
+  EXPECT_EQ(error_about(parse_errors(one_pool + "fallback_after: 9.3e9\n"), "fallback_after:").line, 2);
+  EXPECT_EQ(error_about(parse_errors(one_pool + "summary_interval: 0\n"), "summary_interval:").line, 2);
+  EXPECT_EQ(error_about(parse_errors(one_pool + "backoff: {initial: 0}\n"), "backoff.initial:").line, 2);
+  EXPECT_EQ(error_about(parse_errors(one_pool + "backoff: {max: 9.3e9}\n"), "backoff.max:").line, 2);
+  EXPECT_FALSE(parse_errors("pools: [{url: 'stratum+tcp://h:1', user: u, job_timeout: 0}]\n").empty());
+  // The message names the range.
+  EXPECT_NE(error_about(parse_errors(one_pool + "job_timeout: 0\n"), "job_timeout:").message.find("1s to 24h"),
+            std::string::npos);
+}
+
+TEST(Config, DurationsAtTheEdgesOfTheirRangeAreAccepted) {
+  const Config c = parse_ok(one_pool +
+                            "job_timeout: 1s\nresponse_timeout: 24h\nhashrate_interval: 0\nfallback_after: 0\n"
+                            "summary_interval: 1s\nbackoff: {initial: 1ms, max: 24h}\n");
+  EXPECT_EQ(c.pools[0].job_timeout, 1s);
+  EXPECT_EQ(c.pools[0].response_timeout, 24h);
+  EXPECT_EQ(c.pools[0].hashrate_interval, 0s);
+  EXPECT_EQ(c.fallback_after, 0s);
+  EXPECT_EQ(c.pools[0].backoff.initial, 1ms);
+}
+
+TEST(Config, DuplicateKeysAreErrorsWithBothPositions) {
+  const auto errors = parse_errors(one_pool + "log_level: debug\nlog_level: nonsense\n");
+  const auto e = error_about(errors, "duplicate key 'log_level'");
+  EXPECT_EQ(e.line, 3);
+  EXPECT_NE(e.message.find("2:1"), std::string::npos) << e.message;  // the first one's position
+  // In nested mappings too.
+  EXPECT_EQ(
+      error_about(parse_errors("pools:\n  - url: 'stratum+tcp://h:1'\n    user: u\n    user: v\n"), "duplicate key 'user'").line,
+      4);
+  EXPECT_EQ(error_about(parse_errors(one_pool + "backoff: {initial: 1s, initial: 2s}\n"), "duplicate key 'initial'").line, 2);
+}
+
+TEST(Config, ASecondDocumentIsAnError) {
+  EXPECT_EQ(error_about(parse_errors(one_pool + "---\nlog_level: debug\n"), "document").line, 2);  // its ---
+  error_about(parse_errors(one_pool + "---\n"), "document");                                       // even an empty one
+}
+
+TEST(Config, OversizedFileIsRefused) {
+  const test::TempDir dir;
+  const auto file = dir.path() / "big.yaml";
+  {
+    std::ofstream out(file);
+    out << one_pool;
+    out << "# " << std::string(2u << 20, 'x') << "\n";
+  }
+  const auto load = load_config(file);
+  ASSERT_EQ(load.errors.size(), 1u);
+  EXPECT_NE(load.errors[0].message.find("MiB"), std::string::npos) << load.errors[0].to_string();
+}
+
+TEST(Config, NonRegularFilesAreRefusedWithoutBlocking) {
+  // A FIFO with no writer would block the read forever; /dev/zero never ends.
+  const test::TempDir dir;
+  const auto fifo = dir.path() / "fifo.yaml";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::filesystem::path& file : {fifo, std::filesystem::path("/dev/zero")}) {
+    const auto load = load_config(file);
+    ASSERT_EQ(load.errors.size(), 1u) << file;
+    EXPECT_NE(load.errors[0].message.find("not a regular file"), std::string::npos) << load.errors[0].to_string();
+  }
 }
 
 TEST(Config, Durations) {

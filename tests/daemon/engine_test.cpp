@@ -2,8 +2,10 @@
 // test's own event loop (run in steps between checks, so the test reads the engine's state on
 // the engine's thread). Shares accepted with the books balanced, failover, split by weight,
 // stale shares kept from the pool, every share settled at stop, a pool no source can use.
+#include <algorithm>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <random>
 
 #include <boost/json.hpp>
@@ -252,6 +254,26 @@ TEST_F(EngineTest, APoolNoSourceCanUseDoesNotStopTheOthers) {
   ASSERT_TRUE(run_until([&] { return accepted("good") >= 3; }, 60s));
   ASSERT_TRUE(stop());
   EXPECT_TRUE(engine.ledger().total().balanced());
+}
+
+TEST_F(EngineTest, AReloadWithAnUnusableJournalKeepsTheRunningOne) {
+  const TempDir dir;
+  const auto pool = pools_.add(simulator("main"));
+  Config config = engine_config({{"main", pools_.url(pool)}}, Strategy::failover);
+  config.share_journal = dir.path() / "shares.jsonl";
+  Engine& engine = start(config);
+  ASSERT_TRUE(run_until([&] { return accepted("main") >= 1; }, 60s));
+  config.share_journal = "/nonexistent/d/j.jsonl";
+  engine.reload(config);  // threw out of the event loop: the daemon exited
+  const auto journaled = [&] {
+    std::ifstream in(dir.path() / "shares.jsonl");
+    return static_cast<std::uint64_t>(std::count(std::istreambuf_iterator<char>(in), {}, '\n'));
+  };
+  const auto before = accepted("main");
+  ASSERT_TRUE(run_until([&] { return accepted("main") >= before + 2; }, 60s));
+  ASSERT_TRUE(stop());
+  const auto& t = engine.ledger().total();
+  EXPECT_EQ(journaled(), t.accepted + t.rejected + t.stale + t.timed_out);  // every outcome went to the running journal
 }
 
 }  // namespace

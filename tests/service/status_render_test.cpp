@@ -123,6 +123,12 @@ TEST(Metrics, CarryTheSnapshotsValues) {
   EXPECT_FALSE(prom_value(f, "dagminer_job_switch_seconds_count", {{"device", "cpu"}})) << "no switch, no histogram";
 }
 
+TEST(Metrics, CountShareJournalWriteErrors) {
+  ServiceSnapshot s = snapshot_with_gpu();
+  s.share_journal_errors = 3;
+  EXPECT_EQ(prom_value(parse_prometheus_text(prometheus_metrics(s)), "dagminer_share_journal_errors_total"), 3);
+}
+
 TEST(Metrics, CpuOnlyLeavesNoEmptyFamilies) {
   ServiceSnapshot s = snapshot_with_gpu();
   s.devices.pop_back();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -74,7 +75,11 @@ struct ConfigLoad {
   std::vector<ConfigError> errors;
 };
 
+// A configuration is a few KiB; a larger file is a mistake (the wrong path) and is refused.
+inline constexpr std::size_t max_config_bytes = 1 << 20;
+
 ConfigLoad parse_config(std::string_view yaml_text, const std::string& file_name = "<config>");
+// Reads only a regular file of at most max_config_bytes, without blocking.
 ConfigLoad load_config(const std::filesystem::path& file);
 
 // "1500ms", "30s", "2m", "1h", or a plain number of seconds.

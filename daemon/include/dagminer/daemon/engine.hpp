@@ -54,6 +54,7 @@ class Engine {
   std::vector<PoolStatus> pools() const;
   std::vector<DeviceStatus> devices() const;
   const ShareLedger& ledger() const noexcept { return shares_.ledger(); }
+  std::uint64_t share_journal_errors() const noexcept { return shares_.journal().errors(); }
   double hashrate() const;  // H/s, all devices
   bool mining() const;      // some device has work
   // Empty when healthy; else why not: a device with work whose hash count stopped moving.

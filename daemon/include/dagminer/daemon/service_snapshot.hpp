@@ -15,9 +15,10 @@ struct ServiceSnapshot {
   double uptime_seconds = 0;
   bool paused = false;
   bool mining = false;
-  std::string health_problem;  // empty when healthy
-  double hashrate = 0;         // H/s, all devices
-  ShareCounts shares;          // in total
+  std::string health_problem;              // empty when healthy
+  double hashrate = 0;                     // H/s, all devices
+  ShareCounts shares;                      // in total
+  std::uint64_t share_journal_errors = 0;  // records the share journal could not write
   std::vector<PoolStatus> pools;
   std::vector<DeviceStatus> devices;
   std::map<std::string, ShareCounts> device_shares;  // by device id

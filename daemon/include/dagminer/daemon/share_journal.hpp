@@ -1,8 +1,9 @@
-// Optional share journal: one JSON object per line for every share outcome, appended.
+// Optional share journal: one JSON object per line for every share outcome, appended. A record
+// that cannot be written (a full disk) is counted and warned about once per episode, and never
+// leaves a torn line behind.
 #pragma once
 
-#include <chrono>
-#include <cstdio>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -14,17 +15,35 @@ namespace dagminer {
 class ShareJournal {
  public:
   ShareJournal() = default;
-  // Throws std::system_error when the file cannot be opened for appending.
+  // Throws std::system_error, naming the file, when it cannot be opened for appending.
   explicit ShareJournal(const std::filesystem::path& file);
-  ShareJournal(ShareJournal&& o) noexcept : file_(std::exchange(o.file_, nullptr)) {}
-  ShareJournal& operator=(ShareJournal&& o) noexcept;
-  ~ShareJournal();
+  ShareJournal(ShareJournal&&) noexcept = default;
+  ShareJournal& operator=(ShareJournal&&) noexcept = default;
+  ~ShareJournal();  // says how many records were lost if writing still fails
 
-  bool enabled() const noexcept { return file_ != nullptr; }
+  bool enabled() const noexcept { return file_.fd >= 0; }
   void record(const Share& share, const ShareResult& result);
+  std::uint64_t errors() const noexcept { return errors_; }  // records not written since the file was opened
 
  private:
-  std::FILE* file_ = nullptr;
+  // Owns the file descriptor; a move leaves -1 behind.
+  struct Descriptor {
+    int fd = -1;
+    Descriptor() = default;
+    explicit Descriptor(int f) noexcept : fd(f) {}
+    Descriptor(Descriptor&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+    Descriptor& operator=(Descriptor&& o) noexcept;
+    ~Descriptor();
+  };
+
+  int append(const std::string& text);  // 0, or the errno of a write that failed
+  void end_failure_episode(const char* how);
+
+  Descriptor file_;
+  std::filesystem::path path_;
+  std::uint64_t errors_ = 0;
+  std::uint64_t lost_in_episode_ = 0;  // records lost since the last successful write
+  bool torn_ = false;                  // a partial record could not be cut off: start the next one on a fresh line
 };
 
 }  // namespace dagminer

@@ -42,6 +42,7 @@ class ShareRouter {
   std::size_t pending() const noexcept { return pending_.size(); }  // submitted, not answered yet
   const ShareLedger& ledger() const noexcept { return ledger_; }
   void set_journal(ShareJournal journal) { journal_ = std::move(journal); }
+  const ShareJournal& journal() const noexcept { return journal_; }
 
  private:
   void on_verified(const std::string& device, std::shared_ptr<const JobRecord> record, Candidate candidate, HashResult hash);
