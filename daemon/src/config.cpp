@@ -183,7 +183,13 @@ class Reader {
                       duration_text(range.max) + " (500ms, 30s, 2m, 1h), got '" + *text + "'");
       return;
     }
-    out = std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(*d);
+    const auto converted = std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(*d);
+    // Keys kept in whole seconds round down; "500ms" would become 0, which turns some keys off.
+    if (converted.count() == 0 && d->count() != 0) {
+      error(node, std::string(key) + ": counts whole seconds, '" + *text + "' would be 0 (write 0 to turn it off)");
+      return;
+    }
+    out = converted;
   }
 
  private:

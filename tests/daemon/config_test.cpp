@@ -245,6 +245,13 @@ TEST(Config, DurationsAtTheEdgesOfTheirRangeAreAccepted) {
   EXPECT_EQ(c.pools[0].backoff.initial, 1ms);
 }
 
+TEST(Config, SubSecondValuesThatWouldRoundToZeroAreRefused) {
+  // "500ms" used to round down to 0 s, which turns hashrate reports off without a word.
+  EXPECT_NE(error_about(parse_errors(one_pool + "hashrate_interval: 500ms\n"), "whole seconds").message.find("500ms"),
+            std::string::npos);
+  EXPECT_EQ(parse_ok(one_pool + "hashrate_interval: 0\n").pools[0].hashrate_interval, 0s);
+}
+
 TEST(Config, DuplicateKeysAreErrorsWithBothPositions) {
   const auto errors = parse_errors(one_pool + "log_level: debug\nlog_level: nonsense\n");
   const auto e = error_about(errors, "duplicate key 'log_level'");
