@@ -307,7 +307,10 @@ std::optional<std::string> read_listen(const std::string& listen, ApiConfig& api
 }
 
 void read_api(Reader& r, const YAML::Node& node, ApiConfig& api) {
-  if (!r.check_map(node, "api", {"listen", "token"})) return;
+  if (!r.check_map(node, "api", {"listen", "token", "max_connections_per_address"})) return;
+  if (node["max_connections_per_address"])
+    if (auto n = r.number<unsigned>(node["max_connections_per_address"], "api.max_connections_per_address", 1u, 32u))
+      api.max_connections_per_address = *n;
   if (node["token"]) {
     if (auto token = r.string(node["token"], "api.token")) {
       // RFC 6750's token characters, so the value goes into a header unchanged.

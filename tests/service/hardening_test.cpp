@@ -42,7 +42,8 @@ TEST_F(ServiceTest, PoolUrlsThatCannotConnectAreRefusedByCheckConfigAndReload) {
   const std::string good = read_text(d->config_path());
   for (const std::string& url : bad_urls) {
     SCOPED_TRACE(url);
-    const std::string bad = service_config(url, "", "{listen: '127.0.0.1:" + std::to_string(port) + "', token: " + api_token + "}");
+    const std::string bad =
+        service_config(url, "", "{listen: '127.0.0.1:" + std::to_string(port) + "', token: " + api_token + "}");
     const auto file = d->dir() / "bad.yaml";
     std::ofstream(file) << bad;
     std::string output;

@@ -23,8 +23,8 @@
 
 #include "daemon_harness.hpp"
 #include "dagminer/daemon/config.hpp"
-#include "service_harness.hpp"
 #include "prometheus_text.hpp"
+#include "service_harness.hpp"
 
 namespace dagminer::test {
 namespace {

@@ -27,10 +27,11 @@ struct DeviceSelection {
 // The HTTP API and /metrics. Without a token the control endpoints are open, so the API may
 // then listen only on a loopback address.
 struct ApiConfig {
-  bool enabled = true;             // `listen: ""` turns the API off
-  std::string host = "127.0.0.1";  // an IP address (IPv6 without brackets)
-  std::uint16_t port = 4067;       // 0: any free port (the log names it)
-  std::string token;               // bearer token for the control endpoints; empty: none
+  bool enabled = true;                       // `listen: ""` turns the API off
+  std::string host = "127.0.0.1";            // an IP address (IPv6 without brackets)
+  std::uint16_t port = 4067;                 // 0: any free port (the log names it)
+  std::string token;                         // bearer token for the control endpoints; empty: none
+  unsigned max_connections_per_address = 8;  // of the 32 connections, so one client cannot hold them all
   bool operator==(const ApiConfig&) const = default;
 };
 
