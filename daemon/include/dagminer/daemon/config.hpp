@@ -52,8 +52,13 @@ struct Config {
   // Build the next epoch's light cache and DAG while mining the current one, so an epoch change
   // does not stop hashing; false saves the memory of a second DAG and pays the pause instead.
   bool prepare_next_epoch = true;
-  std::filesystem::path light_cache_dir;  // empty: LightCacheStore::default_directory()
-  std::filesystem::path share_journal;    // empty: no journal
+  // The highest DAG epoch a pool may ask for: a job past it is refused, so a hostile or broken pool
+  // cannot make the daemon build a cache of gigabytes. Live chains are far below (ETH stopped near
+  // Ethash epoch 500; ETC is near Etchash epoch 431 in late 2026).
+  int max_epoch = 1024;
+  std::uint64_t light_cache_memory = 1ull << 30;  // light caches held and being built, in bytes
+  std::filesystem::path light_cache_dir;          // empty: LightCacheStore::default_directory()
+  std::filesystem::path share_journal;            // empty: no journal
   std::string log_level = "info";
   std::chrono::seconds summary_interval{60};
   LogFileConfig log;
