@@ -130,12 +130,20 @@ std::optional<int> epoch_of_seed(Algorithm algo, const Hash256& seed) {
   return *rounds / 2;
 }
 
-std::vector<Item64> build_light_cache_items(const Hash256& seed, std::size_t n) {
+std::vector<Item64> build_light_cache_items(const Hash256& seed, std::size_t n, std::stop_token stop) {
+  constexpr std::size_t stop_check_items = 4096;  // a few milliseconds of hashing between checks
+  const auto check_stop = [&stop](std::size_t i) {
+    if (i % stop_check_items == 0 && stop.stop_requested()) throw LightCacheCancelled();
+  };
   std::vector<Item64> cache(n);
   cache[0] = to_item(keccak512(seed));
-  for (std::size_t i = 1; i < n; ++i) cache[i] = keccak512_item(cache[i - 1]);
+  for (std::size_t i = 1; i < n; ++i) {
+    check_stop(i);
+    cache[i] = keccak512_item(cache[i - 1]);
+  }
   for (int round = 0; round < cache_rounds; ++round) {
     for (std::size_t i = 0; i < n; ++i) {
+      check_stop(i);
       const std::size_t v = cache[i].words[0] % n;
       const Item64& prev = cache[(i + n - 1) % n];
       Item64 x;
@@ -146,13 +154,13 @@ std::vector<Item64> build_light_cache_items(const Hash256& seed, std::size_t n) 
   return cache;
 }
 
-LightCache build_light_cache(Algorithm algo, int epoch) {
+LightCache build_light_cache(Algorithm algo, int epoch, std::stop_token stop) {
   LightCache c;
   c.algo = algo;
   c.epoch = epoch;
   c.seed = seed_of_epoch(algo, epoch);
   c.dataset_bytes = dataset_bytes(epoch);
-  c.items = build_light_cache_items(c.seed, light_cache_bytes(epoch) / light_item_bytes);
+  c.items = build_light_cache_items(c.seed, light_cache_bytes(epoch) / light_item_bytes, std::move(stop));
   return c;
 }
 

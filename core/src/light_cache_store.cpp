@@ -160,11 +160,13 @@ void LightCacheStore::save(const LightCache& cache) const {
   tmp.rename_to(final_path);
 }
 
-LightCacheStore::Result LightCacheStore::get(Algorithm algo, int epoch) const {
+LightCacheStore::Result LightCacheStore::get(Algorithm algo, int epoch, std::stop_token stop) const {
   if (auto loaded = load(algo, epoch)) return {std::make_shared<const LightCache>(std::move(*loaded)), Source::loaded, {}};
   std::error_code ec;
   const bool existed = std::filesystem::exists(path_for(algo, epoch), ec);
-  Result r{std::make_shared<const LightCache>(build_light_cache(algo, epoch)), existed ? Source::rebuilt : Source::built, {}};
+  Result r{std::make_shared<const LightCache>(build_light_cache(algo, epoch, std::move(stop))),
+           existed ? Source::rebuilt : Source::built,
+           {}};
   try {
     save(*r.cache);
   } catch (const std::exception& e) {

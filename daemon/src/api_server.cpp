@@ -1,6 +1,6 @@
 #include "api_server.hpp"
 
-#include <functional>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -10,6 +10,7 @@
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api_request.hpp"
 #include "dagminer/daemon/api_json.hpp"
 #include "dagminer/daemon/metrics.hpp"
 
@@ -27,6 +28,7 @@ constexpr auto linger_timeout = std::chrono::seconds(2);  // to drain a refused 
 constexpr std::size_t header_limit = 8 * 1024;
 constexpr std::size_t body_limit = 8 * 1024;
 constexpr std::size_t max_connections = 32;
+constexpr auto refusal_log_interval = std::chrono::minutes(1);  // a connect loop must not flood the log
 
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
@@ -46,33 +48,6 @@ Response json_response(http::status status, const json::value& body) {
 
 Response error_response(http::status status, const std::string& message) {
   return json_response(status, json::object{{"error", message}});
-}
-
-std::string clip(std::string_view text) { return std::string(text.substr(0, 100)) + (text.size() > 100 ? "..." : ""); }
-
-// "%41b" -> "Ab"; nullopt for a broken escape.
-std::optional<std::string> percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    unsigned value = 0;
-    for (std::size_t k = 1; k <= 2; ++k) {
-      const char c = text[i + k];
-      const int digit = c >= '0' && c <= '9'   ? c - '0'
-                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                               : -1;
-      if (digit < 0) return std::nullopt;
-      value = value * 16 + static_cast<unsigned>(digit);
-    }
-    out += static_cast<char>(value);
-    i += 2;
-  }
-  return out;
 }
 
 // The comparison's time depends on the configured token's length only, never on where a
@@ -114,6 +89,10 @@ struct ApiServer::State {
   ApiConfig config;
   std::shared_ptr<tcp::acceptor> acceptor;
   std::set<Session*> sessions;
+  std::map<boost::asio::ip::address, unsigned> per_address;                        // open connections by client address
+  std::map<std::string, std::uint64_t> refused{{"per_address", 0}, {"total", 0}};  // by reason, since the start
+  std::uint64_t refused_unlogged = 0;
+  Clock::time_point refusals_logged{};
 };
 
 namespace {
@@ -123,13 +102,18 @@ using State = ApiServer::State;
 // One connection: requests read under a deadline and size limits, answered in order.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(std::shared_ptr<State> state, tcp::socket socket) : state_(std::move(state)), stream_(std::move(socket)) {
+  Session(std::shared_ptr<State> state, tcp::socket socket, boost::asio::ip::address address)
+      : state_(std::move(state)), stream_(std::move(socket)), address_(std::move(address)) {
     beast::error_code ec;
     const auto remote = stream_.socket().remote_endpoint(ec);
     peer_ = ec ? "unknown peer" : remote.address().to_string() + ":" + std::to_string(remote.port());
     state_->sessions.insert(this);
+    ++state_->per_address[address_];
   }
-  ~Session() { state_->sessions.erase(this); }
+  ~Session() {
+    state_->sessions.erase(this);
+    if (--state_->per_address[address_] == 0) state_->per_address.erase(address_);
+  }
 
   void start() { read(); }
   void close() {
@@ -163,14 +147,14 @@ class Session : public std::enable_shared_from_this<Session> {
     try {
       write(respond(req), req.keep_alive());
     } catch (const std::exception& e) {  // an exception must not leave the event loop: mining runs on it
-      spdlog::error("api: {} {} from {} failed: {}", std::string(req.method_string()), clip(req.target()), peer_, e.what());
+      spdlog::error("api: {} {} from {} failed: {}", std::string(req.method_string()), printable(req.target()), peer_, e.what());
       write(error_response(http::status::internal_server_error, "internal error"), false);
     }
   }
 
   void write(Response res, bool keep_alive) {
     res.keep_alive(keep_alive);
-    res.prepare_payload();
+    if (!res.has_content_length()) res.prepare_payload();  // a HEAD answer has the GET answer's length
     response_ = std::move(res);
     stream_.expires_after(io_timeout);
     http::async_write(stream_, response_, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
@@ -198,57 +182,54 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   Response respond(const Request& req) {
-    Engine& engine = *state_->engine;
-    const std::string_view target = req.target();
-    const std::string_view path = target.substr(0, target.find('?'));
-
-    using View = json::object (*)(const ServiceSnapshot&);
-    static const std::pair<std::string_view, View> views[] = {
-        {"/api/v1/summary", summary_json}, {"/api/v1/pools", pools_json}, {"/api/v1/devices", devices_json}};
-    for (const auto& [name, view] : views)
-      if (path == name) {
-        if (req.method() != http::verb::get) return method_not_allowed("GET");
-        return json_response(http::status::ok, view(take_snapshot(engine)));
-      }
-    if (path == "/metrics") {
-      if (req.method() != http::verb::get) return method_not_allowed("GET");
-      return make_response(http::status::ok, prometheus_metrics(take_snapshot(engine)), prometheus_content_type);
+    const ApiRoute route = route_api_request(req.method(), req.target());
+    if (!route.endpoint) {
+      auto res = error_response(route.status, route.error);
+      if (!route.allow.empty()) res.set(http::field::allow, route.allow);
+      return res;
     }
+    if (route.control)
+      if (auto refusal = check_token(req)) return std::move(*refusal);
+    Response res = serve(route);
+    if (route.head) {  // the GET answer's headers, its length included, without the body
+      const auto length = res.body().size();
+      res.body().clear();
+      res.content_length(length);
+    }
+    return res;
+  }
 
-    std::function<Response()> action;
-    if (path == "/api/v1/pause" || path == "/api/v1/resume") {
-      const bool pause = path == "/api/v1/pause";
-      action = [this, &engine, pause] {
+  Response serve(const ApiRoute& route) {
+    Engine& engine = *state_->engine;
+    switch (*route.endpoint) {
+      case ApiEndpoint::summary: return json_response(http::status::ok, summary_json(snapshot()));
+      case ApiEndpoint::pools: return json_response(http::status::ok, pools_json(snapshot()));
+      case ApiEndpoint::devices: return json_response(http::status::ok, devices_json(snapshot()));
+      case ApiEndpoint::metrics: return make_response(http::status::ok, prometheus_metrics(snapshot()), prometheus_content_type);
+      case ApiEndpoint::pause:
+      case ApiEndpoint::resume: {
+        const bool pause = route.endpoint == ApiEndpoint::pause;
         if (pause) engine.pause();
         else engine.resume();
         spdlog::info("api: {} by {}", pause ? "paused" : "resumed", peer_);
         return json_response(http::status::ok, json::object{{"paused", engine.paused()}});
-      };
-    } else if (constexpr std::string_view prefix = "/api/v1/pools/"; path.starts_with(prefix)) {
-      const std::string_view rest = path.substr(prefix.size());
-      const auto slash = rest.find('/');
-      const std::string_view verb = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
-      if (verb == "enable" || verb == "disable") {
-        const auto name = percent_decode(rest.substr(0, slash));
-        if (!name || name->empty()) return error_response(http::status::bad_request, "malformed pool name in " + clip(path));
-        action = [this, &engine, name = *name, enable = verb == "enable"] {
-          if (!engine.set_pool_enabled(name, enable))
-            return error_response(http::status::not_found, "no pool named '" + clip(name) + "'");
-          spdlog::info("api: pool {} {} by {}", name, enable ? "enabled" : "disabled", peer_);
-          return json_response(http::status::ok, json::object{{"pool", name}, {"enabled", enable}});
-        };
+      }
+      case ApiEndpoint::pool_enable:
+      case ApiEndpoint::pool_disable: {
+        const bool enable = route.endpoint == ApiEndpoint::pool_enable;
+        if (!engine.set_pool_enabled(route.pool, enable))
+          return error_response(http::status::not_found, "no pool named '" + printable(route.pool) + "'");
+        spdlog::info("api: pool {} {} by {}", route.pool, enable ? "enabled" : "disabled", peer_);
+        return json_response(http::status::ok, json::object{{"pool", route.pool}, {"enabled", enable}});
       }
     }
-    if (!action) return error_response(http::status::not_found, "no endpoint " + clip(path));
-    if (req.method() != http::verb::post) return method_not_allowed("POST");
-    if (auto refusal = check_token(req)) return std::move(*refusal);
-    return action();
+    return error_response(http::status::internal_server_error, "internal error");
   }
 
-  static Response method_not_allowed(const char* allowed) {
-    auto res = error_response(http::status::method_not_allowed, std::string("method not allowed: use ") + allowed);
-    res.set(http::field::allow, allowed);
-    return res;
+  ServiceSnapshot snapshot() const {
+    ServiceSnapshot s = take_snapshot(*state_->engine);
+    s.api_refused_connections = state_->refused;
+    return s;
   }
 
   // Control endpoints need `Authorization: Bearer <token>` when a token is configured.
@@ -268,13 +249,13 @@ class Session : public std::enable_shared_from_this<Session> {
       if (value.empty()) {
         problem = "malformed Authorization header: expected Bearer <token>";
       } else if (!same_token(value, token)) {
-        spdlog::warn("api: wrong token from {} for {} {}", peer_, std::string(req.method_string()), clip(req.target()));
+        spdlog::warn("api: wrong token from {} for {} {}", peer_, std::string(req.method_string()), printable(req.target()));
         return error_response(http::status::forbidden, "wrong token");
       }
     }
     if (problem.empty()) return std::nullopt;
-    spdlog::warn("api: {} {} from {} without a valid Authorization header", std::string(req.method_string()), clip(req.target()),
-                 peer_);
+    spdlog::warn("api: {} {} from {} without a valid Authorization header", std::string(req.method_string()),
+                 printable(req.target()), peer_);
     auto res = error_response(http::status::unauthorized, problem);
     res.set(http::field::www_authenticate, "Bearer realm=\"dagminer\"");
     return res;
@@ -286,8 +267,31 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   Response response_;
   std::vector<char> drain_;
+  boost::asio::ip::address address_;
   std::string peer_;
 };
+
+// Why a new connection from `address` is refused, or nullptr: one address may not hold every slot.
+const char* refusal_reason(const State& state, const boost::asio::ip::address& address) {
+  if (state.sessions.size() >= max_connections) return "total";
+  const auto it = state.per_address.find(address);
+  if (it != state.per_address.end() && it->second >= state.config.max_connections_per_address) return "per_address";
+  return nullptr;
+}
+
+// Counts a refusal; logs the refusals at most once a minute.
+void refuse(State& state, const std::string& reason) {
+  ++state.refused[reason];
+  ++state.refused_unlogged;
+  const auto now = Clock::now();
+  if (now - state.refusals_logged < refusal_log_interval) return;
+  state.refusals_logged = now;
+  spdlog::warn(
+      "api: refused {} connection(s) since the last report ({} at the cap of {} connections, {} at the cap of {} per "
+      "address, in all since the start); the next report in a minute at the earliest",
+      std::exchange(state.refused_unlogged, 0), state.refused["total"], max_connections, state.refused["per_address"],
+      state.config.max_connections_per_address);
+}
 
 void accept(std::shared_ptr<State> state, std::shared_ptr<tcp::acceptor> acceptor) {
   acceptor->async_accept([state, acceptor](boost::system::error_code ec, tcp::socket socket) {
@@ -301,11 +305,14 @@ void accept(std::shared_ptr<State> state, std::shared_ptr<tcp::acceptor> accepto
       });
       return;
     }
-    if (state->sessions.size() >= max_connections) {
-      spdlog::warn("api: {} connections open, refusing another", state->sessions.size());
+    const auto remote = socket.remote_endpoint(ec);
+    if (ec) {
+      socket.close(ec);  // gone already
+    } else if (const char* reason = refusal_reason(*state, remote.address())) {
+      refuse(*state, reason);
       socket.close(ec);
     } else {
-      std::make_shared<Session>(state, std::move(socket))->start();
+      std::make_shared<Session>(state, std::move(socket), remote.address())->start();
     }
     accept(state, acceptor);
   });

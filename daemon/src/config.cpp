@@ -1,5 +1,6 @@
 #include "dagminer/daemon/config.hpp"
 
+#include "dagminer/core/ethash.hpp"
 #include "dagminer/core/pool_url.hpp"
 
 #include <algorithm>
@@ -354,7 +355,10 @@ std::optional<std::string> read_listen(const std::string& listen, ApiConfig& api
 }
 
 void read_api(Reader& r, const YAML::Node& node, ApiConfig& api) {
-  if (!r.check_map(node, "api", {"listen", "token"})) return;
+  if (!r.check_map(node, "api", {"listen", "token", "max_connections_per_address"})) return;
+  if (node["max_connections_per_address"])
+    if (auto n = r.number<unsigned>(node["max_connections_per_address"], "api.max_connections_per_address", 1u, 32u))
+      api.max_connections_per_address = *n;
   if (node["token"]) {
     if (auto token = r.string(node["token"], "api.token")) {
       // RFC 6750's token characters, so the value goes into a header unchanged.
@@ -384,9 +388,27 @@ void read_api(Reader& r, const YAML::Node& node, ApiConfig& api) {
 Config read_config(Reader& r, const YAML::Node& root) {
   Config c;
   if (!r.check_map(root, "the configuration",
-                   {"pools", "strategy", "fallback_after", "devices", "cpu_threads", "memory_budget", "light_cache_dir",
-                    "share_journal", "log_level", "summary_interval", "job_timeout", "response_timeout", "prepare_next_epoch",
-                    "hashrate_interval", "backoff", "max_protocol_errors", "max_share_rate", "log", "api"}))
+                   {"pools",
+                    "strategy",
+                    "fallback_after",
+                    "devices",
+                    "cpu_threads",
+                    "memory_budget",
+                    "light_cache_dir",
+                    "share_journal",
+                    "log_level",
+                    "summary_interval",
+                    "job_timeout",
+                    "response_timeout",
+                    "prepare_next_epoch",
+                    "max_epoch",
+                    "light_cache_memory",
+                    "hashrate_interval",
+                    "backoff",
+                    "max_protocol_errors",
+                    "max_share_rate",
+                    "log",
+                    "api"}))
     return c;
   PoolConfig defaults;
   read_connection_settings(r, root, defaults);
@@ -421,6 +443,16 @@ Config read_config(Reader& r, const YAML::Node& root) {
   }
   if (root["prepare_next_epoch"])
     c.prepare_next_epoch = r.boolean(root["prepare_next_epoch"], "prepare_next_epoch").value_or(c.prepare_next_epoch);
+  if (root["max_epoch"]) c.max_epoch = r.number(root["max_epoch"], "max_epoch", 0, max_epoch).value_or(c.max_epoch);
+  if (root["light_cache_memory"]) {
+    if (auto text = r.string(root["light_cache_memory"], "light_cache_memory")) {
+      const auto size = parse_memory_budget(*text);
+      if (size && size->bytes >= light_cache_bytes(0)) c.light_cache_memory = size->bytes;
+      else
+        r.error(root["light_cache_memory"],
+                "light_cache_memory: expected a size of at least 16MiB (1GiB, 512MiB), got '" + *text + "'");
+    }
+  }
   if (root["light_cache_dir"]) c.light_cache_dir = r.string(root["light_cache_dir"], "light_cache_dir").value_or("");
   if (root["share_journal"]) c.share_journal = r.string(root["share_journal"], "share_journal").value_or("");
   if (root["log_level"]) {

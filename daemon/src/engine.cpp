@@ -56,7 +56,8 @@ Engine::Engine(boost::asio::io_context& io, Config config, std::vector<std::uniq
     : io_(io),
       config_(std::move(config)),
       epochs_(io.get_executor(), background_,
-              LightCacheStore(config_.light_cache_dir.empty() ? LightCacheStore::default_directory() : config_.light_cache_dir)),
+              LightCacheStore(config_.light_cache_dir.empty() ? LightCacheStore::default_directory() : config_.light_cache_dir),
+              config_.light_cache_memory),
       devices_(records_of(std::move(devices))),
       next_epoch_(epochs_, background_, devices_of(devices_)),
       shares_(io.get_executor(), jobs_,
@@ -71,6 +72,7 @@ Engine::Engine(boost::asio::io_context& io, Config config, std::vector<std::uniq
 }
 
 Engine::~Engine() {
+  epochs_.cancel_all();
   for (auto& d : devices_) d.device().stop();
   background_.join();
 }
@@ -121,7 +123,17 @@ void Engine::on_job(const std::string& name, Job job) {
   Pool& pool = it->second;
   spdlog::debug("pool {}: job {} epoch {} difficulty {:.6g}{}", name, job.id, job.epoch, difficulty_of(job.target),
                 job.clean ? " (clean)" : "");
+  pool.past_max_epoch = job.epoch > config_.max_epoch;
+  if (pool.past_max_epoch) {
+    if (pool.refused_epochs.insert(job.epoch).second)
+      spdlog::error(
+          "pool {}: job {} asks for {} epoch {}, past max_epoch {} (its light cache alone: {} MiB); refused: "
+          "the pool has no work until it sends a job at a lower epoch",
+          name, job.id, to_string(job.algo), job.epoch, config_.max_epoch, light_cache_bytes(job.epoch) >> 20);
+    return reschedule();
+  }
   const auto record = jobs_.find(jobs_.add(name, std::move(job)));
+  epochs_.cancel_except(wanted_epochs());
   if (!pool.alive) {
     pool.alive = true;
     pool.alive_since = Clock::now();
@@ -146,8 +158,8 @@ void Engine::reschedule() {
   if (stopping_) return;
   std::vector<PoolCandidate> candidates;
   for (const auto& [name, p] : pools_)
-    candidates.push_back(
-        {name, p.config.priority, p.config.weight, p.config.enabled, p.alive && jobs_.current(name), p.alive_since});
+    candidates.push_back({name, p.config.priority, p.config.weight, p.config.enabled,
+                          p.alive && !p.past_max_epoch && jobs_.current(name), p.alive_since});
   auto selection = selector_.select(candidates, Clock::now());
   if (selection != mining_) {
     std::string names;
@@ -173,6 +185,18 @@ void Engine::reschedule() {
   }
   const auto now = Clock::now();
   for (std::size_t d = 0; d < devices_.size(); ++d) devices_[d].give_work(work_for(selection, d), now);
+}
+
+// The epochs the pools' current jobs need, and their successors while those are prepared ahead:
+// a build for any other epoch is no longer worth its time or memory.
+std::set<EpochProvider::Key> Engine::wanted_epochs() const {
+  std::set<EpochProvider::Key> wanted;
+  for (const auto& [name, p] : pools_)
+    if (const auto current = jobs_.current(name)) {
+      wanted.insert({current->job.algo, current->job.epoch});
+      if (config_.prepare_next_epoch) wanted.insert({current->job.algo, current->job.epoch + 1});
+    }
+  return wanted;
 }
 
 // Each selected pool's current job, in this device's slice of the job's nonces.
@@ -308,6 +332,7 @@ void Engine::reload(Config config) {
     else config.share_journal = config_.share_journal;  // so the next reload tries the new path again
   }
   if (!config.prepare_next_epoch) next_epoch_.cancel();
+  epochs_.set_memory_budget(config.light_cache_memory);
   if (config.devices.all_gpus != config_.devices.all_gpus || config.devices.gpus != config_.devices.gpus ||
       config.devices.cpu != config_.devices.cpu || config.devices.cpu_threads != config_.devices.cpu_threads)
     spdlog::warn("device selection changed: it takes effect at the next restart");
@@ -318,6 +343,7 @@ void Engine::reload(Config config) {
 void Engine::stop(std::chrono::milliseconds grace, std::function<void()> done) {
   stopping_ = true;
   tick_timer_.cancel();
+  epochs_.cancel_all();  // a build may take seconds, or minutes at a hostile epoch
   for (auto& d : devices_) d.device().stop();
   boost::asio::co_spawn(io_, settle_and_close(Clock::now() + grace, std::move(done)), boost::asio::detached);
 }

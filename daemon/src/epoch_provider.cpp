@@ -7,10 +7,19 @@
 #include <spdlog/spdlog.h>
 
 namespace dagminer {
+namespace {
+
+constexpr double mib = 1024.0 * 1024.0;
+
+}  // namespace
 
 EpochProvider::EpochProvider(boost::asio::any_io_executor loop, boost::asio::thread_pool& workers, LightCacheStore store,
-                             std::size_t keep)
-    : loop_(std::move(loop)), workers_(workers), store_(std::move(store)), keep_(std::max<std::size_t>(1, keep)) {}
+                             std::uint64_t memory_budget, std::size_t keep)
+    : loop_(std::move(loop)),
+      workers_(workers),
+      store_(std::move(store)),
+      memory_budget_(memory_budget),
+      keep_(std::max<std::size_t>(1, keep)) {}
 
 std::shared_ptr<const LightCache> EpochProvider::find(Algorithm algo, int epoch) const {
   auto it = ready_.find({algo, epoch});
@@ -25,24 +34,81 @@ void EpochProvider::get(Algorithm algo, int epoch, Ready ready) {
     ready(std::move(cache));
     return;
   }
-  auto& waiters = waiting_[key];
-  waiters.push_back(std::move(ready));
-  if (waiters.size() > 1) return;  // already being built
-  boost::asio::post(workers_, [this, key] {
+  if (auto it = builds_.find(key); it != builds_.end()) {
+    it->second.waiters.push_back(std::move(ready));  // one build per epoch: wait for it
+    return;
+  }
+  if (!make_room(key)) return;
+  Build& build = builds_[key];
+  build.id = next_build_id_++;
+  build.waiters.push_back(std::move(ready));
+  start_build(key, build.id, build.stop.get_token());
+}
+
+// Frees the least recently used caches until the new one fits the budget beside those kept and
+// those being built; false (logged) when it cannot fit.
+bool EpochProvider::make_room(Key key) {
+  const std::uint64_t wanted = light_cache_bytes(key.second);
+  auto held = [this] {
+    std::uint64_t bytes = 0;
+    for (const auto& [k, cache] : ready_) bytes += cache->bytes().size();
+    for (const auto& [k, build] : builds_) bytes += light_cache_bytes(k.second);
+    return bytes;
+  };
+  while (held() + wanted > memory_budget_ && !recent_.empty()) {
+    ready_.erase(recent_.front());  // devices keep their own reference while they mine it
+    recent_.erase(recent_.begin());
+  }
+  if (held() + wanted <= memory_budget_) return true;
+  spdlog::error(
+      "light cache {} epoch {}: not built: its {:.0f} MiB beside the {:.0f} MiB being built would exceed "
+      "light_cache_memory ({:.0f} MiB); raise it, or mine fewer epochs at once",
+      to_string(key.first), key.second, wanted / mib, held() / mib, memory_budget_ / mib);
+  return false;
+}
+
+void EpochProvider::start_build(Key key, std::uint64_t id, std::stop_token stop) {
+  spdlog::info("light cache {} epoch {}: loading or building ({:.0f} MiB)", to_string(key.first), key.second,
+               light_cache_bytes(key.second) / mib);
+  boost::asio::post(workers_, [this, key, id, stop = std::move(stop)] {
     const auto start = std::chrono::steady_clock::now();
-    auto result = store_.get(key.first, key.second);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
-    const char* how = result.source == LightCacheStore::Source::loaded  ? "loaded"
-                      : result.source == LightCacheStore::Source::built ? "built"
-                                                                        : "rebuilt (the stored copy was damaged)";
-    spdlog::info("light cache {} epoch {}: {} in {} ms ({})", to_string(key.first), key.second, how, ms,
-                 store_.path_for(key.first, key.second).string());
-    if (!result.save_error.empty()) spdlog::warn("light cache not stored, it will be rebuilt next start: {}", result.save_error);
-    boost::asio::post(loop_, [this, key, cache = std::move(result.cache)]() mutable { finished(key, std::move(cache)); });
+    std::shared_ptr<const LightCache> cache;
+    try {
+      auto result = store_.get(key.first, key.second, stop);
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+      const char* how = result.source == LightCacheStore::Source::loaded  ? "loaded"
+                        : result.source == LightCacheStore::Source::built ? "built"
+                                                                          : "rebuilt (the stored copy was damaged)";
+      spdlog::info("light cache {} epoch {}: {} in {} ms ({})", to_string(key.first), key.second, how, ms,
+                   store_.path_for(key.first, key.second).string());
+      if (!result.save_error.empty())
+        spdlog::warn("light cache not stored, it will be rebuilt next start: {}", result.save_error);
+      cache = std::move(result.cache);
+    } catch (const LightCacheCancelled&) {
+      spdlog::info("light cache {} epoch {}: cancelled (stopping, or no job needs it any more)", to_string(key.first),
+                   key.second);
+    }
+    boost::asio::post(loop_, [this, key, id, cache = std::move(cache)]() mutable { finished(key, id, std::move(cache)); });
   });
 }
 
-void EpochProvider::finished(Key key, std::shared_ptr<const LightCache> cache) {
+void EpochProvider::cancel_except(const std::set<Key>& wanted) {
+  for (auto it = builds_.begin(); it != builds_.end();) {
+    if (wanted.count(it->first)) {
+      ++it;
+      continue;
+    }
+    it->second.stop.request_stop();
+    it = builds_.erase(it);  // its waiters are dropped; a later get starts afresh
+  }
+}
+
+void EpochProvider::finished(Key key, std::uint64_t id, std::shared_ptr<const LightCache> cache) {
+  const auto it = builds_.find(key);
+  if (it == builds_.end() || it->second.id != id) return;  // cancelled meanwhile
+  auto waiters = std::move(it->second.waiters);
+  builds_.erase(it);
+  if (!cache) return;
   ready_[key] = cache;
   std::erase(recent_, key);
   recent_.push_back(key);
@@ -50,8 +116,6 @@ void EpochProvider::finished(Key key, std::shared_ptr<const LightCache> cache) {
     ready_.erase(recent_.front());
     recent_.erase(recent_.begin());
   }
-  auto waiters = std::move(waiting_[key]);
-  waiting_.erase(key);
   for (auto& w : waiters) w(cache);
 }
 

@@ -161,6 +161,9 @@ std::string prometheus_metrics(const ServiceSnapshot& s) {
   m.family("dagminer_device_dag_evictions_total", "counter", "DAGs a GPU evicted to make room for another epoch.");
   for (const auto& dev : s.devices)
     if (dev.memory) m.sample({{"device", dev.info.id}}, d(dev.memory->evictions));
+  m.family("dagminer_api_refused_connections_total", "counter",
+           "API connections closed unanswered, by reason: total (every slot taken) or per_address (one address's share taken).");
+  for (const auto& [reason, count] : s.api_refused_connections) m.sample({{"reason", reason}}, d(count));
   return m.take();
 }
 

@@ -7,6 +7,8 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
+#include <stop_token>
 #include <string_view>
 #include <vector>
 
@@ -66,10 +68,17 @@ struct LightCache {
   }
 };
 
+// Thrown by a light-cache build whose stop token was triggered: a stop, or a job that no longer
+// needs the epoch, must not wait for a build of seconds (or minutes, at a hostile epoch).
+struct LightCacheCancelled : std::runtime_error {
+  LightCacheCancelled() : std::runtime_error("light cache build cancelled") {}
+};
+
 // Builds the cache from a seed and an item count (any count >= 1; real epochs use primes).
-std::vector<Item64> build_light_cache_items(const Hash256& seed, std::size_t item_count);
+// Throws LightCacheCancelled once `stop` is requested (checked every few thousand items).
+std::vector<Item64> build_light_cache_items(const Hash256& seed, std::size_t item_count, std::stop_token stop = {});
 // The real cache of a DAG epoch (seconds for recent epochs; see LightCacheStore to keep it).
-LightCache build_light_cache(Algorithm algo, int epoch);
+LightCache build_light_cache(Algorithm algo, int epoch, std::stop_token stop = {});
 
 // Dataset item i (64 bytes) from 256 cache parents with FNV mixing.
 Item64 dataset_item(std::span<const Item64> cache, std::uint32_t index) noexcept;

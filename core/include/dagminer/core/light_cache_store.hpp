@@ -30,8 +30,9 @@ class LightCacheStore {
     std::string save_error;  // why a built cache could not be stored (it is still returned)
   };
   // Loads the cache, or builds it and stores it. A damaged or truncated file is rebuilt; a
-  // directory that cannot be written only costs the rebuild next time.
-  Result get(Algorithm algo, int epoch) const;
+  // directory that cannot be written only costs the rebuild next time. A build throws
+  // LightCacheCancelled once `stop` is requested.
+  Result get(Algorithm algo, int epoch, std::stop_token stop = {}) const;
 
   // nullopt when the file is missing, truncated, damaged or for another epoch.
   std::optional<LightCache> load(Algorithm algo, int epoch) const;

@@ -28,10 +28,11 @@ struct DeviceSelection {
 // The HTTP API and /metrics. Without a token the control endpoints are open, so the API may
 // then listen only on a loopback address.
 struct ApiConfig {
-  bool enabled = true;             // `listen: ""` turns the API off
-  std::string host = "127.0.0.1";  // an IP address (IPv6 without brackets)
-  std::uint16_t port = 4067;       // 0: any free port (the log names it)
-  std::string token;               // bearer token for the control endpoints; empty: none
+  bool enabled = true;                       // `listen: ""` turns the API off
+  std::string host = "127.0.0.1";            // an IP address (IPv6 without brackets)
+  std::uint16_t port = 4067;                 // 0: any free port (the log names it)
+  std::string token;                         // bearer token for the control endpoints; empty: none
+  unsigned max_connections_per_address = 8;  // of the 32 connections, so one client cannot hold them all
   bool operator==(const ApiConfig&) const = default;
 };
 
@@ -52,8 +53,13 @@ struct Config {
   // Build the next epoch's light cache and DAG while mining the current one, so an epoch change
   // does not stop hashing; false saves the memory of a second DAG and pays the pause instead.
   bool prepare_next_epoch = true;
-  std::filesystem::path light_cache_dir;  // empty: LightCacheStore::default_directory()
-  std::filesystem::path share_journal;    // empty: no journal
+  // The highest DAG epoch a pool may ask for: a job past it is refused, so a hostile or broken pool
+  // cannot make the daemon build a cache of gigabytes. Live chains are far below (ETH stopped near
+  // Ethash epoch 500; ETC is near Etchash epoch 431 in late 2026).
+  int max_epoch = 1024;
+  std::uint64_t light_cache_memory = 1ull << 30;  // light caches held and being built, in bytes
+  std::filesystem::path light_cache_dir;          // empty: LightCacheStore::default_directory()
+  std::filesystem::path share_journal;            // empty: no journal
   std::string log_level = "info";
   std::chrono::seconds summary_interval{60};
   LogFileConfig log;

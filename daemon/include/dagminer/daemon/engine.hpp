@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,8 @@ class Engine {
     bool alive = false;
     Clock::time_point alive_since{};
     bool told_difficulty_raised = false;  // the max_share_rate error is said once
+    bool past_max_epoch = false;          // its current job was refused: no work from it
+    std::set<int> refused_epochs;         // logged once each
   };
 
   void add_pool(const PoolConfig& config);
@@ -77,6 +80,7 @@ class Engine {
   void on_state(const std::string& pool, stratum::ConnectionState state);
   void on_work_started(std::size_t device, JobTag tag, Clock::time_point issued);
   void reschedule();
+  std::set<EpochProvider::Key> wanted_epochs() const;
   std::vector<WorkItem> work_for(const std::vector<SelectedPool>& selection, std::size_t device);
   Target mining_target(Pool& pool, const Job& job);
   double share_rate_basis() const;

@@ -2,6 +2,7 @@
 // loop; rendered (api_json.hpp, metrics.hpp) without touching the engine again.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -21,7 +22,8 @@ struct ServiceSnapshot {
   std::uint64_t share_journal_errors = 0;  // records the share journal could not write
   std::vector<PoolStatus> pools;
   std::vector<DeviceStatus> devices;
-  std::map<std::string, ShareCounts> device_shares;  // by device id
+  std::map<std::string, ShareCounts> device_shares;              // by device id
+  std::map<std::string, std::uint64_t> api_refused_connections;  // by reason: total (every slot taken), per_address
 };
 
 }  // namespace dagminer

@@ -1,0 +1,40 @@
+// What an HTTP API request asks for, from its method and target alone: a pure function, so the
+// fuzz target (tests/fuzz/api_request_fuzz.cpp) drives it without a server. Text from the request
+// that goes back into an answer or the log passes through `printable` first.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <ostream>  // boost/core/detail/string_view.hpp uses std::ostream without including it
+#include <string>
+#include <string_view>
+
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/verb.hpp>
+
+namespace dagminer {
+
+enum class ApiEndpoint { summary, pools, devices, metrics, pause, resume, pool_enable, pool_disable };
+
+struct ApiRoute {
+  std::optional<ApiEndpoint> endpoint;  // set when the request is to be served
+  bool head = false;                    // answer like GET, without the body
+  bool control = false;                 // changes state: needs the token when one is set
+  std::string pool;                     // the decoded pool name, for pool_enable and pool_disable
+  // When not served: the status, a message for the client and, for 405, the methods allowed.
+  boost::beast::http::status status = boost::beast::http::status::ok;
+  std::string error;
+  std::string allow;
+};
+
+ApiRoute route_api_request(boost::beast::http::verb method, std::string_view target);
+
+// At most `limit` bytes of `text` as printable ASCII: every other byte (control characters,
+// bytes of UTF-8 sequences, valid or not) as %XX, and "..." when cut, so it is safe in JSON and
+// in a log line.
+std::string printable(std::string_view text, std::size_t limit = 100);
+
+// "%41b" -> "Ab"; nullopt for a broken escape.
+std::optional<std::string> percent_decode(std::string_view text);
+
+}  // namespace dagminer

@@ -1,0 +1,49 @@
+// The light-cache provider under a hostile pool's requests (issue 16, rows 3 and 4): one build per
+// epoch, a memory budget, and builds that a stop cancels.
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include "dagminer/daemon/epoch_provider.hpp"
+#include "dagminer/test/support.hpp"
+
+namespace dagminer::test {
+namespace {
+
+TEST(EpochProvider, AStopCancelsABuildAndNothingIsStored) {
+  TempDir dir;
+  boost::asio::io_context io;
+  boost::asio::thread_pool workers(1);
+  EpochProvider epochs(io.get_executor(), workers, LightCacheStore(dir.path()), 1ull << 30);
+  int calls = 0;
+  epochs.get(Algorithm::ethash, 400, [&](auto) { ++calls; });  // seconds to build
+  epochs.get(Algorithm::ethash, 400, [&](auto) { ++calls; });
+  EXPECT_TRUE(epochs.pending(Algorithm::ethash, 400));
+  epochs.cancel_all();
+  workers.join();  // returns once the build has seen the stop
+  io.run();
+  EXPECT_EQ(calls, 0);
+  EXPECT_FALSE(epochs.pending(Algorithm::ethash, 400));
+  EXPECT_FALSE(std::filesystem::exists(LightCacheStore(dir.path()).path_for(Algorithm::ethash, 400)));
+}
+
+TEST(EpochProvider, BuildCancelledThrowsFromCore) {
+  std::stop_source stop;
+  stop.request_stop();
+  EXPECT_THROW(build_light_cache(Algorithm::ethash, 400, stop.get_token()), LightCacheCancelled);
+}
+
+TEST(EpochProvider, ABuildOverTheMemoryBudgetIsRefused) {
+  TempDir dir;
+  boost::asio::io_context io;
+  boost::asio::thread_pool workers(1);
+  EpochProvider epochs(io.get_executor(), workers, LightCacheStore(dir.path()), light_cache_bytes(10));
+  bool called = false;
+  epochs.get(Algorithm::ethash, 30000, [&](auto) { called = true; });  // 3.9 GB: refused at once
+  EXPECT_FALSE(epochs.pending(Algorithm::ethash, 30000));
+  workers.join();
+  io.run();
+  EXPECT_FALSE(called);
+}
+
+}  // namespace
+}  // namespace dagminer::test
