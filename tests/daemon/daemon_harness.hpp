@@ -25,6 +25,17 @@ using namespace std::chrono_literals;
 // Polls until cond() holds or the timeout passes; returns the last cond().
 bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout, std::chrono::milliseconds step = 100ms);
 
+inline constexpr double easy_difficulty = 2e-9;  // about one share per 9 hashes at epoch 0
+
+// A simulated pool for the daemon tests: a clean job every 4 s.
+inline stratum::SimulatorConfig simulator(std::string name, double difficulty = easy_difficulty) {
+  stratum::SimulatorConfig c;
+  c.name = std::move(name);
+  c.difficulty = difficulty;
+  c.job_interval = std::chrono::milliseconds(4000);
+  return c;
+}
+
 class SimulatedPools {
  public:
   SimulatedPools();

@@ -18,7 +18,6 @@ namespace {
 
 // About one share per 9 hashes: several shares a second from one CPU thread at epoch 0, which
 // does 50-300 light hashes a second depending on the machine's load.
-constexpr double easy_difficulty = 2e-9;
 
 struct PoolSpec {
   std::string name;
@@ -50,14 +49,6 @@ std::string daemon_config(const std::vector<PoolSpec>& pools, const std::string&
     << "api: {listen: ''}\n"  // tests run in parallel: none takes the default API port
     << extra;
   return y.str();
-}
-
-stratum::SimulatorConfig simulator(std::string name, double difficulty = easy_difficulty) {
-  stratum::SimulatorConfig c;
-  c.name = std::move(name);
-  c.difficulty = difficulty;
-  c.job_interval = std::chrono::milliseconds(4000);
-  return c;
 }
 
 std::vector<boost::json::object> journal_lines(const DaemonProcess& d) {

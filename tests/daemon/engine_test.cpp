@@ -18,7 +18,6 @@
 namespace dagminer::test {
 namespace {
 
-constexpr double easy_difficulty = 2e-9;  // about one share per 9 hashes
 constexpr auto shutdown_grace = std::chrono::seconds(3);
 
 struct PoolSpec {
@@ -27,14 +26,6 @@ struct PoolSpec {
   int priority = 0;
   unsigned weight = 1;
 };
-
-stratum::SimulatorConfig simulator(std::string name, double difficulty = easy_difficulty) {
-  stratum::SimulatorConfig c;
-  c.name = std::move(name);
-  c.difficulty = difficulty;
-  c.job_interval = std::chrono::milliseconds(4000);
-  return c;
-}
 
 Config engine_config(const std::vector<PoolSpec>& pools, Strategy strategy) {
   Config c;
