@@ -124,10 +124,14 @@ std::chrono::milliseconds reconnect_wait(const BackoffConfig& config, std::chron
 
 // --- Text from the pool -----------------------------------------------------------------------
 
+// Escaped in full when that fits in `limit`; else cut where the marker fits too, so the result
+// is never longer than `limit` and printable(printable(x)) == printable(x).
 std::string printable(std::string_view text, std::size_t limit) {
+  constexpr std::size_t marker_room = 32;
+  const std::size_t room = limit > marker_room ? limit - marker_room : limit;
   std::string out;
-  std::size_t i = 0;
-  while (i < text.size() && out.size() < limit) {
+  std::size_t i = 0, cut_out = 0, cut_in = 0;
+  while (i < text.size() && out.size() <= limit) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x20 && c < 0x7f) {
       out += static_cast<char>(c);
@@ -139,9 +143,11 @@ std::string printable(std::string_view text, std::size_t limit) {
       out += c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : "\\x" + to_hex(std::span(&c, 1));
       ++i;
     }
+    if (out.size() <= room) cut_out = out.size(), cut_in = i;
   }
-  if (i < text.size()) out += "...(" + std::to_string(text.size() - i) + " more bytes)";
-  return out;
+  if (i == text.size() && out.size() <= limit) return out;
+  out.resize(cut_out);
+  return out + "...(" + std::to_string(text.size() - cut_in) + " more bytes)";
 }
 
 // --- Framing ----------------------------------------------------------------------------------

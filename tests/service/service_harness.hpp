@@ -25,7 +25,6 @@ namespace http = boost::beast::http;
 namespace json = boost::json;
 using tcp = boost::asio::ip::tcp;
 
-inline constexpr double easy_difficulty = 2e-9;  // several shares a second from one CPU thread at epoch 0
 inline const std::string pool_password = "hunter2-Pool-Password";
 inline const std::string api_token = "service-test-token-0123456789";
 

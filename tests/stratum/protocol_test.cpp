@@ -227,7 +227,14 @@ TEST(PoolText, ControlCharactersAreEscapedAndLengthIsCapped) {
   EXPECT_EQ(printable("x\n[info] FORGED\x1b[31m\r\t"), "x\\n[info] FORGED\\x1b[31m\\r\\t");
   EXPECT_EQ(printable("caf\xc3\xa9 \xe6\xb1\xa0"), "caf\xc3\xa9 \xe6\xb1\xa0");  // UTF-8 is kept
   EXPECT_EQ(printable("\xff\xc3(\xc2\x9b"), "\\xff\\xc3(\\xc2\\x9b");            // not UTF-8, or a C1 control
-  EXPECT_EQ(printable(std::string(60000, 'a')), std::string(200, 'a') + "...(59800 more bytes)");
+  EXPECT_EQ(printable(std::string(60000, 'a')), std::string(168, 'a') + "...(59832 more bytes)");
+  EXPECT_EQ(printable(std::string(200, 'a')), std::string(200, 'a'));  // what fits is kept whole
+  // Never longer than the limit, and sanitizing twice changes nothing (found by the fuzzer: a
+  // decoded error message must survive being sent and decoded again).
+  for (const std::string& x : {std::string(60000, '\x7f'), std::string(150, 'a') + std::string(30, '\n')}) {
+    EXPECT_LE(printable(x).size(), 200u);
+    EXPECT_EQ(printable(printable(x)), printable(x));
+  }
   EXPECT_EQ(printable("\x7f", 200), "\\x7f");
 }
 
