@@ -214,8 +214,12 @@ async function refresh() {
   if (refreshing) return;
   refreshing = true;
   try {
-    const [summary, pools, devices, history, shares] = await Promise.all(
-      ['/api/v1/summary', '/api/v1/pools', '/api/v1/devices', '/api/v1/history', '/api/v1/shares'].map(getJson));
+    // One after the other, so a tab holds one connection: the daemon serves few per client
+    // address (api.max_connections_per_address).
+    const answers = [];
+    for (const path of ['/api/v1/summary', '/api/v1/pools', '/api/v1/devices', '/api/v1/history', '/api/v1/shares'])
+      answers.push(await getJson(path));
+    const [summary, pools, devices, history, shares] = answers;
     renderSummary(summary);
     renderPools(pools.pools);
     renderDevices(devices.devices);

