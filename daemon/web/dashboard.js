@@ -92,12 +92,12 @@ function renderSummary(s) {
 
 function temperatureCell(t) {
   if (!t || t.temperature_c === null) return cell('—');
-  return cell(t.temperature_c + ' °C', '', orDash(t.memory_temperature_c, (m) => 'memory ' + m + ' °C'));
+  return cell(t.temperature_c + ' °C', '', t.memory_temperature_c === null ? '' : 'memory ' + t.memory_temperature_c + ' °C');
 }
 
 function powerCell(t) {
   if (!t || t.power_w === null) return cell('—');
-  return cell(t.power_w.toFixed(0) + ' W', '', orDash(t.power_limit_w, (l) => 'limit ' + l.toFixed(0) + ' W'));
+  return cell(t.power_w.toFixed(0) + ' W', '', t.power_limit_w === null ? '' : 'limit ' + t.power_limit_w.toFixed(0) + ' W');
 }
 
 function deviceState(d) {

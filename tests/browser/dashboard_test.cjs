@@ -313,6 +313,40 @@ async function main() {
     assert.ok(width <= 390, 'the narrow page is ' + width + ' px wide');
     await phone.screenshot({ path: path.join(o.out, 'dashboard-narrow.png'), fullPage: true });
 
+    // GPU readings (the CPU backend has none): the daemon's devices answer with two GPUs added,
+    // one at work with every reading, one paused by its protection with some readings missing.
+    const gpuPage = await context.newPage();
+    watch(gpuPage);
+    await gpuPage.route('**/api/v1/devices', async (route) => {
+      const real = await (await route.fetch()).json();
+      const gpu = (id, extra) => ({
+        id, kind: 'cuda', name: 'NVIDIA H200', memory_bytes: 150e9, compute_capability: '9.0', hashrate: 4.87e8,
+        hashes: 1e12, candidates: 10, candidates_dropped: 0, replaced_job_hashes: 0, job_switch: null, fault: '',
+        shares: { found: 12, accepted: 10, rejected: 1, stale: 1, timed_out: 0, pending: 0, hardware_errors: 0, accepted_difficulty: 1e10 },
+        gpu_memory: { budget_bytes: 130e9, in_use_bytes: { dag: 4689231488, light_cache: 75e6, staging: 4096, results: 8192 },
+                      resident_dags: [{ algorithm: 'etchash', epoch: 431 }], dag_builds: 1, last_dag_build_seconds: 0.2,
+                      total_dag_build_seconds: 0.2, evictions: 0 },
+        protection: { paused: false, reason: null }, ...extra,
+      });
+      const readings = { temperature_c: 64, memory_temperature_c: 72, power_w: 699.6, power_limit_w: 700, energy_j: 5e6,
+                         sm_clock_mhz: 1755, memory_clock_mhz: 3201, fan_percent: null, utilization_percent: 100,
+                         ecc_corrected: 0, ecc_uncorrected: 0, pcie_generation: 5, pcie_width: 16, throttle_reasons: ['sw_power_cap'],
+                         mh_per_j: 0.696 };
+      real.devices.push(gpu('gpu0', { telemetry: readings }));
+      real.devices.push(gpu('gpu1', { hashrate: 0, telemetry: { ...readings, memory_temperature_c: null, power_limit_w: null, mh_per_j: null, temperature_c: 91 },
+                                       protection: { paused: true, reason: 'temperature 91 °C at its limit' } }));
+      await route.fulfill({ json: real });
+    });
+    await gpuPage.goto(base + '/');
+    await gpuPage.locator('#devices tr[data-device="gpu1"]').waitFor();
+    const gpuCells = await gpuPage.evaluate(() => Object.fromEntries([...document.querySelectorAll('#devices tbody tr[data-device]')]
+      .map((tr) => [tr.dataset.device, [...tr.cells].map((c) => c.textContent)])));
+    assert.deepEqual(gpuCells.gpu0, ['gpu0NVIDIA H200', '487 MH/s', '10/1/1', '4.4 GiBof 121.1 GiB', 'etchash 431builds 1',
+                                     '64 °Cmemory 72 °C', '700 Wlimit 700 W', '0.696', 'ok']);
+    assert.deepEqual(gpuCells.gpu1.slice(5), ['91 °C', '700 W', '—', 'protectedtemperature 91 °C at its limit']);
+    assert.deepEqual(gpuCells.cpu.slice(3, 8), ['—', '—', '—', '—', '—'], 'the CPU next to GPUs');
+    await gpuPage.screenshot({ path: path.join(o.out, 'dashboard-gpu.png'), fullPage: true });
+
     assert.deepEqual(expectedErrors, [], 'the provoked console errors appeared');
     assert.deepEqual(problems, [], 'console errors');
     console.log('ok: screenshots in ' + o.out);
