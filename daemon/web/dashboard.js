@@ -229,9 +229,12 @@ async function refresh() {
     if (summary.health_problem) problems.push(summary.health_problem);
     if (summary.pools.total > 0 && summary.pools.up === 0) problems.push('no pool is up');
     showProblem(problems.join('; '));
-    $('refreshed').textContent = 'updated ' + new Date().toLocaleTimeString([], { hour12: false });
+    $('refreshed').textContent = 'read at ' + new Date().toLocaleTimeString([], { hour12: false });
   } catch (e) {
+    // The figures below are the last ones read: say so rather than show them as current.
     showProblem('cannot read the daemon\'s API: ' + e.message);
+    $('state').textContent = 'unreachable';
+    $('state').className = 'badge bad';
   } finally {
     refreshing = false;
     document.body.dataset.refreshes = ++refreshes;  // lets a test wait for a complete render

@@ -349,6 +349,13 @@ async function main() {
 
     assert.deepEqual(expectedErrors, [], 'the provoked console errors appeared');
     assert.deepEqual(problems, [], 'console errors');
+
+    // The daemon gone: the page says so instead of showing stale figures as current (the
+    // failed requests' console errors are expected from here on).
+    await stop(daemon.child);
+    await phone.locator('#problem', { hasText: "cannot read the daemon's API" }).waitFor({ timeout: 15000 });
+    assert.equal(await phone.locator('#state').textContent(), 'unreachable');
+    await phone.screenshot({ path: path.join(o.out, 'dashboard-daemon-down.png'), fullPage: true });
     console.log('ok: screenshots in ' + o.out);
     return 0;
   } finally {
