@@ -24,6 +24,7 @@
 #include "dagminer/daemon/epoch_provider.hpp"
 #include "dagminer/daemon/job_book.hpp"
 #include "dagminer/daemon/next_epoch.hpp"
+#include "dagminer/daemon/recent.hpp"
 #include "dagminer/daemon/share_router.hpp"
 #include "dagminer/daemon/status.hpp"
 #include "dagminer/stratum/job_source.hpp"
@@ -61,6 +62,10 @@ class Engine {
   // Empty when healthy; else why not: a device with work whose hash count stopped moving.
   std::string health_problem() const;
   Clock::time_point started() const noexcept { return started_; }
+  // The dashboard's views: the total hashrate at each rate interval of the last hour, and the
+  // last share outcomes.
+  const RecentRing<HashrateSample>& history() const noexcept { return history_; }
+  const RecentRing<ShareRecord>& recent_shares() const noexcept { return shares_.recent(); }
 
  private:
   struct Pool {
@@ -100,6 +105,7 @@ class Engine {
   JobBook jobs_;
   ShareRouter shares_;
   PoolSelector selector_;
+  RecentRing<HashrateSample> history_;
   std::vector<SelectedPool> mining_;  // the current selection
   Clock::time_point idle_since_{};    // when the selection last became empty
   Clock::time_point last_rate_{};
