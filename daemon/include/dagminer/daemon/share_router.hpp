@@ -25,6 +25,8 @@ class ShareRouter {
  public:
   // A pool's source, or null while it has none (removed, disabled, or unusable settings).
   using SourceFinder = std::function<stratum::JobSource*(const std::string& pool)>;
+  // Hears each share's outcome once it is in the books.
+  using SettledObserver = std::function<void(const Share& share, const ShareResult& result)>;
 
   // Callbacks run on `loop`, the executor of the event loop that owns `jobs`.
   ShareRouter(boost::asio::any_io_executor loop, const JobBook& jobs, SourceFinder sources);
@@ -43,6 +45,7 @@ class ShareRouter {
   const ShareLedger& ledger() const noexcept { return ledger_; }
   void set_journal(ShareJournal journal) { journal_ = std::move(journal); }
   const ShareJournal& journal() const noexcept { return journal_; }
+  void on_settled(SettledObserver observer) { settled_ = std::move(observer); }
 
  private:
   void on_verified(const std::string& device, std::shared_ptr<const JobRecord> record, Candidate candidate, HashResult hash);
@@ -55,6 +58,7 @@ class ShareRouter {
   ShareLedger ledger_;
   ShareJournal journal_;
   std::map<std::pair<std::string, std::uint64_t>, Share> pending_;  // by (pool, submit id)
+  SettledObserver settled_;
 };
 
 }  // namespace dagminer
