@@ -198,7 +198,7 @@ void Engine::on_settled(const Share& share, const ShareResult& result) {
   if (!pool.rejections.record(result)) return;
   if (Clock::now() < pool.cooled_down_at) return pool.rejections.clear();  // answers to shares sent before it was left
   const auto current = jobs_.current(share.pool);
-  pool.problem = fmt::format("{}; not mined for {} s (rejection_cooldown)",
+  pool.problem = fmt::format("{}; passed over for {} s (rejection_cooldown) while another pool can be mined",
                              rejection_problem(pool.rejections, current ? &current->job : nullptr, pool.accepted_at_seed),
                              pool.config.rejection_cooldown.count());
   pool.rejections.clear();
@@ -210,12 +210,19 @@ void Engine::on_settled(const Share& share, const ShareResult& result) {
 void Engine::reschedule() {
   if (stopping_) return;
   const auto now = Clock::now();
-  std::vector<PoolCandidate> candidates;
-  for (const auto& [name, p] : pools_)
-    candidates.push_back({name, p.config.priority, p.config.weight, p.config.enabled,
-                          p.alive && !p.past_max_epoch && !p.wrong_algorithm && now >= p.cooled_down_at && jobs_.current(name),
-                          std::max(p.alive_since, p.cooled_down_at)});
-  auto selection = selector_.select(candidates, now);
+  // A pool left for rejecting shares is passed over while another can be mined; with none other
+  // it is mined still (idle hashes earn nothing either, and it may recover).
+  const auto choose = [&](bool pass_over_rejecting) {
+    std::vector<PoolCandidate> candidates;
+    for (const auto& [name, p] : pools_)
+      candidates.push_back({name, p.config.priority, p.config.weight, p.config.enabled,
+                            p.alive && !p.past_max_epoch && !p.wrong_algorithm &&
+                                (!pass_over_rejecting || now >= p.cooled_down_at) && jobs_.current(name),
+                            pass_over_rejecting ? std::max(p.alive_since, p.cooled_down_at) : p.alive_since});
+    return selector_.select(candidates, now);
+  };
+  auto selection = choose(true);
+  if (selection.empty()) selection = choose(false);
   if (selection != mining_) {
     std::string names;
     for (const auto& s : selection)
@@ -233,13 +240,10 @@ void Engine::reschedule() {
   if (selection.empty() && !mining_.empty() && !paused_) return;  // keep the current work meanwhile
   if (selection.empty() && !paused_) {
     // Keep mining the last jobs for a while: shares found are held by the pool clients and
-    // submitted if the job survives the reconnect. After the job timeout, idle. Not where a pool
-    // was left for rejecting shares: its last job would only bring more rejections.
+    // submitted if the job survives the reconnect. After the job timeout, idle.
     std::chrono::seconds grace{0};
     for (const auto& p : config_.pools) grace = std::max(grace, p.job_timeout);
-    const bool rejecting = std::any_of(pools_.begin(), pools_.end(),
-                                       [&](const auto& p) { return p.second.wrong_algorithm || now < p.second.cooled_down_at; });
-    if (now - idle_since_ < grace && !rejecting) return;
+    if (now - idle_since_ < grace) return;
   }
   for (std::size_t d = 0; d < devices_.size(); ++d) devices_[d].give_work(work_for(selection, d), now);
 }
