@@ -136,8 +136,9 @@ void Engine::on_job(const std::string& name, Job job) {
           name, job.id, to_string(job.algo), job.epoch, config_.max_epoch, light_cache_bytes(job.epoch) >> 20);
     return reschedule();
   }
-  pool.wrong_algorithm = wrong_algorithm(pool, job);
+  const bool was_wrong = std::exchange(pool.wrong_algorithm, wrong_algorithm(pool, job));
   if (pool.wrong_algorithm) return reschedule();
+  if (was_wrong) pool.problem.clear();  // the job that settled it is gone
   const auto record = jobs_.find(jobs_.add(name, std::move(job)));
   epochs_.cancel_except(wanted_epochs());
   if (!pool.alive) {
@@ -179,8 +180,8 @@ bool Engine::wrong_algorithm(Pool& pool, const Job& job) {
 }
 
 // A run of rejections of shares that verified here marks the pool: said in one line, shown in the
-// API and metrics, and not mined until its cool-down passes (then it is tried again). An accepted
-// share clears the mark.
+// API and metrics, and passed over until its cool-down passes (then it is tried again). An
+// accepted share clears the mark.
 void Engine::on_settled(const Share& share, const ShareResult& result) {
   const auto it = pools_.find(share.pool);
   if (it == pools_.end()) return;
