@@ -3,6 +3,8 @@
 #include <array>
 #include <utility>
 
+#include <boost/beast/http/error.hpp>
+
 namespace dagminer {
 
 namespace http = boost::beast::http;
@@ -67,6 +69,12 @@ ApiRoute route_api_request(http::verb method, std::string_view target) {
     }
   }
   return refuse(http::status::not_found, "no endpoint " + printable(path));
+}
+
+http::status status_for_read_error(const boost::system::error_code& ec) {
+  if (ec == http::error::body_limit) return http::status::payload_too_large;
+  if (ec == http::error::header_limit) return http::status::request_header_fields_too_large;
+  return http::status::bad_request;
 }
 
 std::string printable(std::string_view text, std::size_t limit) {

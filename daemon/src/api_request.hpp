@@ -1,5 +1,6 @@
 // What an HTTP API request asks for, from its method and target alone: a pure function, so the
-// fuzz target (tests/fuzz/api_request_fuzz.cpp) drives it without a server. Text from the request
+// fuzz target (tests/fuzz/api_request_fuzz.cpp) drives it without a server, after Beast's parser
+// under the same limits. Text from the request
 // that goes back into an answer or the log passes through `printable` first.
 #pragma once
 
@@ -11,10 +12,19 @@
 
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <boost/system/error_code.hpp>
 
 #include "web_assets.hpp"
 
 namespace dagminer {
+
+// The limits the server's request parser is given (the fuzz target's too).
+inline constexpr std::size_t api_header_limit = 8 * 1024;
+inline constexpr std::size_t api_body_limit = 8 * 1024;
+
+// The answer to a request Beast's parser refused (an error of its HTTP category): 413 over the
+// body limit, 431 over the header limit, else 400.
+boost::beast::http::status status_for_read_error(const boost::system::error_code& ec);
 
 enum class ApiEndpoint { summary, pools, devices, metrics, history, shares, web_asset, pause, resume, pool_enable, pool_disable };
 

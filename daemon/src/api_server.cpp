@@ -26,8 +26,6 @@ namespace {
 
 constexpr auto io_timeout = std::chrono::seconds(10);     // to read a whole request, or write a response
 constexpr auto linger_timeout = std::chrono::seconds(2);  // to drain a refused request before closing
-constexpr std::size_t header_limit = 8 * 1024;
-constexpr std::size_t body_limit = 8 * 1024;
 constexpr std::size_t max_connections = 32;
 constexpr auto refusal_log_interval = std::chrono::minutes(1);  // a connect loop must not flood the log
 // The dashboard loads its own script, style and icon and fetches this API, nothing else: no
@@ -133,8 +131,8 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void read() {
     parser_.emplace();
-    parser_->header_limit(header_limit);
-    parser_->body_limit(body_limit);
+    parser_->header_limit(api_header_limit);
+    parser_->body_limit(api_body_limit);
     stream_.expires_after(io_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
@@ -145,11 +143,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return close();
     if (ec) {
       if (ec.category() != make_error_code(http::error::bad_target).category()) return close();  // the network's, not HTTP's
-      const auto status = ec == http::error::body_limit     ? http::status::payload_too_large
-                          : ec == http::error::header_limit ? http::status::request_header_fields_too_large
-                                                            : http::status::bad_request;
       spdlog::debug("api: bad request from {}: {}", peer_, ec.message());
-      return write(error_response(status, "bad request: " + ec.message()), false);
+      return write(error_response(status_for_read_error(ec), "bad request: " + ec.message()), false);
     }
     if (!state_->engine) return close();
     const Request& req = parser_->get();
@@ -277,7 +272,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::shared_ptr<State> state_;
   beast::tcp_stream stream_;
-  beast::flat_buffer buffer_{header_limit + body_limit};
+  beast::flat_buffer buffer_{api_header_limit + api_body_limit};
   std::optional<http::request_parser<http::string_body>> parser_;
   Response response_;
   std::vector<char> drain_;

@@ -230,6 +230,8 @@ void read_connection_settings(Reader& r, const YAML::Node& node, PoolConfig& d) 
         r.number(node["max_protocol_errors"], "max_protocol_errors", 1u, 100000u).value_or(d.max_protocol_errors);
   if (node["max_share_rate"])
     d.max_share_rate = r.number(node["max_share_rate"], "max_share_rate", 0.01, 100000.0).value_or(d.max_share_rate);
+  if (node["rejection_cooldown"])
+    r.duration(node["rejection_cooldown"], "rejection_cooldown", interval_range, d.rejection_cooldown);
 }
 
 void read_tls(Reader& r, const YAML::Node& node, TlsConfig& tls) {
@@ -248,9 +250,10 @@ PoolConfig read_pool(Reader& r, const YAML::Node& node, std::size_t index, const
   PoolConfig p = defaults;
   p.name = "pool" + std::to_string(index);
   p.priority = static_cast<int>(index);
-  if (!r.check_map(node, "a pool",
-                   {"name", "url", "user", "password", "worker", "algorithm", "priority", "weight", "enabled", "tls",
-                    "job_timeout", "response_timeout", "hashrate_interval", "backoff", "max_protocol_errors", "max_share_rate"}))
+  if (!r.check_map(
+          node, "a pool",
+          {"name", "url", "user", "password", "worker", "algorithm", "priority", "weight", "enabled", "tls", "job_timeout",
+           "response_timeout", "hashrate_interval", "backoff", "max_protocol_errors", "max_share_rate", "rejection_cooldown"}))
     return p;
   if (node["name"]) p.name = r.string(node["name"], "name").value_or(p.name);
   if (!node["url"]) r.error(node, "pool '" + p.name + "': url is required");
@@ -407,6 +410,7 @@ Config read_config(Reader& r, const YAML::Node& root) {
                     "backoff",
                     "max_protocol_errors",
                     "max_share_rate",
+                    "rejection_cooldown",
                     "log",
                     "api"}))
     return c;

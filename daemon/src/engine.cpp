@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "dagminer/core/algorithm_evidence.hpp"
 #include "dagminer/core/target.hpp"
 #include "dagminer/daemon/summary.hpp"
 
@@ -70,6 +71,7 @@ Engine::Engine(boost::asio::io_context& io, Config config, std::vector<std::uniq
       tick_timer_(io),
       stop_timer_(io) {
   if (!config_.share_journal.empty()) shares_.set_journal(ShareJournal(config_.share_journal));
+  shares_.on_settled([this](const Share& share, const ShareResult& result) { on_settled(share, result); });
 }
 
 Engine::~Engine() {
@@ -107,6 +109,8 @@ void Engine::connect(Pool& pool) {
   // The source logs connection events with their reasons; the engine only tracks liveness.
   callbacks.on_state = [this, name](stratum::ConnectionState state, const std::string&) { on_state(name, state); };
   callbacks.on_share_result = [this, name](std::uint64_t id, const ShareResult& r) { shares_.on_share_result(name, id, r); };
+  pool.problem.clear();  // (re)enabled: tried afresh
+  pool.cooled_down_at = {};
   try {
     pool.client = stratum::make_job_source(io_.get_executor(), pool.config, std::move(callbacks));
     pool.client->start();
@@ -133,6 +137,9 @@ void Engine::on_job(const std::string& name, Job job) {
           name, job.id, to_string(job.algo), job.epoch, config_.max_epoch, light_cache_bytes(job.epoch) >> 20);
     return reschedule();
   }
+  const bool was_wrong = std::exchange(pool.wrong_algorithm, wrong_algorithm(pool, job));
+  if (pool.wrong_algorithm) return reschedule();
+  if (was_wrong) pool.problem.clear();  // the job that settled it is gone
   const auto record = jobs_.find(jobs_.add(name, std::move(job)));
   epochs_.cancel_except(wanted_epochs());
   if (!pool.alive) {
@@ -155,13 +162,69 @@ void Engine::on_state(const std::string& name, stratum::ConnectionState state) {
   }
 }
 
+// Says once per seed where a job points to another algorithm than the one it is mined with. True
+// where the job settles it: the job is refused, since every share of it would be rejected.
+bool Engine::wrong_algorithm(Pool& pool, const Job& job) {
+  if (job.seed != pool.seed) {
+    pool.seed = job.seed;
+    pool.accepted_at_seed = false;
+  }
+  const auto evidence = algorithm_evidence(job.seed, job.height);
+  if (!evidence || evidence->algo == job.algo) return false;
+  const std::string line = algorithm_mismatch(job, *evidence);
+  if (pool.told_algorithm.insert(job.seed).second) {
+    if (evidence->settled) spdlog::error("pool {}: {}", pool.config.name, line);
+    else spdlog::warn("pool {}: {}", pool.config.name, line);
+  }
+  if (evidence->settled) pool.problem = line;
+  return evidence->settled;
+}
+
+// A run of rejections of shares that verified here marks the pool: said in one line, shown in the
+// API and metrics, and passed over until its cool-down passes (then it is tried again). An
+// accepted share clears the mark.
+void Engine::on_settled(const Share& share, const ShareResult& result) {
+  const auto it = pools_.find(share.pool);
+  if (it == pools_.end()) return;
+  Pool& pool = it->second;
+  if (result.outcome == ShareOutcome::accepted) {
+    pool.accepted_at_seed = true;
+    pool.rejections.clear();
+    if (!pool.problem.empty() && !pool.wrong_algorithm) {
+      spdlog::info("pool {}: a share was accepted: no longer marked unhealthy", pool.config.name);
+      pool.problem.clear();
+      pool.cooled_down_at = {};
+    }
+    return;
+  }
+  if (!pool.rejections.record(result)) return;
+  if (Clock::now() < pool.cooled_down_at) return pool.rejections.clear();  // answers to shares sent before it was left
+  const auto current = jobs_.current(share.pool);
+  pool.problem = fmt::format("{}; passed over for {} s (rejection_cooldown) while another pool can be mined",
+                             rejection_problem(pool.rejections, current ? &current->job : nullptr, pool.accepted_at_seed),
+                             pool.config.rejection_cooldown.count());
+  pool.rejections.clear();
+  pool.cooled_down_at = Clock::now() + pool.config.rejection_cooldown;
+  spdlog::error("pool {}: {}", pool.config.name, pool.problem);
+  reschedule();
+}
+
 void Engine::reschedule() {
   if (stopping_) return;
-  std::vector<PoolCandidate> candidates;
-  for (const auto& [name, p] : pools_)
-    candidates.push_back({name, p.config.priority, p.config.weight, p.config.enabled,
-                          p.alive && !p.past_max_epoch && jobs_.current(name), p.alive_since});
-  auto selection = selector_.select(candidates, Clock::now());
+  const auto now = Clock::now();
+  // A pool left for rejecting shares is passed over while another can be mined; with none other
+  // it is mined still (idle hashes earn nothing either, and it may recover).
+  const auto choose = [&](bool pass_over_rejecting) {
+    std::vector<PoolCandidate> candidates;
+    for (const auto& [name, p] : pools_)
+      candidates.push_back({name, p.config.priority, p.config.weight, p.config.enabled,
+                            p.alive && !p.past_max_epoch && !p.wrong_algorithm &&
+                                (!pass_over_rejecting || now >= p.cooled_down_at) && jobs_.current(name),
+                            pass_over_rejecting ? std::max(p.alive_since, p.cooled_down_at) : p.alive_since});
+    return selector_.select(candidates, now);
+  };
+  auto selection = choose(true);
+  if (selection.empty()) selection = choose(false);
   if (selection != mining_) {
     std::string names;
     for (const auto& s : selection)
@@ -182,9 +245,8 @@ void Engine::reschedule() {
     // submitted if the job survives the reconnect. After the job timeout, idle.
     std::chrono::seconds grace{0};
     for (const auto& p : config_.pools) grace = std::max(grace, p.job_timeout);
-    if (Clock::now() - idle_since_ < grace) return;
+    if (now - idle_since_ < grace) return;
   }
-  const auto now = Clock::now();
   for (std::size_t d = 0; d < devices_.size(); ++d) devices_[d].give_work(work_for(selection, d), now);
 }
 
@@ -367,7 +429,7 @@ boost::asio::awaitable<void> Engine::settle_and_close(Clock::time_point deadline
 std::vector<PoolStatus> Engine::pools() const {
   std::vector<PoolStatus> out;
   for (const auto& [name, p] : pools_) {
-    PoolStatus s{name, p.config.url, p.config.enabled, p.alive, false, {}, -1, ledger().pool(name), {}};
+    PoolStatus s{name, p.config.url, p.config.enabled, p.alive, false, {}, -1, ledger().pool(name), {}, p.problem};
     for (const auto& m : mining_) s.mining = s.mining || m.pool == name;
     if (p.client) s.latency = p.client->latency();
     if (const auto current = jobs_.current(name)) {

@@ -99,6 +99,7 @@ void ShareRouter::settle(const Share& share, const ShareResult& result) {
                   counts.accepted, counts.rejected + counts.timed_out, counts.stale);
   if (result.outcome == ShareOutcome::accepted) spdlog::info("{}", line);
   else spdlog::warn("{}", line);
+  if (settled_) settled_(share, result);
 }
 
 }  // namespace dagminer

@@ -318,5 +318,17 @@ TEST(Config, MemoryBudgets) {
   EXPECT_FALSE(parse_memory_budget("8 GiB"));
 }
 
+TEST(Config, RejectionCooldownForAllPoolsOrOneWithinItsRange) {
+  const Config c = parse_ok(
+      "rejection_cooldown: 10m\npools:\n  - {url: 'stratum+tcp://h:1', user: u}\n"
+      "  - {url: 'stratum+tcp://h:2', user: u, rejection_cooldown: 5s}\n");
+  EXPECT_EQ(c.pools[0].rejection_cooldown, std::chrono::seconds(600));
+  EXPECT_EQ(c.pools[1].rejection_cooldown, std::chrono::seconds(5));
+  EXPECT_EQ(PoolConfig{}.rejection_cooldown, std::chrono::seconds(300));
+  for (const std::string value : {"0", "500ms", "25h"})
+    EXPECT_EQ(error_about(parse_errors(one_pool + "rejection_cooldown: " + value + "\n"), "rejection_cooldown:").line, 2)
+        << value;
+}
+
 }  // namespace
 }  // namespace dagminer

@@ -267,5 +267,28 @@ TEST_F(EngineTest, AReloadWithAnUnusableJournalKeepsTheRunningOne) {
   EXPECT_EQ(journaled(), t.accepted + t.rejected + t.stale + t.timed_out);  // every outcome went to the running journal
 }
 
+// A pool marked for rejecting every share (an Ethereum Classic pool mined as Ethash) is passed
+// over only while another pool can be mined: alone, it keeps the devices busy and its mark.
+TEST_F(EngineTest, ARejectingPoolWithNoOtherToMineIsMinedStillAndStaysMarked) {
+  auto etc = simulator("etc");
+  etc.dialect = PoolProtocol::ethproxy;  // the pool checks the mix hash: no share passes by chance
+  etc.algo = Algorithm::etchash;
+  etc.epoch = 1;
+  const auto pool = pools_.add(etc);
+  Config config = engine_config({{"etc", pools_.url(pool)}}, Strategy::failover);
+  config.pools[0].rejection_cooldown = std::chrono::seconds(600);
+  Engine& engine = start(std::move(config));
+  ASSERT_TRUE(run_until([&] { return !status_of(engine.pools(), "etc").problem.empty(); }, 90s));
+  const auto marked = status_of(engine.pools(), "etc");
+  EXPECT_NE(marked.problem.find("the pool likely computes etchash"), std::string::npos) << marked.problem;
+  EXPECT_TRUE(marked.mining);
+  ASSERT_TRUE(run_until([&] { return engine.ledger().pool("etc").rejected >= marked.shares.rejected + 5; }, 60s));
+  EXPECT_TRUE(status_of(engine.pools(), "etc").mining);
+  EXPECT_EQ(status_of(engine.pools(), "etc").problem, marked.problem) << "marked again within the cool-down";
+  ASSERT_TRUE(stop());
+  EXPECT_EQ(engine.ledger().pool("etc").accepted, 0u);
+  EXPECT_TRUE(engine.ledger().pool("etc").balanced());
+}
+
 }  // namespace
 }  // namespace dagminer::test

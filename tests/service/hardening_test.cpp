@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -63,11 +64,13 @@ TEST_F(ServiceTest, PoolUrlsThatCannotConnectAreRefusedByCheckConfigAndReload) {
   stop_cleanly(*d);
 }
 
-// --- a pool written for the test: EthProxy work with the seed of any epoch (rows 3 and 4) ----
+// --- a pool written for the test: EthProxy work with the seed of any epoch (rows 3, 4, 16) ----
 
 class EpochPool {
  public:
-  explicit EpochPool(int seed_rounds) : seed_(to_hex(ethash_seed(seed_rounds))) {
+  // height: sent as the work's fourth element when given.
+  explicit EpochPool(int seed_rounds, std::optional<std::uint64_t> height = std::nullopt)
+      : seed_(to_hex(ethash_seed(seed_rounds))), height_(height) {
     acceptor_.open(tcp::v4());
     acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
     acceptor_.listen();
@@ -109,8 +112,15 @@ class EpochPool {
   }
   std::string work(std::int64_t id, int n) const {
     const std::string header = to_hex(ethash_seed(1000 + n));  // any distinct 32 bytes
-    return reply(id, json::array{json::string("0x" + header), json::string("0x" + seed_),
-                                 json::string("0x00000000ffff0000000000000000000000000000000000000000000000000000")});
+    json::array result{json::string("0x" + header), json::string("0x" + seed_),
+                       json::string("0x00000000ffff0000000000000000000000000000000000000000000000000000")};
+    if (height_) result.push_back(json::string(fmt_hex(*height_)));
+    return reply(id, std::move(result));
+  }
+  static std::string fmt_hex(std::uint64_t v) {
+    char text[24];
+    std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(v));
+    return text;
   }
   static std::string reply(std::int64_t id, json::value result) {
     return json::serialize(json::object{{"id", id}, {"jsonrpc", "2.0"}, {"result", std::move(result)}}) + "\n";
@@ -119,6 +129,7 @@ class EpochPool {
   boost::asio::io_context io_;
   tcp::acceptor acceptor_{io_};
   std::string seed_;
+  std::optional<std::uint64_t> height_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
@@ -150,6 +161,22 @@ TEST(Hardening, StopCancelsALightCacheBuild) {
   EXPECT_EQ(d.count_in_log("light cache ethash epoch 1000: cancelled"), 1u) << d.log();
   EXPECT_EQ(d.count_in_log("light cache ethash epoch 1000: built"), 0u) << d.log();
   EXPECT_FALSE(std::filesystem::exists(d.dir() / "caches" / "ethash-1000.lightcache"));
+}
+
+// Block 90,000 is in Etchash epoch 1 (seed rounds 2) and Ethash epoch 3: a pool configured as
+// Ethash that sends the seed of Ethash epoch 2 with it computes Etchash. Said at its first job,
+// which is refused: no light cache of the wrong epoch, no share to be rejected.
+TEST(Hardening, ABlockHeightThatSettlesTheOtherAlgorithmIsSaidAtTheFirstJob) {
+  EpochPool pool(2, 90'000);
+  DaemonProcess d(epoch_pool_config(pool.url(), ""));
+  ASSERT_TRUE(d.wait_for_log("the pool computes etchash, not ethash", 20s)) << d.log();
+  std::this_thread::sleep_for(2s);  // the further pushes of the same seed
+  EXPECT_EQ(d.count_in_log("set `algorithm: etchash` for this pool"), 1u) << d.log();
+  EXPECT_NE(d.log().find("block height 90000 is in Ethash epoch 3 and Etchash epoch 1"), std::string::npos) << d.log();
+  EXPECT_EQ(d.count_in_log("light cache ethash epoch 2"), 0u) << "the job was mined: " << d.log();
+  EXPECT_TRUE(d.running());
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10s), 0) << d.log();
 }
 
 // --- the HTTP API (rows 6 and 13) -----------------------------------------------------------
@@ -224,6 +251,67 @@ TEST_F(ServiceTest, HeadIsAnsweredLikeGetWithoutABody) {
   EXPECT_EQ(post_summary.status, 405u);
   EXPECT_EQ(post_summary.header("allow"), "GET, HEAD");
   stop_cleanly(*d);
+}
+
+// --- a wrong algorithm (row 16) -------------------------------------------------------------
+
+// An Ethereum Classic pool configured without `algorithm: etchash`, next to one that accepts, under
+// split. Etchash epoch 1 has the seed of Ethash epoch 2, so the daemon mines Ethash epoch 2: every
+// share verifies here and the pool rejects each one. EthProxy, because its shares carry the mix
+// hash, which the pool checks first: at the tests' tiny difficulty a hash the pool recomputes
+// would otherwise meet its target one time in nine. Before the fix the pool kept half the hashes
+// and the daemon said nothing but the rejections.
+TEST_F(ServiceTest, APoolOfTheOtherAlgorithmIsNamedMarkedAndLeftUntilItsCoolDown) {
+  stratum::SimulatorConfig etc;
+  etc.name = "etc";
+  etc.dialect = PoolProtocol::ethproxy;
+  etc.algo = Algorithm::etchash;
+  etc.epoch = 1;
+  etc.difficulty = easy_difficulty;
+  etc.job_interval = std::chrono::milliseconds(4000);
+  const auto etc_pool = pools_.add(std::move(etc));
+  shared_light_cache(Algorithm::ethash, 2);  // what the daemon mines for it: built once, loaded there
+  std::string config = service_config(pools_.url(pool_), "strategy: split\nmax_share_rate: 20\n",
+                                      "{listen: '127.0.0.1:0', token: " + api_token + "}");
+  config.insert(config.find("devices: cpu"),
+                "  - {name: etc, url: '" + pools_.url(etc_pool) + "', user: testwallet, rejection_cooldown: 6s}\n");
+  DaemonProcess d(config);
+  const std::uint16_t port = api_port(d);
+  ASSERT_NE(port, 0) << d.log();
+  const auto pool_json = [&](const std::string& name) {
+    const json::value pools = get(port, "/api/v1/pools").json();
+    for (const auto& p : pools.at("pools").as_array())
+      if (p.at("name") == name.c_str()) return p.as_object();
+    throw std::out_of_range(name);
+  };
+  ASSERT_TRUE(eventually([&] { return pool_json("etc").at("problem").is_string(); }, 60s)) << d.log();
+  const auto marked = pool_json("etc");
+  const std::string problem(marked.at("problem").as_string());
+  EXPECT_NE(problem.find("Ethash epoch 2 and of Etchash epoch 1"), std::string::npos) << problem;
+  EXPECT_NE(problem.find("set `algorithm: etchash`"), std::string::npos) << problem;
+  EXPECT_EQ(marked.at("shares").at("accepted"), 0);
+  EXPECT_GE(marked.at("shares").at("rejected").to_number<int>(), 5);
+  EXPECT_TRUE(pool_json("solo").at("problem").is_null());
+  EXPECT_EQ(d.count_in_log("the pool likely computes etchash"), 1u) << d.log();
+
+  // Its hashes go to the pool that accepts: it is not mined, and its shares stop.
+  EXPECT_EQ(marked.at("mining"), false);
+  EXPECT_EQ(pool_json("solo").at("mining"), true);
+  const auto metrics = parse_prometheus_text(get(port, "/metrics").body);
+  EXPECT_EQ(prom_value(metrics, "dagminer_pool_unhealthy", {{"pool", "etc"}}), 1.0);
+  EXPECT_EQ(prom_value(metrics, "dagminer_pool_unhealthy", {{"pool", "solo"}}), 0.0);
+  const auto solo_before = accepted();
+  std::this_thread::sleep_for(3s);
+  EXPECT_GT(accepted(), solo_before);
+  const auto found = [&](const std::string& name) { return pool_json(name).at("shares").at("found").to_number<int>(); };
+  EXPECT_LE(found("etc"), marked.at("shares").at("found").to_number<int>() + 2) << "mined while marked";
+
+  // After the cool-down it is tried again, rejects again and is marked again.
+  const int found_marked = found("etc");
+  ASSERT_TRUE(eventually([&] { return found("etc") > found_marked; }, 20s)) << d.log();
+  ASSERT_TRUE(eventually([&] { return d.count_in_log("the pool likely computes etchash") == 2; }, 30s)) << d.log();
+  EXPECT_EQ(pools_.totals(etc_pool).accepted, 0u);
+  stop_cleanly(d);
 }
 
 }  // namespace

@@ -144,5 +144,17 @@ TEST(ApiJson, SummaryPoolsAndDevices) {
   EXPECT_EQ(memory.at("resident_dags").at(1).at("epoch"), 432);
 }
 
+// A pool marked for rejecting shares (issue 16, row 16): its reason in the API, 1 in the gauge.
+TEST(ApiJson, APoolsProblemIsItsReasonOrNull) {
+  ServiceSnapshot s = snapshot_with_gpu();
+  s.pools[1].problem = "5 shares in a row that verified here were rejected (Unauthorized worker (code 24) x5)";
+  const auto pools = boost::json::parse(boost::json::serialize(pools_json(s))).at("pools").as_array();
+  EXPECT_TRUE(pools[0].at("problem").is_null());
+  EXPECT_EQ(pools[1].at("problem").as_string(), s.pools[1].problem);
+  const auto f = parse_prometheus_text(prometheus_metrics(s));
+  EXPECT_EQ(prom_value(f, "dagminer_pool_unhealthy", {{"pool", "main"}}), 0);
+  EXPECT_EQ(prom_value(f, "dagminer_pool_unhealthy", {{"pool", hostile_pool}}), 1);
+}
+
 }  // namespace
 }  // namespace dagminer

@@ -46,6 +46,8 @@ struct PoolConfig {
   // Shares a second the pool may ask for: an easier difficulty is raised here (shares still meet
   // the pool's target), so a pool cannot make every hash a share.
   double max_share_rate = 10;
+  // After a run of rejected shares that verified here, the pool is not mined for this long.
+  std::chrono::seconds rejection_cooldown{300};
   bool operator==(const PoolConfig&) const = default;
 };
 

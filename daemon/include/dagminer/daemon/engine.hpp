@@ -24,6 +24,7 @@
 #include "dagminer/daemon/epoch_provider.hpp"
 #include "dagminer/daemon/job_book.hpp"
 #include "dagminer/daemon/next_epoch.hpp"
+#include "dagminer/daemon/pool_health.hpp"
 #include "dagminer/daemon/recent.hpp"
 #include "dagminer/daemon/share_router.hpp"
 #include "dagminer/daemon/status.hpp"
@@ -76,6 +77,14 @@ class Engine {
     bool told_difficulty_raised = false;  // the max_share_rate error is said once
     bool past_max_epoch = false;          // its current job was refused: no work from it
     std::set<int> refused_epochs;         // logged once each
+    // Whether it accepts what is computed here (pool_health.hpp).
+    bool wrong_algorithm = false;      // its current job settles that it computes the other one: refused
+    std::set<Hash256> told_algorithm;  // seeds whose algorithm evidence was logged
+    Hash256 seed{};                    // of its latest job
+    bool accepted_at_seed = false;     // a share accepted since the seed changed
+    RejectionRun rejections;
+    std::string problem;                 // why it is marked unhealthy; empty while it is not
+    Clock::time_point cooled_down_at{};  // after a run of rejections it is not mined before this
   };
 
   void add_pool(const PoolConfig& config);
@@ -83,6 +92,8 @@ class Engine {
   void close(Pool& pool, const std::string& why);
   void on_job(const std::string& pool, Job job);
   void on_state(const std::string& pool, stratum::ConnectionState state);
+  bool wrong_algorithm(Pool& pool, const Job& job);
+  void on_settled(const Share& share, const ShareResult& result);
   void on_work_started(std::size_t device, JobTag tag, Clock::time_point issued);
   void reschedule();
   std::set<EpochProvider::Key> wanted_epochs() const;

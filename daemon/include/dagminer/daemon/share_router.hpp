@@ -26,6 +26,8 @@ class ShareRouter {
  public:
   // A pool's source, or null while it has none (removed, disabled, or unusable settings).
   using SourceFinder = std::function<stratum::JobSource*(const std::string& pool)>;
+  // Hears each share's outcome once it is in the books.
+  using SettledObserver = std::function<void(const Share& share, const ShareResult& result)>;
 
   // Callbacks run on `loop`, the executor of the event loop that owns `jobs`.
   ShareRouter(boost::asio::any_io_executor loop, const JobBook& jobs, SourceFinder sources);
@@ -45,6 +47,7 @@ class ShareRouter {
   void set_journal(ShareJournal journal) { journal_ = std::move(journal); }
   const ShareJournal& journal() const noexcept { return journal_; }
   const RecentRing<ShareRecord>& recent() const noexcept { return recent_; }  // the last settled, oldest first
+  void on_settled(SettledObserver observer) { settled_ = std::move(observer); }
 
  private:
   void on_verified(const std::string& device, std::shared_ptr<const JobRecord> record, Candidate candidate, HashResult hash);
@@ -58,6 +61,7 @@ class ShareRouter {
   ShareJournal journal_;
   RecentRing<ShareRecord> recent_{recent_share_count};
   std::map<std::pair<std::string, std::uint64_t>, Share> pending_;  // by (pool, submit id)
+  SettledObserver settled_;
 };
 
 }  // namespace dagminer

@@ -32,6 +32,7 @@ struct PoolStatus {
   int epoch = -1;
   ShareCounts shares;
   std::optional<std::chrono::milliseconds> latency;  // round trip of the last answered request, while connected
+  std::string problem;  // why the pool is marked unhealthy (its shares rejected, a wrong algorithm); empty if not
 };
 
 }  // namespace dagminer
