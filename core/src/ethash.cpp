@@ -38,7 +38,12 @@ Item64 to_item(const Hash512& h) noexcept {
 }
 
 Item64 keccak512_item(const Item64& in) noexcept {
-  return to_item(keccak512({reinterpret_cast<const std::uint8_t*>(in.words), 64}));
+  std::uint64_t lanes[8];
+  std::memcpy(lanes, in.words, 64);
+  keccak512_64(lanes);
+  Item64 out;
+  std::memcpy(out.words, lanes, 64);
+  return out;
 }
 
 }  // namespace
@@ -145,7 +150,10 @@ std::vector<Item64> build_light_cache_items(const Hash256& seed, std::size_t n, 
     for (std::size_t i = 0; i < n; ++i) {
       check_stop(i);
       const std::size_t v = cache[i].words[0] % n;
-      const Item64& prev = cache[(i + n - 1) % n];
+      // The next step's random parent is known now (its index is in an item not yet rewritten):
+      // fetching it during this step's Keccak hides a miss in a cache larger than the CPU's.
+      if (i + 1 < n) __builtin_prefetch(&cache[cache[i + 1].words[0] % n]);
+      const Item64& prev = cache[i == 0 ? n - 1 : i - 1];
       Item64 x;
       for (int w = 0; w < 16; ++w) x.words[w] = prev.words[w] ^ cache[v].words[w];
       cache[i] = keccak512_item(x);
