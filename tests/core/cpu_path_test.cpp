@@ -1,9 +1,10 @@
 // Every CPU path (portable, x86-64-v3, x86-64-v4) against the same known answers: Keccak, the
 // permutation itself on random states, the epoch-0 light cache, dataset pages of epoch 13 and a
 // mainnet hashimoto. A path this CPU lacks is skipped, saying so; the CI machine and the
-// development VM (AMD EPYC) run all three.
+// development VM (AMD EPYC) run all three. Also the light cache's storage (huge-page advice).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -102,6 +103,16 @@ TEST(CpuPath, PortableIsAlwaysThereAndTheBestIsChosen) {
   EXPECT_TRUE(cpu_path_supported(cpu_path()));
   for (CpuPath path : {CpuPath::x86_64_v3, CpuPath::x86_64_v4})
     if (cpu_path_supported(path)) EXPECT_GE(static_cast<int>(cpu_path()), static_cast<int>(path)) << to_string(path);
+}
+
+TEST(LightCacheStorage, ZeroedItemsOfEveryCountWhetherOrNotHugePagesFit) {
+  // 1 and 1000 items are less than one 2 MiB page; 100003 items span several.
+  for (std::size_t n : {std::size_t{1}, std::size_t{1000}, std::size_t{100003}}) {
+    const std::vector<Item64> items = allocate_light_cache_items(n);
+    ASSERT_EQ(items.size(), n);
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(items.data());
+    EXPECT_TRUE(std::all_of(bytes, bytes + n * sizeof(Item64), [](std::uint8_t b) { return b == 0; })) << n << " items";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Paths, OnCpuPath, ::testing::Values(CpuPath::portable, CpuPath::x86_64_v3, CpuPath::x86_64_v4),
