@@ -69,11 +69,29 @@ void light_cache_build(benchmark::State& state) {
   const int epoch = static_cast<int>(state.range(1));
   for (auto _ : state) benchmark::DoNotOptimize(build_light_cache(algo, epoch));
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * light_cache_bytes(epoch)));
+  state.SetLabel(std::string(to_string(cpu_path())));  // the path chosen at start-up
 }
 BENCHMARK(light_cache_build)
     ->Name("LightCacheBuild/algo_epoch")
     ->Args({static_cast<int>(Algorithm::ethash), 0})
     ->Args({static_cast<int>(Algorithm::etchash), 431})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
+// The same build on a chosen CPU path (third argument, a CpuPath), to compare them on one CPU.
+void light_cache_build_on_path(benchmark::State& state) {
+  const auto path = static_cast<CpuPath>(state.range(2));
+  if (!cpu_path_supported(path)) return state.SkipWithError("this CPU lacks the path");
+  const CpuPath best = cpu_path();
+  use_cpu_path(path);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(build_light_cache(static_cast<Algorithm>(state.range(0)), static_cast<int>(state.range(1))));
+  use_cpu_path(best);
+  state.SetLabel(std::string(to_string(path)));
+}
+BENCHMARK(light_cache_build_on_path)
+    ->Name("LightCacheBuild/algo_epoch_path")
+    ->ArgsProduct({{static_cast<int>(Algorithm::etchash)}, {431}, {0, 1, 2}})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 

@@ -1,7 +1,9 @@
 #include "dagminer/core/keccak.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -98,6 +100,10 @@ struct RowIndices {
 };
 alignas(64) constexpr RowIndices row_indices;
 
+// GCC 12's AVX-512 headers start some intrinsics from a deliberately uninitialised vector and
+// then warn about it (GCC bug 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
 [[gnu::target("avx512f")]] void permute_x86_64_v4(std::uint64_t state[25]) noexcept {
   constexpr __mmask8 lanes = 0x1f;
   const __m512i minus1 = _mm512_load_si512(row_indices.minus1), plus1 = _mm512_load_si512(row_indices.plus1),
@@ -132,12 +138,37 @@ alignas(64) constexpr RowIndices row_indices;
   }
   for (int y = 0; y < 5; ++y) _mm512_mask_storeu_epi64(state + 5 * y, lanes, row[y]);
 }
+#pragma GCC diagnostic pop
 #endif
 
-CpuPath best_path() noexcept {
-  for (CpuPath path : {CpuPath::x86_64_v4, CpuPath::x86_64_v3})
-    if (cpu_path_supported(path)) return path;
-  return CpuPath::portable;
+void permute_on(CpuPath path, std::uint64_t state[25]) noexcept {
+#if defined(__x86_64__)
+  switch (path) {
+    case CpuPath::x86_64_v4: return permute_x86_64_v4(state);
+    case CpuPath::x86_64_v3: return permute_x86_64_v3(state);
+    case CpuPath::portable: break;
+  }
+#endif
+  permute_portable(state);
+}
+
+// The fastest path this CPU supports, timed once (well under a millisecond): having AVX-512 is
+// not enough, as on AMD Zen 4 the AVX-512 permutation is slower than the BMI one (figures in
+// bench/RESULTS.md). The best of a few interleaved trials, so a busy machine does not decide it.
+CpuPath fastest_path() noexcept {
+  constexpr CpuPath paths[] = {CpuPath::portable, CpuPath::x86_64_v3, CpuPath::x86_64_v4};
+  std::chrono::steady_clock::duration best[std::size(paths)];
+  std::fill(std::begin(best), std::end(best), std::chrono::steady_clock::duration::max());
+  for (int trial = 0; trial < 5; ++trial)
+    for (std::size_t p = 0; p < std::size(paths); ++p) {
+      if (!cpu_path_supported(paths[p])) continue;
+      std::uint64_t state[25] = {};
+      const auto start = std::chrono::steady_clock::now();
+      for (int i = 0; i < 100; ++i) permute_on(paths[p], state);
+      best[p] = std::min(best[p], std::chrono::steady_clock::now() - start);
+      asm volatile("" : : "r"(state[0]));  // the timed permutations must not be optimised away
+    }
+  return paths[std::min_element(std::begin(best), std::end(best)) - std::begin(best)];
 }
 
 // -1 until first use: resolved lazily so that static initialisers elsewhere may hash too.
@@ -201,7 +232,7 @@ bool cpu_path_supported(CpuPath path) noexcept {
 CpuPath cpu_path() noexcept {
   int path = selected_path.load(std::memory_order_relaxed);
   if (path < 0) {
-    path = static_cast<int>(best_path());
+    path = static_cast<int>(fastest_path());
     selected_path.store(path, std::memory_order_relaxed);
   }
   return static_cast<CpuPath>(path);
@@ -213,16 +244,7 @@ void use_cpu_path(CpuPath path) {
   selected_path.store(static_cast<int>(path), std::memory_order_relaxed);
 }
 
-void keccakf1600(std::uint64_t state[25]) noexcept {
-#if defined(__x86_64__)
-  switch (cpu_path()) {
-    case CpuPath::x86_64_v4: return permute_x86_64_v4(state);
-    case CpuPath::x86_64_v3: return permute_x86_64_v3(state);
-    case CpuPath::portable: break;
-  }
-#endif
-  permute_portable(state);
-}
+void keccakf1600(std::uint64_t state[25]) noexcept { permute_on(cpu_path(), state); }
 
 Hash256 keccak256(std::span<const std::uint8_t> data) noexcept { return keccak<256>(data); }
 Hash512 keccak512(std::span<const std::uint8_t> data) noexcept { return keccak<512>(data); }

@@ -98,11 +98,11 @@ TEST_P(OnCpuPath, DatasetPagesOfEpoch13AndHashimotoOfEpoch89) {
   }
 }
 
-TEST(CpuPath, PortableIsAlwaysThereAndTheBestIsChosen) {
+TEST(CpuPath, PortableIsAlwaysThereAndAnUnsupportedPathIsRefused) {
   EXPECT_TRUE(cpu_path_supported(CpuPath::portable));
   EXPECT_TRUE(cpu_path_supported(cpu_path()));
   for (CpuPath path : {CpuPath::x86_64_v3, CpuPath::x86_64_v4})
-    if (cpu_path_supported(path)) EXPECT_GE(static_cast<int>(cpu_path()), static_cast<int>(path)) << to_string(path);
+    if (!cpu_path_supported(path)) EXPECT_THROW(use_cpu_path(path), std::invalid_argument) << to_string(path);
 }
 
 TEST(LightCacheStorage, ZeroedItemsOfEveryCountWhetherOrNotHugePagesFit) {

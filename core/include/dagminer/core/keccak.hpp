@@ -12,7 +12,7 @@ using Hash256 = std::array<std::uint8_t, 32>;
 using Hash512 = std::array<std::uint8_t, 64>;
 
 // The instruction sets the core's hot loops (Keccak-f[1600], dataset-item FNV mixing) are built
-// for. One binary carries each; the best the CPU supports is chosen at start-up.
+// for. One binary carries each; the fastest of those the CPU supports (timed at first use) runs.
 // x86_64_v3: AVX2, BMI1, BMI2 (non-destructive and-not and rotates, 8-wide 32-bit multiplies);
 // x86_64_v4: AVX-512F as well (the Keccak state in five registers, 16-wide multiplies).
 enum class CpuPath : std::uint8_t { portable, x86_64_v3, x86_64_v4 };
