@@ -77,7 +77,6 @@ void permute_portable(std::uint64_t state[25]) noexcept { permute(state); }
 // rotate rows with permutes, rho is one variable rotate per row, and pi gathers output row Y from
 // input row X's element (X + 3Y) mod 5 with three permutes and two blends (side by side, so a
 // round's dependency chain stays short).
-// About 50 instructions a round instead of about 200.
 struct RowIndices {
   std::int64_t minus1[8] = {4, 0, 1, 2, 3, 5, 6, 7};
   std::int64_t plus1[8] = {1, 2, 3, 4, 0, 5, 6, 7};
@@ -152,7 +151,7 @@ void permute_on(CpuPath path, std::uint64_t state[25]) noexcept {
   permute_portable(state);
 }
 
-// The fastest path this CPU supports, timed once (well under a millisecond): having AVX-512 is
+// The fastest path this CPU supports, timed once at first use: having AVX-512 is
 // not enough, as on AMD Zen 4 the AVX-512 permutation is slower than the BMI one (figures in
 // bench/RESULTS.md). The best of a few interleaved trials, so a busy machine does not decide it.
 CpuPath fastest_path() noexcept {
