@@ -39,6 +39,24 @@ void keccak(benchmark::State& state) {
 BENCHMARK(keccak<&keccak256>)->Name("Keccak256")->Arg(40)->Arg(96)->Arg(136)->Arg(4096);
 BENCHMARK(keccak<&keccak512>)->Name("Keccak512")->Arg(40)->Arg(64)->Arg(72)->Arg(4096);
 
+// The step of the light cache and of dataset items on each CPU path this machine has (the
+// argument is the CpuPath); the rest of the benchmarks use the best one.
+void keccak512_64_on_path(benchmark::State& state) {
+  const auto path = static_cast<CpuPath>(state.range(0));
+  if (!cpu_path_supported(path)) return state.SkipWithError("this CPU lacks the path");
+  const CpuPath best = cpu_path();
+  use_cpu_path(path);
+  std::uint64_t lanes[8] = {};
+  for (auto _ : state) {
+    keccak512_64(lanes);
+    benchmark::DoNotOptimize(lanes);
+  }
+  use_cpu_path(best);
+  state.SetLabel(std::string(to_string(path)));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * 64);
+}
+BENCHMARK(keccak512_64_on_path)->Name("Keccak512_64/path")->DenseRange(0, 2);
+
 void light_cache_build_synthetic(benchmark::State& state) {
   const auto items = static_cast<std::size_t>(state.range(0));
   for (auto _ : state) benchmark::DoNotOptimize(build_light_cache_items(Hash256{}, items));
@@ -51,11 +69,29 @@ void light_cache_build(benchmark::State& state) {
   const int epoch = static_cast<int>(state.range(1));
   for (auto _ : state) benchmark::DoNotOptimize(build_light_cache(algo, epoch));
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * light_cache_bytes(epoch)));
+  state.SetLabel(std::string(to_string(cpu_path())));  // the path chosen at start-up
 }
 BENCHMARK(light_cache_build)
     ->Name("LightCacheBuild/algo_epoch")
     ->Args({static_cast<int>(Algorithm::ethash), 0})
     ->Args({static_cast<int>(Algorithm::etchash), 431})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
+// The same build on a chosen CPU path (third argument, a CpuPath), to compare them on one CPU.
+void light_cache_build_on_path(benchmark::State& state) {
+  const auto path = static_cast<CpuPath>(state.range(2));
+  if (!cpu_path_supported(path)) return state.SkipWithError("this CPU lacks the path");
+  const CpuPath best = cpu_path();
+  use_cpu_path(path);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(build_light_cache(static_cast<Algorithm>(state.range(0)), static_cast<int>(state.range(1))));
+  use_cpu_path(best);
+  state.SetLabel(std::string(to_string(path)));
+}
+BENCHMARK(light_cache_build_on_path)
+    ->Name("LightCacheBuild/algo_epoch_path")
+    ->ArgsProduct({{static_cast<int>(Algorithm::etchash)}, {431}, {0, 1, 2}})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
@@ -96,6 +132,16 @@ void hashimoto_light_epoch0(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 BENCHMARK(hashimoto_light_epoch0)->Name("HashimotoLight/epoch0_single_thread")->Unit(benchmark::kMillisecond);
+
+// What a share's verification costs at the epoch mined on the GPU machine (a 73 MB cache).
+void hashimoto_light_etchash431(benchmark::State& state) {
+  static const LightCache cache = build_light_cache(Algorithm::etchash, 431);
+  const Hash256 header{};
+  std::uint64_t nonce = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(hashimoto_light(cache, header, nonce++));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(hashimoto_light_etchash431)->Name("HashimotoLight/etchash431_single_thread")->Unit(benchmark::kMillisecond);
 
 // The CPU backend on every hardware thread: hashes counted by the device over a fixed time.
 void cpu_search_device(benchmark::State& state) {

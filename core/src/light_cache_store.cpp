@@ -125,7 +125,7 @@ std::optional<LightCache> LightCacheStore::load(Algorithm algo, int epoch) const
     return std::nullopt;
   const std::uint64_t payload_bytes = items * sizeof(Item64);
   if (static_cast<std::uint64_t>(st.st_size) != sizeof h + payload_bytes) return std::nullopt;  // truncated or trailing garbage
-  c.items.resize(items);
+  c.items = allocate_light_cache_items(items);
   if (!in.read_exact(c.items.data(), payload_bytes)) return std::nullopt;
   if (checksum(c.bytes()) != h.checksum) return std::nullopt;
   return c;

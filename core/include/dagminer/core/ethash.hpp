@@ -74,6 +74,10 @@ struct LightCacheCancelled : std::runtime_error {
   LightCacheCancelled() : std::runtime_error("light cache build cancelled") {}
 };
 
+// Storage for a light cache of n (zeroed) items, backed by 2 MiB pages where the kernel allows
+// (Linux transparent huge pages): hashimoto and RandMemoHash read it at random, and with 4 KiB
+// pages nearly every read of a cache of tens of MB also misses the TLB.
+std::vector<Item64> allocate_light_cache_items(std::size_t item_count);
 // Builds the cache from a seed and an item count (any count >= 1; real epochs use primes).
 // Throws LightCacheCancelled once `stop` is requested (checked every few thousand items).
 std::vector<Item64> build_light_cache_items(const Hash256& seed, std::size_t item_count, std::stop_token stop = {});
