@@ -1,6 +1,9 @@
 // Hardware health as a user sees it: /metrics (checked by the strict parser and promtool), the
 // API's telemetry and protection objects, and the summary line, from a snapshot with an H200's
 // readings (figures of bench/gpu-notes.md) beside a CPU device without any.
+#include <fstream>
+#include <sstream>
+
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -127,6 +130,23 @@ TEST(HealthText, TheSummaryLineGivesEachDevicesHealth) {
   DeviceStatus faulted = s.devices[1];
   faulted.fault = "gpu1: search launch: an illegal memory access was encountered (cudaErrorIllegalAddress)";
   EXPECT_EQ(device_health_text(faulted), "faulted");
+}
+
+// The unit restarts the daemon on the GPU fault exit status whatever Restart= says, and stops
+// restarting a card that faults at every start (systemd-analyze verify checks the file itself, in
+// service_test.cpp).
+TEST(HealthUnit, RestartsOnTheFaultExitStatusWithinLimits) {
+  std::ifstream in(std::string(DAGMINER_SOURCE_DIR) + "/systemd/dagminer.service");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string unit = text.str();
+  const auto service = unit.find("[Service]");
+  ASSERT_NE(service, std::string::npos);
+  const auto at = [&](const std::string& line) { return unit.find("\n" + line + "\n"); };
+  EXPECT_NE(at("RestartForceExitStatus=" + std::to_string(gpu_fault_exit_status)), std::string::npos);
+  EXPECT_NE(at("Restart=on-failure"), std::string::npos);
+  EXPECT_LT(at("StartLimitIntervalSec=10min"), service);  // [Unit] keys
+  EXPECT_LT(at("StartLimitBurst=5"), service);
 }
 
 }  // namespace
