@@ -19,14 +19,27 @@ void WeightedWorkSet::assign(std::vector<WorkItem> items) {
     if (std::any_of(kept_items.begin(), kept_items.end(), same_tag)) continue;
     const auto old = std::find_if(items_.begin(), items_.end(), same_tag);
     if (old == items_.end()) {
+      Cursor cursor;
+      const auto back = std::find_if(retired_.begin(), retired_.end(), [&](const auto& r) { return r.first == item.tag; });
+      if (back != retired_.end()) {
+        cursor.handed_out = back->second;
+        retired_.erase(back);
+      }
       kept_items.push_back(std::move(item));
-      kept_cursors.emplace_back();
+      kept_cursors.push_back(cursor);
       continue;
     }
     old->weight = item.weight;  // the rest of a kept item is as first assigned: its nonces are half searched
     kept_items.push_back(std::move(*old));
     kept_cursors.push_back(cursors_[static_cast<std::size_t>(old - items_.begin())]);
   }
+  for (std::size_t i = 0; i < items_.size(); ++i) {
+    const auto tag = items_[i].tag;
+    if (std::none_of(kept_items.begin(), kept_items.end(), [&](const WorkItem& w) { return w.tag == tag; }))
+      retired_.emplace_back(tag, cursors_[i].handed_out);
+  }
+  if (retired_.size() > retired_capacity)
+    retired_.erase(retired_.begin(), retired_.begin() + static_cast<std::ptrdiff_t>(retired_.size() - retired_capacity));
   items_ = std::move(kept_items);
   cursors_ = std::move(kept_cursors);
 }

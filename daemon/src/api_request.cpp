@@ -39,12 +39,21 @@ ApiRoute control_endpoint(http::verb method, ApiEndpoint endpoint, std::string p
 
 ApiRoute route_api_request(http::verb method, std::string_view target) {
   const std::string_view path = target.substr(0, target.find('?'));
-  static constexpr std::array<std::pair<std::string_view, ApiEndpoint>, 4> reads = {{{"/api/v1/summary", ApiEndpoint::summary},
+  static constexpr std::array<std::pair<std::string_view, ApiEndpoint>, 6> reads = {{{"/api/v1/summary", ApiEndpoint::summary},
                                                                                      {"/api/v1/pools", ApiEndpoint::pools},
                                                                                      {"/api/v1/devices", ApiEndpoint::devices},
+                                                                                     {"/api/v1/history", ApiEndpoint::history},
+                                                                                     {"/api/v1/shares", ApiEndpoint::shares},
                                                                                      {"/metrics", ApiEndpoint::metrics}}};
   for (const auto& [name, endpoint] : reads)
     if (path == name) return read_endpoint(method, endpoint);
+  const std::string_view file = path == "/" ? "/index.html" : path;
+  for (const WebAsset& asset : web_assets())
+    if (asset.path == file) {
+      ApiRoute r = read_endpoint(method, ApiEndpoint::web_asset);
+      if (r.endpoint) r.asset = &asset;
+      return r;
+    }
   if (path == "/api/v1/pause") return control_endpoint(method, ApiEndpoint::pause);
   if (path == "/api/v1/resume") return control_endpoint(method, ApiEndpoint::resume);
   if (constexpr std::string_view prefix = "/api/v1/pools/"; path.starts_with(prefix)) {

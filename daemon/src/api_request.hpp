@@ -12,15 +12,18 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include "web_assets.hpp"
+
 namespace dagminer {
 
-enum class ApiEndpoint { summary, pools, devices, metrics, pause, resume, pool_enable, pool_disable };
+enum class ApiEndpoint { summary, pools, devices, metrics, history, shares, web_asset, pause, resume, pool_enable, pool_disable };
 
 struct ApiRoute {
   std::optional<ApiEndpoint> endpoint;  // set when the request is to be served
   bool head = false;                    // answer like GET, without the body
   bool control = false;                 // changes state: needs the token when one is set
   std::string pool;                     // the decoded pool name, for pool_enable and pool_disable
+  const WebAsset* asset = nullptr;      // the dashboard's file, for web_asset ("/" is /index.html)
   // When not served: the status, a message for the client and, for 405, the methods allowed.
   boost::beast::http::status status = boost::beast::http::status::ok;
   std::string error;

@@ -12,6 +12,7 @@
 
 #include "api_request.hpp"
 #include "dagminer/daemon/api_json.hpp"
+#include "dagminer/daemon/dashboard_json.hpp"
 #include "dagminer/daemon/metrics.hpp"
 
 namespace dagminer {
@@ -29,15 +30,23 @@ constexpr std::size_t header_limit = 8 * 1024;
 constexpr std::size_t body_limit = 8 * 1024;
 constexpr std::size_t max_connections = 32;
 constexpr auto refusal_log_interval = std::chrono::minutes(1);  // a connect loop must not flood the log
+// The dashboard loads its own script, style and icon and fetches this API, nothing else: no
+// inline script, no other origin, no framing (clickjacking of the controls).
+constexpr const char* content_security_policy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'";
 
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
-Response make_response(http::status status, std::string body, const char* content_type) {
+Response make_response(http::status status, std::string body, std::string_view content_type) {
   Response res{status, 11};
   res.set(http::field::server, "dagminer/" DAGMINER_VERSION);
   res.set(http::field::content_type, content_type);
   res.set(http::field::cache_control, "no-store");
+  res.set("Content-Security-Policy", content_security_policy);
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("Referrer-Policy", "no-referrer");
   res.body() = std::move(body);
   return res;
 }
@@ -206,6 +215,11 @@ class Session : public std::enable_shared_from_this<Session> {
       case ApiEndpoint::pools: return json_response(http::status::ok, pools_json(snapshot()));
       case ApiEndpoint::devices: return json_response(http::status::ok, devices_json(snapshot()));
       case ApiEndpoint::metrics: return make_response(http::status::ok, prometheus_metrics(snapshot()), prometheus_content_type);
+      case ApiEndpoint::history:
+        return json_response(http::status::ok, history_json(engine.history(), unix_seconds(std::chrono::system_clock::now())));
+      case ApiEndpoint::shares: return json_response(http::status::ok, recent_shares_json(engine.recent_shares()));
+      case ApiEndpoint::web_asset:
+        return make_response(http::status::ok, std::string(route.asset->body), route.asset->content_type);
       case ApiEndpoint::pause:
       case ApiEndpoint::resume: {
         const bool pause = route.endpoint == ApiEndpoint::pause;

@@ -66,6 +66,7 @@ Engine::Engine(boost::asio::io_context& io, Config config, std::vector<std::uniq
                 return it == pools_.end() ? nullptr : it->second.client.get();
               }),
       selector_(config_.strategy, config_.fallback_after),
+      history_(std::chrono::hours(1) / rate_interval),
       tick_timer_(io),
       stop_timer_(io) {
   if (!config_.share_journal.empty()) shares_.set_journal(ShareJournal(config_.share_journal));
@@ -273,6 +274,7 @@ void Engine::tick() {
     for (auto& d : devices_) d.sample_rate(now, seconds);
     last_rate_ = now;
     report_hashrate(hashrate());
+    history_.push({unix_seconds(std::chrono::system_clock::now()), hashrate()});
   }
   if (now - last_summary_ >= config_.summary_interval) {
     last_summary_ = now;

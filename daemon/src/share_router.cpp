@@ -90,6 +90,7 @@ void ShareRouter::abandon(const std::string& pool, const std::string& why) {
 void ShareRouter::settle(const Share& share, const ShareResult& result) {
   ledger_.resolved(share.pool, share.device, result, share.job_difficulty);
   journal_.record(share, result);
+  recent_.push({unix_seconds(std::chrono::system_clock::now()), share, result});
   const auto counts = ledger_.pool(share.pool);
   const auto line =
       fmt::format("pool {}: share {} (job {}, nonce {}, difficulty {:.4g} of {:.4g}, device {}, {} ms){}{} [A/R/S {}/{}/{}]",

@@ -160,13 +160,30 @@ TEST(WorkSet, NoNonceIsHandedOutTwiceAcrossReSets) {
   }
 }
 
-TEST(WorkSet, DroppedItemIsForgottenAndStartsAfreshWhenBack) {
+// A pause (an empty set) and a resume, or a failover back to a pool whose job did not change,
+// sets a dropped tag again: starting it afresh would search its nonces twice and find duplicate
+// shares (seen as "duplicate share" rejections right after a resume).
+TEST(WorkSet, DroppedItemSetAgainGoesOnAfterItsNonces) {
   WeightedWorkSet set;
   set.assign({item(1, 1, 100, 0)});
   (void)set.next(10);
-  set.assign({item(2)});
+  set.assign({});
   EXPECT_FALSE(set.contains(1));
-  EXPECT_TRUE(set.contains(2));
+  set.assign({item(2)});
+  (void)set.next(5);
+  set.assign({item(1, 1, 100, 0)});
+  const auto again = set.next(10);
+  EXPECT_EQ(again->first_nonce, 10u);
+  EXPECT_FALSE(again->item_first);
+  set.assign({item(2), item(1, 1, 100, 0)});
+  EXPECT_EQ(set.next(10)->first_nonce, 5u);  // tag 2 was dropped a second time, with its 5 nonces
+}
+
+TEST(WorkSet, OnlyRecentlyDroppedTagsAreRemembered) {
+  WeightedWorkSet set;
+  set.assign({item(1, 1, 100, 0)});
+  (void)set.next(10);
+  for (std::uint64_t tag = 100; tag < 300; ++tag) set.assign({item(tag)});  // 200 later jobs
   set.assign({item(1, 1, 100, 0)});
   const auto again = set.next(10);
   EXPECT_EQ(again->first_nonce, 0u);

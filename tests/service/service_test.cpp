@@ -235,7 +235,7 @@ TEST_F(ServiceTest, ApiBadRequestsGetJsonErrors) {
     EXPECT_TRUE(r.json_error()) << what << ": " << r.body;
   };
   expect_error(get(port, "/api/v2/summary"), 404, "unknown path");
-  expect_error(get(port, "/"), 404, "root");
+  expect_error(get(port, "/index.htm"), 404, "unknown file (the dashboard is at /)");
   expect_error(post(port, "/api/v1/pools/solo/explode"), 404, "unknown pool action");
   expect_error(post(port, "/api/v1/pools/%zz/enable"), 400, "broken percent-encoding");
   const Reply wrong_method = get(port, "/api/v1/pause");

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "dagminer/core/device.hpp"
@@ -23,9 +24,11 @@ struct WorkRange {
 class WeightedWorkSet {
  public:
   // Replaces the items. An item whose tag is already here keeps its cursor and credit and takes
-  // the new weight (re-searching its nonces would find duplicate shares); a new tag starts at
-  // its nonce_start. Items that cannot be searched (no epoch, weight 0, no nonces) are left out,
-  // and so is a tag repeated within `items` after its first item.
+  // the new weight (re-searching its nonces would find duplicate shares); so does a tag dropped
+  // by one of the last `retired_capacity` assignments and set again (a pause and resume, a
+  // failover back to a pool whose job did not change): it goes on after the nonces it had handed
+  // out. A new tag starts at its nonce_start. Items that cannot be searched (no epoch, weight 0,
+  // no nonces) are left out, and so is a tag repeated within `items` after its first item.
   void assign(std::vector<WorkItem> items);
 
   // The next range of up to max_nonces nonces (at least 1), or nothing when every item is
@@ -50,6 +53,10 @@ class WeightedWorkSet {
 
   std::vector<WorkItem> items_;  // parallel to cursors_
   std::vector<Cursor> cursors_;
+  // Nonces handed out of recently dropped tags, newest last. Tags are never reused for another
+  // job, so a bound only limits memory: far more than the jobs a device sees between resets.
+  static constexpr std::size_t retired_capacity = 64;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> retired_;  // (tag, handed_out)
 };
 
 }  // namespace dagminer

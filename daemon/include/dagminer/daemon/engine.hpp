@@ -24,6 +24,7 @@
 #include "dagminer/daemon/epoch_provider.hpp"
 #include "dagminer/daemon/job_book.hpp"
 #include "dagminer/daemon/next_epoch.hpp"
+#include "dagminer/daemon/recent.hpp"
 #include "dagminer/daemon/share_router.hpp"
 #include "dagminer/daemon/status.hpp"
 #include "dagminer/stratum/job_source.hpp"
@@ -64,6 +65,10 @@ class Engine {
   // Non-empty once the daemon should exit with gpu_fault_exit_status for a new process: a GPU
   // fault that needs one under gpu_fault_action restart, or no device left unfaulted.
   const std::string& fault_exit() const noexcept { return fault_exit_; }
+  // The dashboard's views: the total hashrate at each rate interval of the last hour, and the
+  // last share outcomes.
+  const RecentRing<HashrateSample>& history() const noexcept { return history_; }
+  const RecentRing<ShareRecord>& recent_shares() const noexcept { return shares_.recent(); }
 
  private:
   struct Pool {
@@ -104,6 +109,7 @@ class Engine {
   JobBook jobs_;
   ShareRouter shares_;
   PoolSelector selector_;
+  RecentRing<HashrateSample> history_;
   std::vector<SelectedPool> mining_;  // the current selection
   Clock::time_point idle_since_{};    // when the selection last became empty
   Clock::time_point last_rate_{};

@@ -16,6 +16,7 @@
 #include "dagminer/core/device.hpp"
 #include "dagminer/core/scheduler.hpp"
 #include "dagminer/daemon/job_book.hpp"
+#include "dagminer/daemon/recent.hpp"
 #include "dagminer/daemon/share_journal.hpp"
 #include "dagminer/stratum/job_source.hpp"
 
@@ -43,6 +44,7 @@ class ShareRouter {
   const ShareLedger& ledger() const noexcept { return ledger_; }
   void set_journal(ShareJournal journal) { journal_ = std::move(journal); }
   const ShareJournal& journal() const noexcept { return journal_; }
+  const RecentRing<ShareRecord>& recent() const noexcept { return recent_; }  // the last settled, oldest first
 
  private:
   void on_verified(const std::string& device, std::shared_ptr<const JobRecord> record, Candidate candidate, HashResult hash);
@@ -54,6 +56,7 @@ class ShareRouter {
   boost::asio::thread_pool verifiers_{2};  // its own threads: never queued behind light-cache builds
   ShareLedger ledger_;
   ShareJournal journal_;
+  RecentRing<ShareRecord> recent_{recent_share_count};
   std::map<std::pair<std::string, std::uint64_t>, Share> pending_;  // by (pool, submit id)
 };
 
