@@ -39,7 +39,38 @@ json::value job_switch_json(const LatencyRecorder& latency) {
   return json::object{{"samples", q->samples}, {"p50_seconds", q->p50}, {"p99_seconds", q->p99}, {"max_seconds", q->max}};
 }
 
+template <typename T>
+json::value or_null(const std::optional<T>& v) {
+  return v ? json::value(*v) : json::value(nullptr);
+}
+
 }  // namespace
+
+json::value telemetry_json(const std::optional<DeviceTelemetry>& t, std::optional<double> hashes_per_joule) {
+  if (!t) return nullptr;
+  json::array reasons;
+  for (const auto word : throttle_reason_names(t->throttle_reasons.value_or(0))) reasons.emplace_back(word);
+  return json::object{{"temperature_c", or_null(t->temperature_c)},
+                      {"memory_temperature_c", or_null(t->memory_temperature_c)},
+                      {"power_w", or_null(t->power_w)},
+                      {"power_limit_w", or_null(t->power_limit_w)},
+                      {"energy_j", or_null(t->energy_j)},
+                      {"sm_clock_mhz", or_null(t->sm_clock_mhz)},
+                      {"memory_clock_mhz", or_null(t->memory_clock_mhz)},
+                      {"fan_percent", or_null(t->fan_percent)},
+                      {"utilization_percent", or_null(t->utilization_percent)},
+                      {"ecc_corrected", or_null(t->ecc_corrected)},
+                      {"ecc_uncorrected", or_null(t->ecc_uncorrected)},
+                      {"pcie_generation", or_null(t->pcie_generation)},
+                      {"pcie_width", or_null(t->pcie_width)},
+                      {"throttle_reasons", t->throttle_reasons ? json::value(std::move(reasons)) : json::value(nullptr)},
+                      {"mh_per_j", hashes_per_joule ? json::value(*hashes_per_joule / 1e6) : json::value(nullptr)}};
+}
+
+json::object protection_json(const ProtectionState& p) {
+  const auto reason = p.reason();
+  return {{"paused", p.paused()}, {"reason", reason ? json::value(to_string(*reason)) : json::value(nullptr)}};
+}
 
 json::object summary_json(const ServiceSnapshot& s) {
   std::size_t up = 0;
@@ -92,6 +123,8 @@ json::object devices_json(const ServiceSnapshot& s) {
                    {"fault", d.fault},
                    {"shares", shares_json(shares == s.device_shares.end() ? ShareCounts{} : shares->second)},
                    {"gpu_memory", gpu_memory_json(d.memory)}};
+    o["telemetry"] = telemetry_json(d.telemetry, d.hashes_per_joule);
+    o["protection"] = protection_json(d.protection);
     devices.push_back(std::move(o));
   }
   return {{"devices", std::move(devices)}};

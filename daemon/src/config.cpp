@@ -388,6 +388,57 @@ void read_api(Reader& r, const YAML::Node& node, ApiConfig& api) {
   }
 }
 
+// The four temperature keys of `node` over `p`; `where` prefixes the messages ("", "device_settings.gpu0: ").
+void read_temperature_limits(Reader& r, const YAML::Node& node, const std::string& where, ProtectionSettings& p) {
+  const auto read = [&](const char* key, double& out) {
+    if (node[key]) out = r.number(node[key], where + key, 0.0, 150.0).value_or(out);
+  };
+  read("temperature_limit", p.core.limit);
+  read("temperature_resume", p.core.resume);
+  read("memory_temperature_limit", p.memory.limit);
+  read("memory_temperature_resume", p.memory.resume);
+  const auto check = [&](const TemperatureLimit& l, const char* limit_key, const char* resume_key) {
+    if (!l.on() || l.resume < l.limit) return;
+    std::ostringstream m;
+    m << where << resume_key << " (" << l.resume << " °C) must be below " << limit_key << " (" << l.limit
+      << " °C): the device would never cool enough to mine again";
+    r.error(node, m.str());
+  };
+  check(p.core, "temperature_limit", "temperature_resume");
+  check(p.memory, "memory_temperature_limit", "memory_temperature_resume");
+}
+
+// Temperature protection (global, then per device over it) and the GPU fault action.
+void read_health(Reader& r, const YAML::Node& root, Config& c) {
+  read_temperature_limits(r, root, "", c.protection.defaults);
+  if (const auto section = root["device_settings"]; section && !section.IsMap()) {
+    r.error(section, "device_settings must be a mapping of device ids (gpu0, ...) to their settings");
+  } else if (section) {
+    for (const auto& kv : section) {
+      const auto id = kv.first.as<std::string>();
+      const bool known_form =
+          id == "cpu" || ((id.starts_with("gpu") || id.starts_with("cpu")) && id.size() > 3 &&
+                          std::all_of(id.begin() + 3, id.end(), [](char ch) { return ch >= '0' && ch <= '9'; }));
+      if (!known_form) {
+        r.error(kv.first, "device_settings: '" + id + "' is not a device id (gpu0, gpu1, ..., cpu)");
+        continue;
+      }
+      ProtectionSettings p = c.protection.defaults;
+      if (r.check_map(kv.second, "device_settings." + id,
+                      {"temperature_limit", "temperature_resume", "memory_temperature_limit", "memory_temperature_resume"}))
+        read_temperature_limits(r, kv.second, "device_settings." + id + ".", p);
+      c.protection.devices[id] = p;
+    }
+  }
+  if (root["gpu_fault_action"]) {
+    if (auto action = r.string(root["gpu_fault_action"], "gpu_fault_action")) {
+      if (*action == "restart") c.gpu_fault_action = GpuFaultAction::restart;
+      else if (*action == "continue") c.gpu_fault_action = GpuFaultAction::continue_;
+      else r.error(root["gpu_fault_action"], "gpu_fault_action: expected restart or continue, got '" + *action + "'");
+    }
+  }
+}
+
 Config read_config(Reader& r, const YAML::Node& root) {
   Config c;
   if (!r.check_map(root, "the configuration",
@@ -412,7 +463,13 @@ Config read_config(Reader& r, const YAML::Node& root) {
                     "max_share_rate",
                     "rejection_cooldown",
                     "log",
-                    "api"}))
+                    "api",
+                    "temperature_limit",
+                    "temperature_resume",
+                    "memory_temperature_limit",
+                    "memory_temperature_resume",
+                    "device_settings",
+                    "gpu_fault_action"}))
     return c;
   PoolConfig defaults;
   read_connection_settings(r, root, defaults);
@@ -471,6 +528,7 @@ Config read_config(Reader& r, const YAML::Node& root) {
   if (root["summary_interval"]) r.duration(root["summary_interval"], "summary_interval", interval_range, c.summary_interval);
   if (root["log"]) read_log_file(r, root["log"], c.log);
   if (root["api"]) read_api(r, root["api"], c.api);
+  read_health(r, root, c);
   return c;
 }
 

@@ -21,7 +21,10 @@ std::vector<std::unique_ptr<SearchDevice>> open_devices(const DeviceSelection& s
   }
   for (int index : indices) {
     try {
-      devices.push_back(gpu::open_gpu(index, options));
+      auto gpu = gpu::open_gpu(index, options);
+      if (const auto why = gpu->telemetry_error(); !why.empty())
+        spdlog::warn("GPU {}: no telemetry, so no temperature protection: {}", index, why);
+      devices.push_back(std::move(gpu));
     } catch (const std::exception& e) {
       spdlog::error("GPU {}: cannot be used: {}", index, e.what());
     }

@@ -24,6 +24,12 @@ void DeviceRecord::give_work(std::vector<WorkItem> items, Clock::time_point now)
 
 void DeviceRecord::sample_rate(Clock::time_point now, double seconds) {
   const auto c = device_->counters();
+  const auto telemetry = device_->status().telemetry;
+  const std::optional<double> energy = telemetry ? telemetry->energy_j : std::nullopt;
+  status_.hashes_per_joule.reset();
+  if (energy && last_energy_j_ && *energy > *last_energy_j_)
+    status_.hashes_per_joule = static_cast<double>(c.hashes - last_hashes_) / (*energy - *last_energy_j_);
+  last_energy_j_ = energy;
   status_.counters = c;
   status_.hashrate = static_cast<double>(c.hashes - last_hashes_) / seconds;
   if (c.hashes != last_hashes_) last_progress_ = now;
@@ -51,7 +57,23 @@ DeviceStatus DeviceRecord::status() const {
   auto report = device_->status();
   out.memory = std::move(report.memory);
   out.fault = std::move(report.fault);
+  out.telemetry = std::move(report.telemetry);
   return out;
+}
+
+bool DeviceRecord::check_health(const ProtectionSettings& settings) {
+  const bool could_work = may_work();
+  auto report = device_->status();
+  status_.limits = settings;
+  for (const auto& event : apply_reading(status_.protection, settings, report.telemetry))
+    spdlog::warn("{}", describe(id(), event));
+  if (!report.fault.empty() && !faulted_) {
+    faulted_ = true;
+    fault_needs_restart_ = report.fault_needs_restart;
+    spdlog::error("device {}: faulted: {}{}", id(), report.fault,
+                  fault_needs_restart_ ? " (a sticky error: only a new process can use this GPU again)" : "");
+  }
+  return may_work() != could_work;
 }
 
 std::optional<std::string> DeviceRecord::job_switch_report() const {

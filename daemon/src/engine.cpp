@@ -247,7 +247,8 @@ void Engine::reschedule() {
     for (const auto& p : config_.pools) grace = std::max(grace, p.job_timeout);
     if (now - idle_since_ < grace) return;
   }
-  for (std::size_t d = 0; d < devices_.size(); ++d) devices_[d].give_work(work_for(selection, d), now);
+  for (std::size_t d = 0; d < devices_.size(); ++d)
+    devices_[d].give_work(devices_[d].may_work() ? work_for(selection, d) : std::vector<WorkItem>{}, now);
 }
 
 // The epochs the pools' current jobs need, and their successors while those are prepared ahead:
@@ -342,7 +343,24 @@ void Engine::tick() {
     log_summary();
   }
   next_epoch_.start_due(now);
+  check_device_health();
   reschedule();  // failover fallback is a matter of time
+}
+
+// A device paused by its temperature limits or faulted gets no work at once (its pools go on
+// with the other devices); one that cooled down gets work at the reschedule that follows.
+void Engine::check_device_health() {
+  const auto now = Clock::now();
+  for (auto& d : devices_)
+    if (d.check_health(config_.protection.for_device(d.id())) && !d.may_work()) d.give_work({}, now);
+  if (!fault_exit_.empty()) return;
+  const bool all_faulted = std::all_of(devices_.begin(), devices_.end(), [](const DeviceRecord& d) { return d.faulted(); });
+  for (const auto& d : devices_)
+    if (d.fault_needs_restart() && config_.gpu_fault_action == GpuFaultAction::restart)
+      fault_exit_ = fmt::format("device {} needs a new process (gpu_fault_action: restart)", d.id());
+  if (fault_exit_.empty() && all_faulted) fault_exit_ = "every device has faulted";
+  if (!fault_exit_.empty())
+    spdlog::critical("{}: settling the shares, then exiting with status {} for a restart", fault_exit_, gpu_fault_exit_status);
 }
 
 double Engine::hashrate() const {

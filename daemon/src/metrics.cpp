@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <functional>
 #include <initializer_list>
 #include <string_view>
 #include <utility>
@@ -67,6 +68,75 @@ class Exposition {
 
 double d(std::uint64_t v) { return static_cast<double>(v); }
 
+// The devices' hardware readings, protection and faults. A device without a reading has no
+// sample, so a family none of the devices reports leaves no trace.
+void device_health_families(Exposition& m, const ServiceSnapshot& s) {
+  using Reading = std::optional<double>;
+  const auto per_device = [&](std::string_view name, std::string_view type, std::string_view help,
+                              const std::function<Reading(const DeviceStatus&, const DeviceTelemetry&)>& reading) {
+    m.family(name, type, help);
+    for (const auto& dev : s.devices)
+      if (dev.telemetry)
+        if (const Reading v = reading(dev, *dev.telemetry)) m.sample({{"device", dev.info.id}}, *v);
+  };
+  const auto scaled = [](const auto& v, double scale) { return v ? Reading(static_cast<double>(*v) * scale) : Reading(); };
+  per_device("dagminer_device_temperature_celsius", "gauge", "GPU core temperature.",
+             [](const DeviceStatus&, const DeviceTelemetry& t) { return t.temperature_c; });
+  per_device("dagminer_device_memory_temperature_celsius", "gauge", "GPU memory temperature (HBM cards).",
+             [](const DeviceStatus&, const DeviceTelemetry& t) { return t.memory_temperature_c; });
+  per_device("dagminer_device_temperature_limit_celsius", "gauge",
+             "Core temperature at which dagminer gives the device no work (temperature_limit).",
+             [](const DeviceStatus& dev, const DeviceTelemetry& t) {
+               return t.temperature_c && dev.limits.core.on() ? Reading(dev.limits.core.limit) : Reading();
+             });
+  per_device("dagminer_device_memory_temperature_limit_celsius", "gauge",
+             "Memory temperature at which dagminer gives the device no work (memory_temperature_limit).",
+             [](const DeviceStatus& dev, const DeviceTelemetry& t) {
+               return t.memory_temperature_c && dev.limits.memory.on() ? Reading(dev.limits.memory.limit) : Reading();
+             });
+  per_device("dagminer_device_power_watts", "gauge", "GPU power draw.",
+             [](const DeviceStatus&, const DeviceTelemetry& t) { return t.power_w; });
+  per_device("dagminer_device_power_limit_watts", "gauge", "GPU power limit the driver enforces.",
+             [](const DeviceStatus&, const DeviceTelemetry& t) { return t.power_limit_w; });
+  per_device("dagminer_device_energy_joules_total", "counter", "GPU energy used since the driver was loaded.",
+             [](const DeviceStatus&, const DeviceTelemetry& t) { return t.energy_j; });
+  per_device("dagminer_device_sm_clock_hertz", "gauge", "GPU SM clock.",
+             [&](const DeviceStatus&, const DeviceTelemetry& t) { return scaled(t.sm_clock_mhz, 1e6); });
+  per_device("dagminer_device_memory_clock_hertz", "gauge", "GPU memory clock.",
+             [&](const DeviceStatus&, const DeviceTelemetry& t) { return scaled(t.memory_clock_mhz, 1e6); });
+  per_device("dagminer_device_fan_speed_ratio", "gauge", "GPU fan speed, 0 to 1 of its maximum (cards with a fan).",
+             [&](const DeviceStatus&, const DeviceTelemetry& t) { return scaled(t.fan_percent, 0.01); });
+  per_device("dagminer_device_utilization_ratio", "gauge", "Share of time a GPU kernel was running, 0 to 1.",
+             [&](const DeviceStatus&, const DeviceTelemetry& t) { return scaled(t.utilization_percent, 0.01); });
+  m.family("dagminer_device_ecc_errors_total", "counter", "GPU memory ECC errors since the driver was loaded, by type.");
+  for (const auto& dev : s.devices)
+    if (dev.telemetry) {
+      if (const auto& n = dev.telemetry->ecc_corrected) m.sample({{"device", dev.info.id}, {"type", "corrected"}}, d(*n));
+      if (const auto& n = dev.telemetry->ecc_uncorrected) m.sample({{"device", dev.info.id}, {"type", "uncorrected"}}, d(*n));
+    }
+  per_device("dagminer_device_pcie_link_generation", "gauge", "Current PCIe link generation of a GPU.",
+             [&](const DeviceStatus&, const DeviceTelemetry& t) { return scaled(t.pcie_generation, 1); });
+  per_device("dagminer_device_pcie_link_width", "gauge", "Current PCIe link width (lanes) of a GPU.",
+             [&](const DeviceStatus&, const DeviceTelemetry& t) { return scaled(t.pcie_width, 1); });
+  per_device("dagminer_device_hashes_per_joule", "gauge",
+             "Efficiency over the last rate interval: hashes per joule of GPU energy.",
+             [](const DeviceStatus& dev, const DeviceTelemetry&) { return dev.hashes_per_joule; });
+  m.family("dagminer_device_throttle_reason", "gauge", "1 while a reason holds a GPU's clocks down (NVML clock event reasons).");
+  for (const auto& dev : s.devices)
+    if (dev.telemetry && dev.telemetry->throttle_reasons)
+      for (const ThrottleReason r : all_throttle_reasons)
+        m.sample({{"device", dev.info.id}, {"reason", to_string(r)}},
+                 (*dev.telemetry->throttle_reasons & static_cast<std::uint64_t>(r)) != 0);
+  m.family("dagminer_device_protection_paused", "gauge",
+           "1 while a device gets no work because a temperature reached its limit, by reason.");
+  for (const auto& dev : s.devices)
+    if (dev.telemetry)
+      for (const PauseReason r : {PauseReason::temperature, PauseReason::memory_temperature})
+        m.sample({{"device", dev.info.id}, {"reason", to_string(r)}}, dev.protection.paused_for(r));
+  m.family("dagminer_device_faulted", "gauge", "1 once a device has faulted (the API's fault says why).");
+  for (const auto& dev : s.devices) m.sample({{"device", dev.info.id}}, !dev.fault.empty());
+}
+
 }  // namespace
 
 std::string prometheus_metrics(const ServiceSnapshot& s) {
@@ -108,6 +178,7 @@ std::string prometheus_metrics(const ServiceSnapshot& s) {
   }
   m.family("dagminer_device_healthy", "gauge", "0 once a GPU stopped on its own (see the API's fault), else 1.");
   for (const auto& dev : s.devices) m.sample({{"device", dev.info.id}}, dev.fault.empty());
+  device_health_families(m, s);
 
   m.family("dagminer_shares_total", "counter",
            "Shares by pool and outcome (hardware_error: failed CPU verification, never sent).");

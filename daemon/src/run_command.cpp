@@ -1,5 +1,8 @@
 // `dagminer run`: the daemon itself.
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -10,6 +13,7 @@
 #include "commands.hpp"
 #include "dagminer/daemon/config.hpp"
 #include "dagminer/daemon/engine.hpp"
+#include "dagminer/daemon/health_text.hpp"
 #include "device_factory.hpp"
 #include "logging.hpp"
 #include "systemd_notify.hpp"
@@ -25,21 +29,27 @@ std::string status_line(const Engine& engine) {
   const auto pools = engine.pools();
   for (const auto& p : pools) up += p.alive;
   const auto& t = engine.ledger().total();
-  return fmt::format("{:.2f} MH/s, {}/{} pools up, shares A/R/S {}/{}/{}, hw errors {}", engine.hashrate() / 1e6, up,
-                     pools.size(), t.accepted, t.rejected + t.timed_out, t.stale, t.hardware_errors);
+  std::string line = fmt::format("{:.2f} MH/s, {}/{} pools up, shares A/R/S {}/{}/{}, hw errors {}", engine.hashrate() / 1e6, up,
+                                 pools.size(), t.accepted, t.rejected + t.timed_out, t.stale, t.hardware_errors);
+  for (const auto& d : engine.devices())
+    if (const auto health = device_health_text(d); !health.empty()) line += fmt::format(" | {} {}", d.info.id, health);
+  return line;
 }
 
 // READY once mining, STATUS every second, WATCHDOG only while the engine is healthy: this runs
-// on the event loop, so a stuck loop or a stalled device both starve the watchdog.
+// on the event loop, so a stuck loop or a stalled device both starve the watchdog. When the
+// engine asks for a new process after a GPU fault, on_fault_exit is called once.
 class ServiceMonitor {
  public:
-  ServiceMonitor(boost::asio::io_context& io, const Engine& engine, const SystemdNotifier& notifier)
-      : engine_(engine), notifier_(notifier), timer_(io) {}
+  ServiceMonitor(boost::asio::io_context& io, const Engine& engine, const SystemdNotifier& notifier,
+                 std::function<void()> on_fault_exit)
+      : engine_(engine), notifier_(notifier), timer_(io), on_fault_exit_(std::move(on_fault_exit)) {}
   void start() { tick(); }
   void cancel() { timer_.cancel(); }
 
  private:
   void tick() {
+    if (!engine_.fault_exit().empty()) return on_fault_exit_();
     if (!ready_ && engine_.mining()) {
       ready_ = true;
       notifier_.ready();
@@ -64,6 +74,7 @@ class ServiceMonitor {
   const Engine& engine_;
   const SystemdNotifier& notifier_;
   boost::asio::steady_timer timer_;
+  std::function<void()> on_fault_exit_;
   bool ready_ = false;
   std::chrono::steady_clock::time_point last_watchdog_{};
 };
@@ -92,8 +103,26 @@ int run_daemon(const std::string& config_file) {
   const ApiConfig api_config = load.config->api;
   Engine engine(io, std::move(*load.config), std::move(devices));
   ApiServer api(io, engine, api_config);
-  ServiceMonitor monitor(io, engine, notifier);
+  int exit_status = 0;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  // Settles the shares (up to the grace), closes the pools, then ends the loop.
+  std::function<void()> shut_down;
+  ServiceMonitor monitor(io, engine, notifier, [&] {
+    notifier.status("GPU fault: " + engine.fault_exit() + "; exiting for a restart");
+    exit_status = gpu_fault_exit_status;
+    shut_down();
+  });
+  bool shutting_down = false;
+  shut_down = [&] {
+    if (std::exchange(shutting_down, true)) return;
+    notifier.stopping();
+    monitor.cancel();
+    api.stop();
+    engine.stop(shutdown_grace, [&] {
+      signals.cancel();
+      io.stop();
+    });
+  };
   std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     if (signo == SIGHUP) {
@@ -115,19 +144,21 @@ int run_daemon(const std::string& config_file) {
       return;
     }
     spdlog::info("{}: stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
-    notifier.stopping();
-    monitor.cancel();
-    api.stop();
-    engine.stop(shutdown_grace, [&] {
-      signals.cancel();
-      io.stop();
-    });
+    shut_down();
   };
   signals.async_wait(on_signal);
   api.start();
   engine.start();
   monitor.start();
   io.run();
+  if (exit_status == gpu_fault_exit_status) {
+    // The faulted GPU's context is unusable, and a hung launch would block freeing its memory
+    // forever: end the process without destructors; the driver frees what it held.
+    spdlog::critical("stopped after a GPU fault: exit status {}", exit_status);
+    spdlog::shutdown();
+    std::fflush(nullptr);
+    std::_Exit(exit_status);
+  }
   spdlog::info("stopped");
   return 0;
 }

@@ -2,6 +2,8 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include "dagminer/daemon/health_text.hpp"
+
 namespace dagminer {
 
 std::string format_rate(double hs) {
@@ -17,7 +19,10 @@ std::string format_rate(double hs) {
 std::string summary_line(double total_rate, std::span<const DeviceStatus> devices, std::span<const PoolStatus> pools,
                          std::uint64_t hardware_errors, std::chrono::seconds uptime) {
   std::string device_rates, pool_states;
-  for (const auto& d : devices) device_rates += fmt::format(" {} {}", d.info.id, format_rate(d.hashrate));
+  for (const auto& d : devices) {
+    const std::string health = device_health_text(d);
+    device_rates += fmt::format(" {} {}{}{}", d.info.id, format_rate(d.hashrate), health.empty() ? "" : " ", health);
+  }
   for (const auto& p : pools)
     pool_states += fmt::format(" | {} {} A/R/S {}/{}/{}", p.name, p.alive ? "up" : "down", p.shares.accepted,
                                p.shares.rejected + p.shares.timed_out, p.shares.stale);

@@ -21,13 +21,17 @@
 #include "cuda_check.hpp"
 #include "dagminer/core/work_set.hpp"
 #include "dagminer/gpu/gpu_device.hpp"
+#include "dagminer/gpu/gpu_telemetry.hpp"
 #include "dagminer/gpu/job_blob.hpp"
+#include "fault_kernel.hpp"
 #include "kernels.hpp"
+#include "telemetry_sampler.hpp"
 
 namespace dagminer::gpu {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
+constexpr auto telemetry_period = std::chrono::seconds(1);
 
 // What one launch searches.
 struct Pick {
@@ -72,6 +76,9 @@ struct StreamSlot {
   std::uint64_t launch_id = 0;
   std::uint64_t tag = 0;
   std::shared_ptr<DagLease> dag;  // keeps the launch's DAG resident until it completes
+  // When the launch was enqueued (steady clock ticks; 0 before): set by the launching thread
+  // without the mutex, read by status() for the launch deadline.
+  std::atomic<SteadyClock::rep> issued{0};
 };
 
 void validate(const GpuDeviceOptions& o) {
@@ -101,9 +108,19 @@ class CudaSearchDevice final : public GpuSearchDevice {
                        static_cast<std::uint32_t>(options_.block_threads);
     for (int s = 0; s <= options_.streams; ++s)  // one spare: new work never waits for a stream
       slots_.push_back(std::make_unique<StreamSlot>(index_, *memory_, options_.results_capacity));
+    if (auto t = open_gpu_telemetry(index_); t.source)
+      telemetry_ = std::make_unique<TelemetrySampler>(std::move(t.source), "health-" + info_.id, telemetry_period);
+    else telemetry_error_ = std::move(t.error);
   }
 
-  ~CudaSearchDevice() override { stop(); }
+  ~CudaSearchDevice() override {
+    stop();
+    if (hung_) {
+      // Freeing device memory waits for the hung launch, forever: leave it to the process's end.
+      (void)memory_.release();
+      for (auto& slot : slots_) (void)slot.release();
+    }
+  }
 
   DeviceInfo describe() const override { return info_; }
 
@@ -143,18 +160,33 @@ class CudaSearchDevice final : public GpuSearchDevice {
   }
 
   void stop() override {
+    bool hung = false;
     {
       std::lock_guard lock(mutex_);
       running_ = false;
+      hung = hung_;
     }
     wake_.release();
-    if (worker_.joinable()) worker_.join();
+    if (!worker_.joinable()) return;
+    if (hung) worker_.detach();  // it waits for a launch that never completes
+    else worker_.join();
   }
 
   DeviceCounters counters() const override {
     return {hashes_.load(), candidates_.load(), dropped_.load(), replaced_hashes_.load()};
   }
-  DeviceStatusReport status() const override { return {fault(), memory_stats()}; }
+  DeviceStatusReport status() const override {
+    DeviceStatusReport report;
+    report.memory = memory_stats();
+    if (telemetry_) report.telemetry = telemetry_->latest();
+    std::lock_guard lock(mutex_);
+    if (fault_.empty()) note_overdue_launch();
+    report.fault = fault_;
+    report.fault_needs_restart = fault_needs_restart_;
+    return report;
+  }
+
+  std::string telemetry_error() const override { return telemetry_error_; }
 
   PipelineCounters pipeline_counters() const override { return {launches_.load()}; }
 
@@ -221,12 +253,33 @@ class CudaSearchDevice final : public GpuSearchDevice {
       drain();
     } catch (const std::exception& e) {
       std::lock_guard lock(mutex_);
-      fault_ = e.what();
+      if (fault_.empty()) {  // else status() found a hung launch first
+        fault_ = e.what();
+        const auto* gpu_error = dynamic_cast<const GpuError*>(&e);
+        fault_needs_restart_ = gpu_error && gpu_error->kind() == ErrorKind::device_lost;
+      }
       running_ = false;
       for (auto& s : slots_) {  // the context may be dead: drop what was in flight
         s->busy = false;
         s->dag.reset();
       }
+    }
+  }
+
+  // Under mutex_, from status(): the worker itself is stuck waiting for a hung launch, so the
+  // deadline is noticed here. The device is then faulted for good and needs a new process.
+  void note_overdue_launch() const {
+    const auto now = SteadyClock::now().time_since_epoch().count();
+    const auto deadline = std::chrono::duration_cast<SteadyClock::duration>(options_.launch_deadline).count();
+    for (const auto& s : slots_) {
+      const auto issued = s->issued.load();
+      if (!s->busy || issued == 0 || now - issued <= deadline) continue;
+      fault_ = info_.id + ": search launch did not complete within its deadline of " +
+               std::to_string(options_.launch_deadline.count()) + " ms (launch_deadline)";
+      fault_needs_restart_ = true;
+      hung_ = true;
+      running_ = false;  // should the launch ever complete, the worker stops there
+      return;
     }
   }
 
@@ -322,10 +375,13 @@ class CudaSearchDevice final : public GpuSearchDevice {
     l.hashes = static_cast<std::uint32_t>(pick.blob.nonce_count);
     l.hashes_in_flight = options_.hashes_in_flight;
     l.block_threads = options_.block_threads;
-    check_cuda(launch_search(l, s.stream.handle), index_, "search launch");
+    const bool inject = injection_ && injection_launches_.fetch_add(1) == injection_->after_launches;
+    check_cuda(inject ? launch_injected_fault(injection_->fault, s.stream.handle) : launch_search(l, s.stream.handle), index_,
+               inject ? "injected fault launch" : "search launch");
     check_cuda(cudaMemcpyAsync(s.results.host(), s.results.device(), s.results.bytes(), cudaMemcpyDeviceToHost, s.stream.handle),
                index_, "results download");
     check_cuda(cudaEventRecord(s.done, s.stream.handle), index_, "cudaEventRecord");
+    s.issued = SteadyClock::now().time_since_epoch().count();
     if (pick.first && sinks_.work_started) sinks_.work_started(pick.blob.tag, SteadyClock::now());
     memory_->record_transfer(sizeof(JobBlob), true);
     memory_->record_transfer(s.results.bytes(), false);
@@ -335,6 +391,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
 
   void complete(StreamSlot& s) {
     check_cuda(cudaEventSynchronize(s.done), index_, "search launch");
+    s.issued = 0;
     s.dag.reset();
     const auto* header = static_cast<const ResultsHeader*>(s.results.host());
     const std::uint32_t kept = std::min(header->found, options_.results_capacity);
@@ -380,8 +437,16 @@ class CudaSearchDevice final : public GpuSearchDevice {
   std::uint64_t newest_launch_ = ~std::uint64_t{0};  // work version of the last launch
   std::uint64_t launch_ids_ = 0;
   std::uint64_t resident_hashes_ = 0;  // the most hashes running at once
-  bool running_ = false;
-  std::string fault_;
+  // The fault and its flags are set by the worker on an error, or by status() on a hung launch
+  // (hence mutable), which also ends running_.
+  mutable bool running_ = false;
+  mutable std::string fault_;
+  mutable bool fault_needs_restart_ = false;
+  mutable bool hung_ = false;
+  const std::optional<FaultInjection> injection_ = injected_fault_for(index_);
+  std::atomic<std::uint64_t> injection_launches_{0};
+  std::unique_ptr<TelemetrySampler> telemetry_;  // null without NVML
+  std::string telemetry_error_;
   DeviceSinks sinks_{nullptr};
   std::thread worker_;
   std::map<DagKey, std::shared_ptr<DagLease>> leases_;  // DAGs of the current work set

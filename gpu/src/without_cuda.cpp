@@ -1,6 +1,7 @@
 // gpu/ in a build without CUDA (nvcc absent at configure time): there is no CUDA runtime to
 // ask, so there are no GPUs; discovery says why and opening one fails with no_device.
 #include "dagminer/gpu/gpu_device.hpp"
+#include "dagminer/gpu/gpu_telemetry.hpp"
 
 namespace dagminer::gpu {
 namespace {
@@ -12,6 +13,8 @@ GpuListing discover_gpus() { return {{}, no_cuda}; }
 std::unique_ptr<GpuSearchDevice> open_gpu(int index, const GpuDeviceOptions&) {
   throw GpuError(ErrorKind::no_device, "gpu" + std::to_string(index) + ": " + no_cuda);
 }
+
+GpuTelemetryOpen open_gpu_telemetry(int index) { return {nullptr, "gpu" + std::to_string(index) + ": " + no_cuda}; }
 
 std::unique_ptr<GpuMemoryManager> make_device_memory_manager(int index, const MemoryBudget&) {
   throw GpuError(ErrorKind::no_device, "gpu" + std::to_string(index) + ": " + no_cuda);

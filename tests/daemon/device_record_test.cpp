@@ -26,7 +26,11 @@ class FakeDevice final : public SearchDevice {
   void start(DeviceSinks) override {}
   void stop() override {}
   DeviceCounters counters() const override { return {seen_.hashes, 0, 0, 0}; }
-  DeviceStatusReport status() const override { return {"overheated", std::nullopt}; }
+  DeviceStatusReport status() const override {
+    DeviceStatusReport r;
+    r.fault = "overheated";
+    return r;
+  }
 
  private:
   Seen& seen_;

@@ -13,7 +13,10 @@
 
 #include "daemon_harness.hpp"
 #include "dagminer/core/cpu_backend.hpp"
+#include "dagminer/daemon/api_json.hpp"
 #include "dagminer/daemon/engine.hpp"
+#include "dagminer/daemon/metrics.hpp"
+#include "reporting_device.hpp"
 
 namespace dagminer::test {
 namespace {
@@ -288,6 +291,118 @@ TEST_F(EngineTest, ARejectingPoolWithNoOtherToMineIsMinedStillAndStaysMarked) {
   ASSERT_TRUE(stop());
   EXPECT_EQ(engine.ledger().pool("etc").accepted, 0u);
   EXPECT_TRUE(engine.ledger().pool("etc").balanced());
+}
+
+// Hardware health through the engine: devices with telemetry the test sets (gpu0, gpu1, as the
+// GPU backend reports it), beside a plain CPU device.
+class HealthEngineTest : public EngineTest {
+ protected:
+  Engine& start_with(Config config) {
+    std::vector<std::unique_ptr<SearchDevice>> devices;
+    devices.push_back(std::make_unique<ReportingDevice>("gpu0", gpu0_));
+    devices.push_back(std::make_unique<ReportingDevice>("gpu1", gpu1_));
+    engine_ = std::make_unique<Engine>(io_, std::move(config), std::move(devices));
+    engine_->start();
+    return *engine_;
+  }
+  std::uint64_t hashes(std::size_t device) const { return engine_->devices().at(device).counters.hashes; }
+  // The device's hash count stays put over a second (a batch in flight, which takes a CPU thread
+  // about half a second at epoch 0, may finish first).
+  bool idle(std::size_t device) {
+    run_until([] { return false; }, 1s);
+    const auto before = hashes(device);
+    run_until([] { return false; }, 1s);
+    return hashes(device) == before;
+  }
+  ServiceSnapshot snapshot() const {
+    ServiceSnapshot s;
+    s.devices = engine_->devices();
+    return s;
+  }
+  std::shared_ptr<TestTelemetry> gpu0_ = std::make_shared<TestTelemetry>();
+  std::shared_ptr<TestTelemetry> gpu1_ = std::make_shared<TestTelemetry>();
+};
+
+TEST_F(HealthEngineTest, AHotDeviceGetsNoWorkUntilItCoolsAndThePoolGoesOnWithTheOther) {
+  const auto pool = pools_.add(simulator("solo"));
+  Config config = engine_config({{"solo", pools_.url(pool)}}, Strategy::failover);
+  config.protection.devices["gpu0"] = {{80, 70}, {95, 85}};  // its own limit; gpu1 has the global 85
+  gpu0_->set_temperatures(60, 50);
+  gpu1_->set_temperatures(82, 50);
+  Engine& engine = start_with(std::move(config));
+  ASSERT_TRUE(run_until([&] { return accepted("solo") >= 2 && hashes(0) > 0 && hashes(1) > 0; }, 60s));
+
+  gpu0_->set_temperatures(81, 50);  // over its own limit, under the global one
+  ASSERT_TRUE(run_until([&] { return engine.devices()[0].protection.temperature; }, 5s));
+  EXPECT_TRUE(idle(0));
+  EXPECT_FALSE(idle(1));
+  const auto accepted_while_paused = accepted("solo");
+  ASSERT_TRUE(run_until([&] { return accepted("solo") >= accepted_while_paused + 2; }, 60s));
+  EXPECT_TRUE(status_of(engine.pools(), "solo").mining);
+
+  // What a user sees: the API and /metrics say why.
+  const auto api = boost::json::parse(boost::json::serialize(devices_json(snapshot()))).as_object();
+  const auto& gpu0 = api.at("devices").as_array().at(0).as_object();
+  EXPECT_EQ(gpu0.at("protection").as_object().at("paused").as_bool(), true);
+  EXPECT_EQ(gpu0.at("protection").as_object().at("reason").as_string(), "temperature");
+  EXPECT_EQ(gpu0.at("telemetry").as_object().at("temperature_c").as_double(), 81);
+  EXPECT_TRUE(api.at("devices").as_array().at(1).as_object().at("protection").as_object().at("reason").is_null());
+  const std::string metrics = prometheus_metrics(snapshot());
+  EXPECT_NE(metrics.find("dagminer_device_protection_paused{device=\"gpu0\",reason=\"temperature\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("dagminer_device_protection_paused{device=\"gpu1\",reason=\"temperature\"} 0"), std::string::npos);
+  EXPECT_NE(metrics.find("dagminer_device_temperature_limit_celsius{device=\"gpu0\"} 80"), std::string::npos);
+  EXPECT_NE(metrics.find("dagminer_device_temperature_limit_celsius{device=\"gpu1\"} 85"), std::string::npos);
+
+  gpu0_->set_temperatures(72, 50);  // cooler, but above its resume temperature
+  EXPECT_TRUE(idle(0));
+  EXPECT_TRUE(engine.devices()[0].protection.paused());
+  gpu0_->set_temperatures(70, 50);
+  ASSERT_TRUE(run_until([&] { return !engine.devices()[0].protection.paused(); }, 5s));
+  EXPECT_FALSE(idle(0));
+
+  gpu1_->set_temperatures(60, 95);  // memory at its limit
+  ASSERT_TRUE(run_until([&] { return engine.devices()[1].protection.memory_temperature; }, 5s));
+  EXPECT_TRUE(idle(1));
+  EXPECT_FALSE(idle(0));
+  ASSERT_TRUE(stop());
+  EXPECT_TRUE(engine.ledger().total().balanced());
+}
+
+TEST_F(HealthEngineTest, AStickyFaultAsksForANewProcessUnderRestart) {
+  const auto pool = pools_.add(simulator("solo"));
+  Engine& engine = start_with(engine_config({{"solo", pools_.url(pool)}}, Strategy::failover));
+  ASSERT_TRUE(run_until([&] { return accepted("solo") >= 1; }, 60s));
+  EXPECT_EQ(engine.fault_exit(), "");
+  gpu1_->set_fault("gpu1: search launch: an illegal memory access was encountered (cudaErrorIllegalAddress)", true);
+  ASSERT_TRUE(run_until([&] { return !engine.fault_exit().empty(); }, 5s));
+  EXPECT_EQ(engine.fault_exit(), "device gpu1 needs a new process (gpu_fault_action: restart)");
+  EXPECT_TRUE(idle(1));
+  const std::string metrics = prometheus_metrics(snapshot());
+  EXPECT_NE(metrics.find("dagminer_device_faulted{device=\"gpu1\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("dagminer_device_faulted{device=\"gpu0\"} 0"), std::string::npos);
+  ASSERT_TRUE(stop());
+  EXPECT_EQ(engine.ledger().total().pending, 0u);  // settled before the exit
+  EXPECT_TRUE(engine.ledger().total().balanced());
+}
+
+TEST_F(HealthEngineTest, UnderContinueTheHealthyDeviceMinesOnUntilNoneIsLeft) {
+  const auto pool = pools_.add(simulator("solo"));
+  Config config = engine_config({{"solo", pools_.url(pool)}}, Strategy::failover);
+  config.gpu_fault_action = GpuFaultAction::continue_;
+  Engine& engine = start_with(std::move(config));
+  ASSERT_TRUE(run_until([&] { return accepted("solo") >= 1; }, 60s));
+  gpu1_->set_fault("gpu1: search launch: an illegal memory access was encountered (cudaErrorIllegalAddress)", true);
+  ASSERT_TRUE(run_until([&] { return engine.devices()[1].fault != ""; }, 5s));
+  EXPECT_TRUE(idle(1));
+  EXPECT_FALSE(idle(0));
+  EXPECT_EQ(engine.fault_exit(), "");
+  EXPECT_EQ(engine.health_problem(), "");  // the watchdog stays fed: gpu0 mines
+  const auto before = accepted("solo");
+  ASSERT_TRUE(run_until([&] { return accepted("solo") > before; }, 60s));
+  gpu0_->set_fault("gpu0: out of memory", false);  // not sticky, but the last device
+  ASSERT_TRUE(run_until([&] { return !engine.fault_exit().empty(); }, 5s));
+  EXPECT_EQ(engine.fault_exit(), "every device has faulted");
+  ASSERT_TRUE(stop());
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "dagminer/core/device_memory.hpp"
 #include "dagminer/core/ethash.hpp"
+#include "dagminer/core/telemetry.hpp"
 
 namespace dagminer {
 
@@ -56,8 +57,12 @@ struct DeviceCounters {
 // What a device says of its own state beside its counters; what a backend does not have stays
 // empty. The daemon shows it as it is, whichever backend filled it in.
 struct DeviceStatusReport {
-  std::string fault;                  // why the device stopped searching on its own; empty while healthy
-  std::optional<MemoryStats> memory;  // devices with memory of their own (GPUs)
+  std::string fault;                         // why the device stopped searching on its own; empty while healthy
+  std::optional<MemoryStats> memory;         // devices with memory of their own (GPUs)
+  std::optional<DeviceTelemetry> telemetry;  // GPUs whose driver reports readings
+  // The fault left the process unable to use the device again (a sticky CUDA error, a launch
+  // that never completes): only a new process recovers.
+  bool fault_needs_restart = false;
 };
 
 // Both are called from the device's own threads, or from within set_work; they must be cheap,

@@ -11,4 +11,9 @@ boost::json::object summary_json(const ServiceSnapshot& s);  // GET /api/v1/summ
 boost::json::object pools_json(const ServiceSnapshot& s);    // GET /api/v1/pools
 boost::json::object devices_json(const ServiceSnapshot& s);  // GET /api/v1/devices
 
+// A device's "telemetry": its readings (missing ones null) and MH/J; null without readings.
+boost::json::value telemetry_json(const std::optional<DeviceTelemetry>& t, std::optional<double> hashes_per_joule);
+// A device's "protection": {"paused": bool, "reason": "temperature" | "memory_temperature" | null}.
+boost::json::object protection_json(const ProtectionState& p);
+
 }  // namespace dagminer

@@ -15,6 +15,7 @@
 #include "dagminer/core/memory_budget.hpp"
 #include "dagminer/core/pool_config.hpp"
 #include "dagminer/core/scheduler.hpp"
+#include "dagminer/daemon/health_policy.hpp"
 
 namespace dagminer {
 
@@ -64,6 +65,8 @@ struct Config {
   std::chrono::seconds summary_interval{60};
   LogFileConfig log;
   ApiConfig api;
+  ProtectionConfig protection;  // temperature limits, global and per device (device_settings)
+  GpuFaultAction gpu_fault_action = GpuFaultAction::restart;
 
   const PoolConfig* find_pool(std::string_view name) const noexcept;
 };

@@ -39,8 +39,17 @@ class DeviceRecord {
   // (from the job's arrival) is recorded, and this returns false; else the device moves to the
   // job's epoch and this returns true.
   bool work_started(const Job& job, Clock::time_point issued);
-  // The status with the device's current counters, memory and fault.
+  // The status with the device's current counters, memory, telemetry and fault.
   DeviceStatus status() const;
+
+  // Reads the device's status once: applies the temperature limits to its telemetry and notes a
+  // new fault (each logged once). Returns true when the device's eligibility for work changed.
+  bool check_health(const ProtectionSettings& settings);
+  // Neither paused by its temperature limits nor faulted.
+  bool may_work() const noexcept { return !status_.protection.paused() && !faulted_; }
+  bool faulted() const noexcept { return faulted_; }
+  // The fault left the process unable to use the device again: only a new process recovers.
+  bool fault_needs_restart() const noexcept { return fault_needs_restart_; }
   // "N job switches, p50 ... (last n); x% of hashes on replaced jobs"; nothing before the first switch.
   std::optional<std::string> job_switch_report() const;
 
@@ -53,6 +62,9 @@ class DeviceRecord {
   std::uint64_t last_hashes_ = 0;
   Clock::time_point last_progress_{};                       // hashes last moved, or work was set on an idle device
   std::pair<Algorithm, int> epoch_{Algorithm::ethash, -1};  // of the last started job; -1 before
+  std::optional<double> last_energy_j_;                     // the energy counter at the last rate sample
+  bool faulted_ = false;
+  bool fault_needs_restart_ = false;
 };
 
 }  // namespace dagminer

@@ -63,6 +63,9 @@ class Engine {
   // Empty when healthy; else why not: a device with work whose hash count stopped moving.
   std::string health_problem() const;
   Clock::time_point started() const noexcept { return started_; }
+  // Non-empty once the daemon should exit with gpu_fault_exit_status for a new process: a GPU
+  // fault that needs one under gpu_fault_action restart, or no device left unfaulted.
+  const std::string& fault_exit() const noexcept { return fault_exit_; }
   // The dashboard's views: the total hashrate at each rate interval of the last hour, and the
   // last share outcomes.
   const RecentRing<HashrateSample>& history() const noexcept { return history_; }
@@ -102,6 +105,7 @@ class Engine {
   double share_rate_basis() const;
   void report_hashrate(double total) const;
   void tick();
+  void check_device_health();
   boost::asio::awaitable<void> keep_ticking();
   boost::asio::awaitable<void> settle_and_close(Clock::time_point deadline, std::function<void()> done);
   void log_summary() const;
@@ -126,6 +130,7 @@ class Engine {
   boost::asio::steady_timer stop_timer_;
   bool stopping_ = false;
   bool paused_ = false;
+  std::string fault_exit_;
 };
 
 }  // namespace dagminer

@@ -10,16 +10,22 @@
 #include "dagminer/core/device_memory.hpp"
 #include "dagminer/core/latency.hpp"
 #include "dagminer/core/scheduler.hpp"
+#include "dagminer/core/telemetry.hpp"
+#include "dagminer/daemon/health_policy.hpp"
 
 namespace dagminer {
 
 struct DeviceStatus {
   DeviceInfo info;
   DeviceCounters counters;
-  double hashrate = 0;                // H/s over the last rate interval
-  std::optional<MemoryStats> memory;  // GPUs only
-  std::string fault;                  // why a GPU stopped on its own; empty if healthy
-  LatencyRecorder job_switch;         // a job's notify line read to its first launch here (same epoch)
+  double hashrate = 0;                       // H/s over the last rate interval
+  std::optional<MemoryStats> memory;         // GPUs only
+  std::string fault;                         // why a GPU stopped on its own; empty if healthy
+  LatencyRecorder job_switch;                // a job's notify line read to its first launch here (same epoch)
+  std::optional<DeviceTelemetry> telemetry;  // GPUs with NVML
+  std::optional<double> hashes_per_joule;    // over the last rate interval, from the energy counter
+  ProtectionState protection;                // what pauses it now
+  ProtectionSettings limits;                 // the temperature limits in force for it
 };
 
 struct PoolStatus {

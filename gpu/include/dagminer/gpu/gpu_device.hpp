@@ -3,6 +3,7 @@
 // the daemon and tests include this with any C++ compiler.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -28,6 +29,10 @@ struct GpuDeviceOptions {
   std::uint32_t results_capacity = 64;     // candidates kept per launch; more are counted as dropped
   int hashes_in_flight = 8;                // per 8-lane group: 1, 2, 4 or 8
   int block_threads = 128;                 // a multiple of 32, at most 256
+  // A launch still running this long after it was issued has hung: the device is faulted and
+  // needs a new process. Launches take milliseconds (bench/gpu-notes.md); this leaves room for
+  // slow cards, large launches and a DAG build sharing the GPU.
+  std::chrono::milliseconds launch_deadline{10000};
 };
 
 // The launch pipeline's own counts.
@@ -44,6 +49,8 @@ class GpuSearchDevice : public SearchDevice {
   virtual std::vector<Item64> read_dag_items(const LightCache& epoch, std::span<const std::uint32_t> indices) = 0;
   // Why the device stopped searching on its own (lost device, failed launch); empty if healthy.
   virtual std::string fault() const = 0;
+  // Why status() has no telemetry (no NVML, GPU unknown to it); empty when it has.
+  virtual std::string telemetry_error() const = 0;
 };
 
 // Throws std::invalid_argument for bad options, GpuError (no_device when there is no such GPU
