@@ -44,7 +44,12 @@ json::value job_switch_json(const LatencyRecorder& latency) {
 json::object summary_json(const ServiceSnapshot& s) {
   std::size_t up = 0;
   for (const auto& p : s.pools) up += p.alive;
-  return {{"version", s.version},
+  return {{"version", s.build.version},
+          {"build", json::object{{"commit", s.build.commit},
+                                 {"build_type", s.build.build_type},
+                                 {"cuda_runtime", s.build.cuda_runtime},
+                                 {"cuda_driver", s.build.cuda_driver},
+                                 {"cuda_architectures", s.build.cuda_architectures}}},
           {"uptime_seconds", s.uptime_seconds},
           {"paused", s.paused},
           {"mining", s.mining},

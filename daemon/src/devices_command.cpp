@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "dagminer/core/cpu_backend.hpp"
+#include "dagminer/gpu/architectures.hpp"
 #include "dagminer/gpu/gpu_device.hpp"
 
 namespace dagminer::cli {
@@ -16,7 +17,12 @@ boost::json::object to_json(const DeviceInfo& d) {
   o["kind"] = d.kind;
   o["name"] = d.name;
   o["memory_bytes"] = d.memory_bytes;
-  if (!d.compute_capability.empty()) o["compute_capability"] = d.compute_capability;
+  if (!d.compute_capability.empty()) {
+    o["compute_capability"] = d.compute_capability;
+    const gpu::DeviceCode code = gpu::device_code(d.compute_capability, gpu::embedded_code());
+    o["code"] = code.text;
+    o["supported"] = code.runs();
+  }
   return o;
 }
 
@@ -34,8 +40,9 @@ int run_devices(bool json) {
     return 0;
   }
   for (const auto& d : gpus.devices)
-    std::printf("%-6s %-32s %8.1f GiB  compute %s\n", d.id.c_str(), d.name.c_str(),
-                static_cast<double>(d.memory_bytes) / (1u << 30), d.compute_capability.c_str());
+    std::printf("%-6s %-32s %8.1f GiB  compute %s  %s\n", d.id.c_str(), d.name.c_str(),
+                static_cast<double>(d.memory_bytes) / (1u << 30), d.compute_capability.c_str(),
+                gpu::device_code(d.compute_capability, gpu::embedded_code()).text.c_str());
   if (gpus.devices.empty()) std::printf("no GPUs: %s\n", gpus.error.c_str());
   std::printf("%-6s %-32s %8.1f GiB  (CPU backend)\n", cpu.id.c_str(), cpu.name.c_str(),
               static_cast<double>(cpu.memory_bytes) / (1u << 30));
