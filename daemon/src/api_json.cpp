@@ -94,6 +94,7 @@ json::object devices_json(const ServiceSnapshot& s) {
                    {"replaced_job_hashes", d.counters.replaced_job_hashes},
                    {"job_switch", job_switch_json(d.job_switch)},
                    {"fault", d.fault},
+                   {"dag_problem", d.dag_problem},
                    {"shares", shares_json(shares == s.device_shares.end() ? ShareCounts{} : shares->second)},
                    {"gpu_memory", gpu_memory_json(d.memory)}};
     devices.push_back(std::move(o));
