@@ -75,6 +75,18 @@ std::uint64_t dataset_bytes(int epoch) noexcept {
   return largest_prime_at_most(limit) * page_bytes;
 }
 
+int last_epoch_within(std::uint64_t bytes) noexcept {
+  const auto need = [](int e) { return dataset_bytes(e) + light_cache_bytes(e); };
+  if (need(0) > bytes) return -1;
+  int fits = 0, beyond = max_epoch + 1;  // sizes grow with the epoch: bisect
+  if (need(max_epoch) <= bytes) return max_epoch;
+  while (beyond - fits > 1) {
+    const int mid = fits + (beyond - fits) / 2;
+    (need(mid) <= bytes ? fits : beyond) = mid;
+  }
+  return fits;
+}
+
 namespace {
 
 // The Keccak-256 chain from 32 zero bytes, grown on demand and shared by all threads.

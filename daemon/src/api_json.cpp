@@ -75,7 +75,12 @@ json::object protection_json(const ProtectionState& p) {
 json::object summary_json(const ServiceSnapshot& s) {
   std::size_t up = 0;
   for (const auto& p : s.pools) up += p.alive;
-  return {{"version", s.version},
+  return {{"version", s.build.version},
+          {"build", json::object{{"commit", s.build.commit},
+                                 {"build_type", s.build.build_type},
+                                 {"cuda_runtime", s.build.cuda_runtime},
+                                 {"cuda_driver", s.build.cuda_driver},
+                                 {"cuda_architectures", s.build.cuda_architectures}}},
           {"uptime_seconds", s.uptime_seconds},
           {"paused", s.paused},
           {"mining", s.mining},
@@ -121,6 +126,7 @@ json::object devices_json(const ServiceSnapshot& s) {
                    {"replaced_job_hashes", d.counters.replaced_job_hashes},
                    {"job_switch", job_switch_json(d.job_switch)},
                    {"fault", d.fault},
+                   {"dag_problem", d.dag_problem},
                    {"shares", shares_json(shares == s.device_shares.end() ? ShareCounts{} : shares->second)},
                    {"gpu_memory", gpu_memory_json(d.memory)}};
     o["telemetry"] = telemetry_json(d.telemetry, d.hashes_per_joule);

@@ -39,7 +39,7 @@ using Response = http::response<http::string_body>;
 
 Response make_response(http::status status, std::string body, std::string_view content_type) {
   Response res{status, 11};
-  res.set(http::field::server, "dagminer/" DAGMINER_VERSION);
+  res.set(http::field::server, "dagminer/" + build_info().version);
   res.set(http::field::content_type, content_type);
   res.set(http::field::cache_control, "no-store");
   res.set("Content-Security-Policy", content_security_policy);
@@ -68,7 +68,7 @@ bool same_token(std::string_view given, std::string_view expected) {
 
 ServiceSnapshot take_snapshot(const Engine& engine) {
   ServiceSnapshot s;
-  s.version = DAGMINER_VERSION;
+  s.build = build_info();
   s.uptime_seconds = std::chrono::duration<double>(Clock::now() - engine.started()).count();
   s.paused = engine.paused();
   s.mining = engine.mining();

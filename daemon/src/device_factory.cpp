@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "dagminer/core/cpu_backend.hpp"
+#include "dagminer/gpu/architectures.hpp"
 #include "dagminer/gpu/gpu_device.hpp"
 
 namespace dagminer {
@@ -14,12 +15,22 @@ std::vector<std::unique_ptr<SearchDevice>> open_devices(const DeviceSelection& s
   gpu::GpuDeviceOptions options;
   options.budget = memory;
   std::vector<int> indices = selection.gpus;
+  const gpu::GpuListing listing = selection.all_gpus || !indices.empty() ? gpu::discover_gpus() : gpu::GpuListing{};
   if (selection.all_gpus) {
-    const gpu::GpuListing listing = gpu::discover_gpus();
     if (listing.devices.empty()) spdlog::info("no GPU found ({}): mining on the CPU backend", listing.error);
     for (std::size_t i = 0; i < listing.devices.size(); ++i) indices.push_back(static_cast<int>(i));
   }
+  const gpu::EmbeddedCode code = gpu::embedded_code();
   for (int index : indices) {
+    if (index >= 0 && static_cast<std::size_t>(index) < listing.devices.size()) {
+      const DeviceInfo& info = listing.devices[static_cast<std::size_t>(index)];
+      const gpu::DeviceCode device_code = gpu::device_code(info.compute_capability, code);
+      if (!device_code.runs()) {
+        spdlog::error("GPU {} ({}): cannot be used: {}", index, info.name, device_code.text);
+        continue;
+      }
+      spdlog::info("GPU {} ({}, compute {}): {}", index, info.name, info.compute_capability, device_code.text);
+    }
     try {
       auto gpu = gpu::open_gpu(index, options);
       if (const auto why = gpu->telemetry_error(); !why.empty())

@@ -22,6 +22,20 @@ void DeviceRecord::give_work(std::vector<WorkItem> items, Clock::time_point now)
   }
 }
 
+bool DeviceRecord::holds(const LightCache& epoch) {
+  const auto memory = device_->status().memory;
+  const std::uint64_t need = epoch.dataset_bytes + epoch.bytes().size();
+  if (!memory || need <= memory->budget_bytes) return true;
+  std::string problem = fmt::format(
+      "cannot hold the {} epoch {} DAG: {:.2f} GiB with its light cache, over its memory budget of {:.2f} GiB (it holds "
+      "up to epoch {}); the pools at that epoch mine on the other devices",
+      to_string(epoch.algo), epoch.epoch, static_cast<double>(need) / (1u << 30),
+      static_cast<double>(memory->budget_bytes) / (1u << 30), last_epoch_within(memory->budget_bytes));
+  if (problem != status_.dag_problem) spdlog::error("device {}: {}", id(), problem);
+  status_.dag_problem = std::move(problem);
+  return false;
+}
+
 void DeviceRecord::sample_rate(Clock::time_point now, double seconds) {
   const auto c = device_->counters();
   const auto telemetry = device_->status().telemetry;
@@ -58,6 +72,7 @@ DeviceStatus DeviceRecord::status() const {
   out.memory = std::move(report.memory);
   out.fault = std::move(report.fault);
   out.telemetry = std::move(report.telemetry);
+  out.dag_problem = status_.dag_problem;
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "dagminer/core/cpu_backend.hpp"
 #include "dagminer/daemon/api_json.hpp"
+#include "dagminer/gpu/architectures.hpp"
 #include "dagminer/gpu/gpu_device.hpp"
 #include "dagminer/gpu/gpu_telemetry.hpp"
 
@@ -23,7 +24,12 @@ boost::json::object to_json(const DeviceInfo& d) {
   o["kind"] = d.kind;
   o["name"] = d.name;
   o["memory_bytes"] = d.memory_bytes;
-  if (!d.compute_capability.empty()) o["compute_capability"] = d.compute_capability;
+  if (!d.compute_capability.empty()) {
+    o["compute_capability"] = d.compute_capability;
+    const gpu::DeviceCode code = gpu::device_code(d.compute_capability, gpu::embedded_code());
+    o["code"] = code.text;
+    o["supported"] = code.runs();
+  }
   return o;
 }
 
@@ -85,8 +91,9 @@ int run_devices(bool json) {
   }
   for (std::size_t i = 0; i < gpus.devices.size(); ++i) {
     const auto& d = gpus.devices[i];
-    std::printf("%-6s %-32s %8.1f GiB  compute %s\n", d.id.c_str(), d.name.c_str(),
-                static_cast<double>(d.memory_bytes) / (1u << 30), d.compute_capability.c_str());
+    std::printf("%-6s %-32s %8.1f GiB  compute %s  %s\n", d.id.c_str(), d.name.c_str(),
+                static_cast<double>(d.memory_bytes) / (1u << 30), d.compute_capability.c_str(),
+                gpu::device_code(d.compute_capability, gpu::embedded_code()).text.c_str());
     if (readings[i].telemetry) std::printf("      %s\n", telemetry_text(*readings[i].telemetry).c_str());
     else std::printf("      no telemetry: %s\n", readings[i].error.c_str());
   }

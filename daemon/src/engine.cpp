@@ -269,6 +269,7 @@ std::vector<WorkItem> Engine::work_for(const std::vector<SelectedPool>& selectio
   for (const auto& s : selection) {
     const JobTag tag = jobs_.current_tag(s.pool);
     const auto record = jobs_.find(tag);
+    if (!devices_[device].holds(*record->cache)) continue;
     const NonceRange range = device_slice(record->job.nonces, device, devices_.size());
     const Target target = mining_target(pools_.at(s.pool), record->job);
     items.push_back({tag, record->cache, record->job.header, boundary64(target), range.start, range.count, s.weight});

@@ -3,12 +3,15 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "dagminer/daemon/build_info.hpp"
 
 int main(int argc, char** argv) {
   using namespace dagminer::cli;
   CLI::App app{"dagminer: a multi-pool GPU mining daemon for Ethash and Etchash", "dagminer"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string(DAGMINER_VERSION));
+  app.set_version_flag(
+      "--version", [] { return dagminer::version_text(dagminer::build_info()); },
+      "Print the version, commit, build type, CUDA runtime and driver, GPU architectures");
 
   std::vector<std::pair<CLI::App*, Runner>> commands;
   auto add = [&](Runner (*adder)(CLI::App&)) {

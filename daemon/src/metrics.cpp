@@ -141,8 +141,14 @@ void device_health_families(Exposition& m, const ServiceSnapshot& s) {
 
 std::string prometheus_metrics(const ServiceSnapshot& s) {
   Exposition m;
-  m.family("dagminer_build_info", "gauge", "The running dagminer version (always 1).");
-  m.sample({{"version", s.version}}, 1);
+  m.family("dagminer_build_info", "gauge", "The running dagminer: version, commit, build, CUDA and GPU code (always 1).");
+  m.sample({{"version", s.build.version},
+            {"commit", s.build.commit},
+            {"build_type", s.build.build_type},
+            {"cuda_runtime", s.build.cuda_runtime},
+            {"cuda_driver", s.build.cuda_driver},
+            {"cuda_architectures", s.build.cuda_architectures}},
+           1);
   m.family("dagminer_uptime_seconds", "gauge", "Seconds since the engine started.");
   m.sample({}, s.uptime_seconds);
   m.family("dagminer_paused", "gauge", "1 while paused through the API.");

@@ -11,9 +11,11 @@
 
 #include "api_server.hpp"
 #include "commands.hpp"
+#include "dagminer/daemon/build_info.hpp"
 #include "dagminer/daemon/config.hpp"
 #include "dagminer/daemon/engine.hpp"
 #include "dagminer/daemon/health_text.hpp"
+#include "dagminer/daemon/summary.hpp"
 #include "device_factory.hpp"
 #include "logging.hpp"
 #include "systemd_notify.hpp"
@@ -29,7 +31,7 @@ std::string status_line(const Engine& engine) {
   const auto pools = engine.pools();
   for (const auto& p : pools) up += p.alive;
   const auto& t = engine.ledger().total();
-  std::string line = fmt::format("{:.2f} MH/s, {}/{} pools up, shares A/R/S {}/{}/{}, hw errors {}", engine.hashrate() / 1e6, up,
+  std::string line = fmt::format("{}, {}/{} pools up, shares A/R/S {}/{}/{}, hw errors {}", format_rate(engine.hashrate()), up,
                                  pools.size(), t.accepted, t.rejected + t.timed_out, t.stale, t.hardware_errors);
   for (const auto& d : engine.devices())
     if (const auto health = device_health_text(d); !health.empty()) line += fmt::format(" | {} {}", d.info.id, health);
@@ -90,7 +92,9 @@ int run_daemon(const std::string& config_file) {
     spdlog::critical("cannot open the log file {}: {}", load.config->log.file.string(), problem);
     return 1;
   }
-  spdlog::info("dagminer {} starting with {}", DAGMINER_VERSION, config_file);
+  const BuildInfo& build = build_info();
+  spdlog::info("dagminer {} ({}, commit {}, CUDA runtime {}, driver {}, GPU code {}) starting with {}", build.version,
+               build.build_type, build.commit, build.cuda_runtime, build.cuda_driver, build.cuda_architectures, config_file);
 
   auto devices = open_devices(load.config->devices, load.config->memory);
   if (devices.empty()) {

@@ -128,6 +128,14 @@ GpuListing discover_gpus() {
   return out;
 }
 
+CudaVersions cuda_versions() {
+  CudaVersions v;
+  // Failures leave 0: no driver (cudaDriverGetVersion then reports 0 itself).
+  if (cudaRuntimeGetVersion(&v.runtime) != cudaSuccess) v.runtime = 0;
+  if (cudaDriverGetVersion(&v.driver) != cudaSuccess) v.driver = 0;
+  return v;
+}
+
 std::unique_ptr<GpuMemoryManager> make_device_memory_manager(int index, const MemoryBudget& budget) {
   int count = 0;
   check_cuda(cudaGetDeviceCount(&count), index, "cudaGetDeviceCount");

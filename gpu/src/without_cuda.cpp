@@ -10,6 +10,8 @@ constexpr const char* no_cuda = "built without CUDA support (nvcc was not found 
 
 GpuListing discover_gpus() { return {{}, no_cuda}; }
 
+CudaVersions cuda_versions() { return {}; }
+
 std::unique_ptr<GpuSearchDevice> open_gpu(int index, const GpuDeviceOptions&) {
   throw GpuError(ErrorKind::no_device, "gpu" + std::to_string(index) + ": " + no_cuda);
 }

@@ -15,6 +15,7 @@ class FakeDevice final : public SearchDevice {
     int work_updates = 0;
     std::uint64_t hashes = 0;
     bool fail_next = false;
+    std::optional<MemoryStats> memory;  // a GPU's
   };
   explicit FakeDevice(Seen& seen) : seen_(seen) {}
   DeviceInfo describe() const override { return {"fake0", "cpu", "a fake", 0, ""}; }
@@ -29,6 +30,7 @@ class FakeDevice final : public SearchDevice {
   DeviceStatusReport status() const override {
     DeviceStatusReport r;
     r.fault = "overheated";
+    r.memory = seen_.memory;
     return r;
   }
 
@@ -100,6 +102,39 @@ TEST(DeviceRecord, StatusCarriesTheDevicesOwnReport) {
   EXPECT_EQ(s.info.id, "fake0");
   EXPECT_EQ(s.counters.hashes, 77u);
   EXPECT_EQ(s.fault, "overheated");
+}
+
+// A 4 GiB card and Ethereum Classic's epoch 431 (a 4.69 GB DAG): refused, and said so.
+TEST(DeviceRecord, AnEpochBeyondTheMemoryBudgetIsRefusedAndReported) {
+  FakeDevice::Seen seen;
+  seen.memory = MemoryStats{};
+  seen.memory->budget_bytes = 4ull << 30;
+  DeviceRecord d(std::make_unique<FakeDevice>(seen));
+  LightCache etc_431;
+  etc_431.algo = Algorithm::etchash;
+  etc_431.epoch = 431;
+  etc_431.dataset_bytes = dataset_bytes(431);
+  LightCache etc_300 = etc_431;
+  etc_300.epoch = 300;
+  etc_300.dataset_bytes = dataset_bytes(300);
+
+  EXPECT_TRUE(d.holds(etc_300));
+  EXPECT_EQ(d.status().dag_problem, "");
+  EXPECT_FALSE(d.holds(etc_431));
+  const std::string problem = d.status().dag_problem;
+  EXPECT_NE(problem.find("etchash epoch 431"), std::string::npos) << problem;
+  EXPECT_NE(problem.find("up to epoch " + std::to_string(last_epoch_within(4ull << 30))), std::string::npos) << problem;
+  EXPECT_NE(problem.find("other devices"), std::string::npos) << problem;
+}
+
+TEST(DeviceRecord, ADeviceWithoutMemoryOfItsOwnHoldsAnyEpoch) {
+  FakeDevice::Seen seen;  // no MemoryStats: the CPU backend
+  DeviceRecord d(std::make_unique<FakeDevice>(seen));
+  LightCache deep;
+  deep.epoch = 2000;
+  deep.dataset_bytes = dataset_bytes(2000);
+  EXPECT_TRUE(d.holds(deep));
+  EXPECT_EQ(d.status().dag_problem, "");
 }
 
 }  // namespace

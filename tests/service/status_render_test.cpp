@@ -29,7 +29,14 @@ TEST(Metrics, StrictlyWellFormedAndPassPromtool) {
 
 TEST(Metrics, CarryTheSnapshotsValues) {
   const auto f = parse_prometheus_text(prometheus_metrics(snapshot_with_gpu()));
-  EXPECT_EQ(prom_value(f, "dagminer_build_info", {{"version", "1.2.3"}}), 1);
+  EXPECT_EQ(prom_value(f, "dagminer_build_info",
+                       {{"version", "1.2.3"},
+                        {"commit", "0123456789abcdef0123456789abcdef01234567"},
+                        {"build_type", "Release"},
+                        {"cuda_runtime", "13.0"},
+                        {"cuda_driver", "13.1"},
+                        {"cuda_architectures", "sm_90 compute_90"}}),
+            1);
   EXPECT_EQ(prom_value(f, "dagminer_uptime_seconds"), 125.5);
   EXPECT_EQ(prom_value(f, "dagminer_paused"), 0);
   EXPECT_EQ(prom_value(f, "dagminer_healthy"), 1);
@@ -102,6 +109,11 @@ TEST(ApiJson, SummaryPoolsAndDevices) {
   // Through text and back, as a client sees it.
   const auto summary = boost::json::parse(boost::json::serialize(summary_json(s))).as_object();
   EXPECT_EQ(summary.at("version"), "1.2.3");
+  EXPECT_EQ(summary.at("build"), (boost::json::object{{"commit", "0123456789abcdef0123456789abcdef01234567"},
+                                                      {"build_type", "Release"},
+                                                      {"cuda_runtime", "13.0"},
+                                                      {"cuda_driver", "13.1"},
+                                                      {"cuda_architectures", "sm_90 compute_90"}}));
   EXPECT_EQ(summary.at("paused"), false);
   EXPECT_EQ(summary.at("healthy"), true);
   EXPECT_EQ(summary.at("hashrate").as_double(), 3.5e8);

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <sys/wait.h>
+
 #include "dagminer/core/hex.hpp"
 #include "dagminer/core/light_cache_store.hpp"
 
@@ -51,6 +53,17 @@ std::shared_ptr<const LightCache> synthetic_light_cache(int epoch, std::size_t i
   cache->items = build_light_cache_items(cache->seed, items);
   cache->dataset_bytes = std::uint64_t{pages} * page_bytes;
   return cache;
+}
+
+CommandRun run_command(const std::string& command) {
+  CommandRun run;
+  if (FILE* p = popen((command + " 2>&1").c_str(), "r")) {
+    char buf[512];
+    while (const std::size_t n = std::fread(buf, 1, sizeof buf, p)) run.output.append(buf, n);
+    const int status = pclose(p);
+    run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  return run;
 }
 
 TempDir::TempDir() {

@@ -35,6 +35,9 @@ int epoch_of_block(Algorithm algo, std::uint64_t block) noexcept;
 // Sizes by DAG epoch (the Etchash DAG epoch uses the Ethash size tables unchanged).
 std::uint64_t light_cache_bytes(int epoch) noexcept;
 std::uint64_t dataset_bytes(int epoch) noexcept;
+// The last DAG epoch whose dataset and light cache together fit in `bytes`; -1 when not even
+// epoch 0's do. Both algorithms: Etchash DAG epochs have the same sizes.
+int last_epoch_within(std::uint64_t bytes) noexcept;
 
 // Keccak-256 applied n times to 32 zero bytes.
 Hash256 ethash_seed(int seed_rounds) noexcept;

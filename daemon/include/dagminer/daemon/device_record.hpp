@@ -31,6 +31,10 @@ class DeviceRecord {
   // (a no-op update would only cost the device a restart of its launch pipeline). A device that
   // fails to take it (a lost GPU) is logged; the others mine on and the watchdog sees it.
   void give_work(std::vector<WorkItem> items, Clock::time_point now);
+  // Whether the device's memory budget holds this epoch's DAG and light cache; a device without
+  // memory of its own (the CPU) holds any. An epoch it cannot hold is logged once and kept as
+  // the status's dag_problem; the engine gives such jobs to the other devices only.
+  bool holds(const LightCache& epoch);
   // Reads the device's counters and sets the rate over the `seconds` since the last sample.
   void sample_rate(Clock::time_point now, double seconds);
   // How long a device with work has computed no hash; nothing while it progresses or idles.

@@ -7,12 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "dagminer/daemon/build_info.hpp"
 #include "dagminer/daemon/status.hpp"
 
 namespace dagminer {
 
 struct ServiceSnapshot {
-  std::string version;
+  BuildInfo build;
   double uptime_seconds = 0;
   bool paused = false;
   bool mining = false;

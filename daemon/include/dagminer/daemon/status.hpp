@@ -21,6 +21,7 @@ struct DeviceStatus {
   double hashrate = 0;                       // H/s over the last rate interval
   std::optional<MemoryStats> memory;         // GPUs only
   std::string fault;                         // why a GPU stopped on its own; empty if healthy
+  std::string dag_problem;  // a pool's epoch whose DAG this GPU cannot hold (its pools mine elsewhere)
   LatencyRecorder job_switch;                // a job's notify line read to its first launch here (same epoch)
   std::optional<DeviceTelemetry> telemetry;  // GPUs with NVML
   std::optional<double> hashes_per_joule;    // over the last rate interval, from the energy counter

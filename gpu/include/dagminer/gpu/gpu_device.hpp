@@ -22,6 +22,14 @@ struct GpuListing {
 // Never throws: no driver, no device or a build without CUDA give an empty list and the reason.
 GpuListing discover_gpus();
 
+// As CUDA numbers them (13000 is 13.0); 0 where there is none: no driver found, or a build
+// without CUDA.
+struct CudaVersions {
+  int runtime = 0;  // the CUDA runtime linked in
+  int driver = 0;   // the newest CUDA version the installed driver supports
+};
+CudaVersions cuda_versions();
+
 struct GpuDeviceOptions {
   MemoryBudget budget{};
   std::uint32_t launch_hashes = 1u << 21;  // nonces per launch: larger means fewer wakeups (bench/gpu-notes.md)

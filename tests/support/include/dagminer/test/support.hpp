@@ -32,6 +32,13 @@ std::shared_ptr<const LightCache> shared_light_cache(Algorithm algo, int epoch);
 std::shared_ptr<const LightCache> synthetic_light_cache(int epoch, std::size_t items = 301, std::uint32_t pages = 4099,
                                                         Algorithm algo = Algorithm::ethash);
 
+// A shell command's exit status (-1 when it did not exit normally) and its output, stderr included.
+struct CommandRun {
+  int status = -1;
+  std::string output;
+};
+CommandRun run_command(const std::string& command);
+
 // A fresh directory under the system temp directory, removed with everything in it.
 class TempDir {
  public:
