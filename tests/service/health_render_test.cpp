@@ -45,7 +45,7 @@ ServiceSnapshot snapshot_with_readings() {
   cpu.info = {"cpu", "cpu", "CPU backend", 0, ""};
   cpu.hashrate = 250;
   ServiceSnapshot s;
-  s.version = "1.2.3";
+  s.build.version = "1.2.3";
   s.devices = {gpu, cpu};
   return s;
 }

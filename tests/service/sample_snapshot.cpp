@@ -5,7 +5,6 @@ namespace dagminer::test {
 ServiceSnapshot snapshot_with_gpu() {
   ServiceSnapshot s;
   s.build = {"1.2.3", "0123456789abcdef0123456789abcdef01234567", "Release", "13.0", "13.1", "sm_90 compute_90"};
-  s.version = "1.2.3";
   s.uptime_seconds = 125.5;
   s.paused = false;
   s.mining = true;
