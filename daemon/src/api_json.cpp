@@ -67,7 +67,8 @@ json::object pools_json(const ServiceSnapshot& s) {
                    {"job", p.current_job.empty() ? json::value(nullptr) : json::value(p.current_job)},
                    {"epoch", p.epoch < 0 ? json::value(nullptr) : json::value(p.epoch)},
                    {"latency_ms", p.latency ? json::value(p.latency->count()) : json::value(nullptr)},
-                   {"shares", shares_json(p.shares)}};
+                   {"shares", shares_json(p.shares)},
+                   {"blocks_found", p.blocks_found}};
     pools.push_back(std::move(o));
   }
   return {{"pools", std::move(pools)}};

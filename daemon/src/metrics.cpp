@@ -133,6 +133,9 @@ std::string prometheus_metrics(const ServiceSnapshot& s) {
   for (const auto& p : s.pools) m.sample({{"pool", p.name}}, p.enabled);
   m.family("dagminer_pool_mining", "gauge", "1 while the strategy gives a pool hashes.");
   for (const auto& p : s.pools) m.sample({{"pool", p.name}}, p.mining);
+  m.family("dagminer_pool_blocks_found_total", "counter",
+           "Blocks found solo: solutions a getwork node accepted (always 0 for Stratum pools).");
+  for (const auto& p : s.pools) m.sample({{"pool", p.name}}, d(p.blocks_found));
   m.family("dagminer_pool_latency_seconds", "gauge", "Round trip of the last request a connected pool answered.");
   for (const auto& p : s.pools)
     if (p.latency) m.sample({{"pool", p.name}}, static_cast<double>(p.latency->count()) / 1000);

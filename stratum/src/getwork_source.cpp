@@ -262,13 +262,22 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
     const Message reply = co_await call("eth_getWork", json::array());
     // A node still syncing, or without an etherbase, answers with an error.
     if (reply.error) throw NodeFault("eth_getWork failed: " + error_text(*reply.error), true);
+    bool new_work = false;
     try {
-      take_work(decode_ethproxy_work(reply.result), last_read_);
+      new_work = take_work(decode_ethproxy_work(reply.result), last_read_);
     } catch (const ProtocolError& e) {
       ++counters_.protocol_errors;
       throw NodeFault(std::string("unusable eth_getWork answer: ") + e.what(), true);
     }
-    if (state_ != ConnectionState::authorized) node_back();
+    if (state_ == ConnectionState::authorized) co_return;
+    node_back();
+    // Back with the work it had: announced again, as a Stratum pool resends its job after a
+    // reconnect, so that the engine counts the node alive.
+    if (!new_work && current_) {
+      Job again = *current_;
+      again.received = last_read_;
+      publish(std::move(again));
+    }
   }
 
   void node_back() {
@@ -298,11 +307,11 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
     set_state(state, why);
   }
 
-  // A work package from a poll or a push; a new header is a new clean job.
-  void take_work(const WorkNotice& notice, Clock::time_point received) {
-    if (current_ && current_->header == notice.header) return;
+  // A work package from a poll or a push; a new header is a new clean job. Returns whether it was.
+  bool take_work(const WorkNotice& notice, Clock::time_point received) {
+    if (current_ && current_->header == notice.header) return false;
     // A poll answered after a push for a later block carries older work.
-    if (current_ && current_->height && notice.height && *notice.height < *current_->height) return;
+    if (current_ && current_->height && notice.height && *notice.height < *current_->height) return false;
     Job job = job_of(notice);
     job.received = push_received_.value_or(received);
     push_received_.reset();
@@ -310,6 +319,7 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
     current_ = job;
     spdlog::debug("pool {}: work for block {} (header {})", config_.name, job.id, to_hex(job.header));
     publish(std::move(job));
+    return true;
   }
 
   // The epoch comes from the block number where the node sends one (after ECIP-1099 an Etchash
@@ -463,6 +473,7 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
       take_work(*pushed.work, received);
       return;
     }
+
     // The full header form names the block but not the seal hash: ask for the work at once, and
     // count the job's latency from this push.
     if (current_ && current_->height && pushed.block && *pushed.block <= *current_->height) return;

@@ -6,7 +6,6 @@
 
 #include <regex>
 
-#include <boost/asio/ip/tcp.hpp>
 #include <spdlog/spdlog.h>
 
 #include "dagminer/core/pool_url.hpp"
@@ -18,13 +17,6 @@ namespace dagminer::stratum {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A free loopback port for a listener the source opens itself.
-std::uint16_t free_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
 
 GetworkNodeConfig node_config(Algorithm algo = Algorithm::ethash, int epoch = 0) {
   GetworkNodeConfig c;
@@ -295,7 +287,7 @@ class GetworkPushes : public ::testing::TestWithParam<bool> {
 };
 
 TEST_P(GetworkPushes, APushedBlockIsAJobAtOnce) {
-  const std::uint16_t port = free_port();
+  const std::uint16_t port = test::free_loopback_port();
   GetworkNodeConfig config = node_config();
   config.notify_urls = {"http://127.0.0.1:" + std::to_string(port) + "/"};
   config.notify_full = GetParam();

@@ -32,6 +32,7 @@ struct PoolStatus {
   int epoch = -1;
   ShareCounts shares;
   std::optional<std::chrono::milliseconds> latency;  // round trip of the last answered request, while connected
+  std::uint64_t blocks_found = 0;                    // getwork: solutions the node accepted, since the pool started
 };
 
 }  // namespace dagminer
