@@ -59,6 +59,7 @@ DialectSettings dialect_settings(const PoolConfig& config, const PoolUrl& url, s
   s.port = url.port;
   s.algo = config.algo;
   for (auto& byte : s.client_id) byte = static_cast<std::uint8_t>(random());
+  s.es2_resume = std::make_shared<Es2Resume>();
   return s;
 }
 

@@ -400,7 +400,7 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
 
   std::unique_ptr<DialectServer> ethproxy_ = make_ethproxy_server(*this);
   std::unique_ptr<DialectServer> es1_ = make_es1_server(*this);
-  std::unique_ptr<DialectServer> es2_ = make_es2_server(*this);
+  std::unique_ptr<DialectServer> es2_ = make_es2_server(*this, config_.es2_resume);
 };
 
 PoolSimulator::PoolSimulator(asio::io_context& io, SimulatorConfig config)
