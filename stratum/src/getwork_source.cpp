@@ -410,18 +410,11 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
 
   void listen_for_pushes(const ListenAddress& where) {
     try {
-      const tcp::endpoint endpoint(asio::ip::make_address(where.host), where.port);
-      acceptor_.open(endpoint.protocol());
-      acceptor_.set_option(tcp::acceptor::reuse_address(true));
-      acceptor_.bind(endpoint);
-      acceptor_.listen();
+      listen_on(acceptor_, tcp::endpoint(asio::ip::make_address(where.host), where.port));
       spdlog::info("pool {}: taking pushed work at http://{}", config_.name, where.host + ":" + std::to_string(where.port));
       asio::co_spawn(executor_, accept_pushes(shared_from_this()), asio::detached);
     } catch (const std::exception& e) {
-      boost::system::error_code ignored;
-      acceptor_.close(ignored);
-      spdlog::error("pool {}: cannot listen on notify_listen {}:{}: {}; polling only", config_.name, where.host, where.port,
-                    e.what());
+      spdlog::error("pool {}: notify_listen: {}; polling only", config_.name, e.what());
     }
   }
 
@@ -438,11 +431,18 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
 
   static awaitable<void> serve_pushes(std::shared_ptr<Impl> self, tcp::socket socket) {
     ++self->push_connections_;
-    Transport transport(std::move(socket), nullptr);
+    auto transport = std::make_shared<Transport>(std::move(socket), nullptr);
     HttpReader reader;
+    const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(self->config_.response_timeout);
     try {
       while (!self->stopped_) {
-        auto request = co_await reader.request(transport);
+        // A connection that sends no request within response_timeout is closed: the few push
+        // connections are not held by idle or slow clients.
+        std::optional<HttpRequest> request;
+        {
+          Deadline deadline(self->executor_, transport, limit);
+          request = co_await reader.request(*transport);
+        }
         if (!request) break;
         const auto received = Clock::now();
         const bool keep_alive = request->keep_alive();
@@ -458,13 +458,13 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
             response = json_response(400, json::serialize(json::object{{"error", printable(e.what())}}), keep_alive);
           }
         }
-        co_await transport.write(serialize(std::move(response)));
+        co_await transport->write(serialize(std::move(response)));
         if (!keep_alive) break;
       }
     } catch (const std::exception& e) {
       spdlog::debug("pool {}: push connection ended: {}", self->config_.name, e.what());
     }
-    transport.close();
+    transport->close();
     --self->push_connections_;
   }
 
