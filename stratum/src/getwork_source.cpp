@@ -179,13 +179,16 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
     c.transport->set_keepalive();
     if (url_.tls) {
       const std::string name = config_.tls.server_name.empty() ? url_.host : config_.tls.server_name;
-      co_await c.transport->handshake(TlsPolicy{config_.tls.verify, config_.tls.ca_file, pin_, name});
+      // Named, as are the arguments of the other co_awaited calls here: GCC 12 frees a temporary
+      // argument of a co_awaited call twice.
+      const TlsPolicy policy{config_.tls.verify, config_.tls.ca_file, pin_, name};
+      co_await c.transport->handshake(policy);
     }
   }
 
   // One JSON-RPC call; throws NodeFault when no JSON-RPC answer came (the answer may still be an
   // error). An idle connection the node has closed meanwhile is retried once on a fresh one.
-  awaitable<Message> call(std::string method, json::value params) {
+  awaitable<Message> call(const char* method, const json::value& params) {
     const std::string body = request_line(PoolProtocol::getwork, next_request_id_++, method, params);
     const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(config_.response_timeout);
     for (bool first_try = true;; first_try = false) {
@@ -203,7 +206,8 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
       Deadline deadline(executor_, c->transport, limit);
       try {
         if (!reused) co_await connect(*c);
-        co_await c->transport->write(serialize(json_post(url_.host, url_.path, url_.basic_auth, body)));
+        const std::string request = serialize(json_post(url_.host, url_.path, url_.basic_auth, body));
+        co_await c->transport->write(request);
         sent = true;
         HttpResponse response = co_await c->reader.response(*c->transport);
         const unsigned status = response.result_int();
@@ -220,7 +224,7 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
       } catch (const boost::system::system_error& e) {
         if (reused && first_try && !deadline.expired() && !stopped_) continue;
         if (deadline.expired())
-          throw NodeFault("no answer to " + method + " within " + std::to_string(limit.count()) + " ms", sent);
+          throw NodeFault(std::string("no answer to ") + method + " within " + std::to_string(limit.count()) + " ms", sent);
         throw NodeFault(c->transport->describe(e.code()), sent);
       } catch (const ProtocolError& e) {
         ++counters_.protocol_errors;
@@ -259,7 +263,8 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
   awaitable<void> poll() {
     if (state_ == ConnectionState::disconnected || state_ == ConnectionState::auth_failed)
       set_state(ConnectionState::connecting, to_string(url_));
-    const Message reply = co_await call("eth_getWork", json::array());
+    const json::value no_params = json::array();
+    const Message reply = co_await call("eth_getWork", no_params);
     // A node still syncing, or without an etherbase, answers with an error.
     if (reply.error) throw NodeFault("eth_getWork failed: " + error_text(*reply.error), true);
     bool new_work = false;
@@ -458,7 +463,8 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
             response = json_response(400, json::serialize(json::object{{"error", printable(e.what())}}), keep_alive);
           }
         }
-        co_await transport->write(serialize(std::move(response)));
+        const std::string answer = serialize(std::move(response));
+        co_await transport->write(answer);
         if (!keep_alive) break;
       }
     } catch (const std::exception& e) {

@@ -33,7 +33,8 @@ asio::awaitable<bool> HttpReader::read(Transport& transport, Parser& parser) {
     if (buffer_.size() >= buffer_.max_size()) throw ProtocolError("HTTP message too large");
     std::size_t n = 0;
     try {
-      n = co_await transport.read_some(buffer_.prepare(std::min<std::size_t>(16 * 1024, buffer_.max_size() - buffer_.size())));
+      const auto space = buffer_.prepare(std::min<std::size_t>(16 * 1024, buffer_.max_size() - buffer_.size()));
+      n = co_await transport.read_some(space);
     } catch (const boost::system::system_error& e) {
       const bool closed = e.code() == asio::error::eof || e.code() == asio::ssl::error::stream_truncated;
       if (!closed) throw;

@@ -1,7 +1,7 @@
 // Solo mining against the simulated node over loopback HTTP: getwork URLs, blocks found and
 // accepted, stale work refused, the node's faults (down, syncing, HTTP errors, slow answers) with
 // backoff, hashrate reports as core-geth parses them, the epoch from the block number, pushed
-// work in both of core-geth's forms, and HTTP Basic credentials.
+// work in both of core-geth's forms, HTTP Basic credentials and HTTPS.
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -327,6 +327,30 @@ TEST_F(Getwork, BasicCredentialsFromTheUrl) {
   ASSERT_TRUE(test::run_until(wrong.io, [&] { return wrong.recorder.has_state(ConnectionState::auth_failed); }));
   EXPECT_FALSE(wrong.source->alive());
   EXPECT_GE(wrong.node->stats().unauthorized, 1u);
+}
+
+TEST_F(Getwork, HttpsWithThePinnedCertificate) {
+  test::TempDir dir;
+  const test::Certificate cert = test::make_self_signed(dir.path());
+  GetworkNodeConfig config = node_config();
+  config.tls_cert = cert.cert.string();
+  config.tls_key = cert.key.string();
+  SoloRig rig(config);
+  EXPECT_EQ(rig.node->url().substr(0, 16), "getwork+https://");
+  rig.connect([&](PoolConfig& p) { p.tls.fingerprint = cert.fingerprint; });
+  ASSERT_TRUE(rig.wait_alive(true));
+  EXPECT_EQ(rig.submit(rig.share()).outcome, ShareOutcome::accepted);
+
+  // Without the pin the self-signed certificate is refused, and the reason says so.
+  SoloRig unpinned(config);
+  unpinned.connect();
+  const auto refused = [&] {
+    for (const auto& [state, why] : unpinned.recorder.states)
+      if (state == ConnectionState::disconnected && why.find("certificate") != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(test::run_until(unpinned.io, refused));
+  EXPECT_FALSE(unpinned.source->alive());
 }
 
 }  // namespace

@@ -163,7 +163,8 @@ class GetworkNode::Impl : public std::enable_shared_from_this<Impl> {
           co_await timer.async_wait(use_awaitable);
         }
         const bool keep_alive = request->keep_alive();
-        co_await transport->write(serialize(self->answer(*request, keep_alive)));
+        const std::string answer = serialize(self->answer(*request, keep_alive));
+        co_await transport->write(answer);
         if (!keep_alive) break;
       }
     } catch (const std::exception& e) {
@@ -234,7 +235,8 @@ class GetworkNode::Impl : public std::enable_shared_from_this<Impl> {
       co_await asio::async_connect(transport->socket(), endpoints, use_awaitable);
       HttpRequest request = json_post(target.host + ":" + target.port, target.path, "", body);
       request.keep_alive(false);
-      co_await transport->write(serialize(std::move(request)));
+      const std::string bytes = serialize(std::move(request));
+      co_await transport->write(bytes);
       HttpReader reader;
       const HttpResponse response = co_await reader.response(*transport);
       if (response.result_int() == 200) ++self->stats_.pushes;
