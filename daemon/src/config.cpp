@@ -441,10 +441,13 @@ Config read_config(Reader& r, const YAML::Node& root) {
     r.error(root["pools"] ? root["pools"].Mark() : root.Mark(), "pools: a list of at least one pool is required");
   } else {
     std::set<std::string> names;
+    std::set<std::pair<std::string, std::uint16_t>> notify_ports;
     std::size_t index = 0;
     for (const auto& node : root["pools"]) {
       c.pools.push_back(read_pool(r, node, index++, defaults));
       if (!names.insert(c.pools.back().name).second) r.error(node, "pool name '" + c.pools.back().name + "' is used twice");
+      if (const auto& at = c.pools.back().notify_listen; at && !notify_ports.insert({at->host, at->port}).second)
+        r.error(node["notify_listen"], "notify_listen: another pool listens there already");
     }
   }
   if (root["strategy"]) {

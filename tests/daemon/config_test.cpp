@@ -149,6 +149,10 @@ pools:
   EXPECT_NE(errors.find("give a port"), std::string::npos) << errors;
   errors = messages(parse_errors("pools:\n  - url: stratum2+tcp://pool:4444\n    user: w\n    getwork_poll: 1s\n"));
   EXPECT_NE(errors.find("are for getwork"), std::string::npos) << errors;
+  errors =
+      messages(parse_errors("pools:\n  - url: getwork+http://127.0.0.1:8545\n    notify_listen: 127.0.0.1:8546\n"
+                            "  - name: two\n    url: getwork+http://127.0.0.1:8547\n    notify_listen: 127.0.0.1:8546\n"));
+  EXPECT_NE(errors.find("another pool listens there already"), std::string::npos) << errors;
   errors = messages(parse_errors("pools:\n  - url: getwork+http://u:secret@127.0.0.1:port\n"));
   EXPECT_EQ(errors.find("secret"), std::string::npos) << errors;
   EXPECT_NE(errors.find("***@"), std::string::npos) << errors;
