@@ -1,4 +1,4 @@
-// Solo mining against the simulated node over loopback HTTP: getwork URLs, blocks found and
+// Solo mining against the simulated node over loopback HTTP: pushed work decoded, blocks found and
 // accepted, stale work refused, the node's faults (down, syncing, HTTP errors, slow answers) with
 // backoff, hashrate reports as core-geth parses them, the epoch from the block number, pushed
 // work in both of core-geth's forms, HTTP Basic credentials and HTTPS.
@@ -8,7 +8,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "dagminer/core/pool_url.hpp"
 #include "dagminer/stratum/getwork_node.hpp"
 #include "dagminer/stratum/protocol.hpp"
 #include "harness.hpp"
@@ -66,33 +65,6 @@ class Getwork : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { spdlog::set_level(spdlog::level::warn); }
 };
-
-TEST(GetworkUrl, SchemePathAndCredentials) {
-  const PoolUrl u = parse_pool_url("getwork+http://miner:s3cret@127.0.0.1:8545/rpc");
-  EXPECT_EQ(u.protocol, PoolProtocol::getwork);
-  EXPECT_FALSE(u.tls);
-  EXPECT_EQ(u.host, "127.0.0.1");
-  EXPECT_EQ(u.port, 8545);
-  EXPECT_EQ(u.path, "/rpc");
-  EXPECT_EQ(u.basic_auth, "miner:s3cret");
-  const PoolUrl s = parse_pool_url("getwork+https://[::1]:8545");
-  EXPECT_TRUE(s.tls);
-  EXPECT_EQ(s.host, "::1");
-  EXPECT_EQ(s.path, "/");
-  EXPECT_TRUE(s.basic_auth.empty());
-
-  EXPECT_THROW(parse_pool_url("getwork+tcp://127.0.0.1:8545"), std::invalid_argument);
-  EXPECT_THROW(parse_pool_url("stratum2+tcp://127.0.0.1:4444/path"), std::invalid_argument);
-  try {
-    parse_pool_url("getwork+http://miner:s3cret@127.0.0.1:port");
-    FAIL() << "a bad port was accepted";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_EQ(std::string(e.what()).find("s3cret"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("port"), std::string::npos) << e.what();
-  }
-  EXPECT_EQ(redact_credentials("getwork+http://miner:s3cret@127.0.0.1:8545/a@b"), "getwork+http://***@127.0.0.1:8545/a@b");
-  EXPECT_EQ(redact_credentials("stratum2+tcp://pool:4444"), "stratum2+tcp://pool:4444");
-}
 
 TEST(GetworkPush, DecodesBothOfCoreGethsForms) {
   const PushedWork array = decode_pushed_work(R"(["0x)" + std::string(64, 'a') + R"(","0x)" + std::string(64, 'b') + R"(","0x)" +
