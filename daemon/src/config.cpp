@@ -74,6 +74,8 @@ std::optional<MemoryBudget> parse_memory_budget(std::string_view text) {
                                                               {"TiB", 1099511627776.0}};
   for (const auto& [name, scale] : units)
     if (unit == name) {
+      // Beyond 2^64 bytes the conversion would be undefined (the config fuzzer found 4.8e112).
+      if (!(value * scale < 18446744073709551615.0)) return std::nullopt;
       b.bytes = static_cast<std::uint64_t>(value * scale);
       return b;
     }

@@ -206,7 +206,7 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
       Deadline deadline(executor_, c->transport, limit);
       try {
         if (!reused) co_await connect(*c);
-        const std::string request = serialize(json_post(url_.host, url_.path, url_.basic_auth, body));
+        const std::string request = serialize(json_post(to_string(url_), url_.path, url_.basic_auth, body));
         co_await c->transport->write(request);
         sent = true;
         HttpResponse response = co_await c->reader.response(*c->transport);

@@ -42,7 +42,7 @@ class HttpReader {
 std::string serialize(HttpRequest message);
 std::string serialize(HttpResponse message);
 
-// A JSON-RPC POST to `path` with `Host: host`, and HTTP Basic credentials when `basic_auth`
+// A JSON-RPC POST to `path` with `Host: host` (host:port), and HTTP Basic credentials when `basic_auth`
 // ("user:password") is not empty.
 HttpRequest json_post(std::string_view host, std::string_view path, std::string_view basic_auth, std::string body);
 HttpResponse json_response(unsigned status, std::string body, bool keep_alive);

@@ -354,6 +354,8 @@ TEST(Config, MemoryBudgets) {
   EXPECT_FALSE(parse_memory_budget("0"));
   EXPECT_FALSE(parse_memory_budget("101%"));
   EXPECT_FALSE(parse_memory_budget("8 GiB"));
+  EXPECT_FALSE(parse_memory_budget("4.8e112TiB"));  // more than 2^64 bytes
+  EXPECT_FALSE(parse_memory_budget("18446744073709551616"));
 }
 
 }  // namespace
