@@ -104,7 +104,8 @@ json::object pools_json(const ServiceSnapshot& s) {
                    {"epoch", p.epoch < 0 ? json::value(nullptr) : json::value(p.epoch)},
                    {"latency_ms", p.latency ? json::value(p.latency->count()) : json::value(nullptr)},
                    {"shares", shares_json(p.shares)},
-                   {"problem", p.problem.empty() ? json::value(nullptr) : json::value(p.problem)}};
+                   {"problem", p.problem.empty() ? json::value(nullptr) : json::value(p.problem)},
+                   {"blocks_found", p.blocks_found}};
     pools.push_back(std::move(o));
   }
   return {{"pools", std::move(pools)}};

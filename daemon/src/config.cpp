@@ -74,6 +74,8 @@ std::optional<MemoryBudget> parse_memory_budget(std::string_view text) {
                                                               {"TiB", 1099511627776.0}};
   for (const auto& [name, scale] : units)
     if (unit == name) {
+      // Beyond 2^64 bytes the conversion would be undefined (the config fuzzer found 4.8e112).
+      if (!(value * scale < 18446744073709551615.0)) return std::nullopt;
       b.bytes = static_cast<std::uint64_t>(value * scale);
       return b;
     }
@@ -95,6 +97,7 @@ constexpr DurationRange timeout_range{1s, 24h};
 constexpr DurationRange interval_range{1s, 24h};
 constexpr DurationRange zero_allowed_range{0s, 24h};
 constexpr DurationRange backoff_range{1ms, 24h};
+constexpr DurationRange getwork_poll_range{10ms, 1h};
 
 // "0", "1ms", "1s", "2m", "24h": the largest unit that divides the duration exactly.
 std::string duration_text(milliseconds d) {
@@ -246,14 +249,29 @@ void read_tls(Reader& r, const YAML::Node& node, TlsConfig& tls) {
   }
 }
 
+bool is_loopback(const std::string& host);
+std::optional<std::string> read_listen(const std::string& listen, ListenAddress& out);
+
+// A getwork pool's notify_listen: loopback only, since the node's POSTs carry no credentials.
+void read_notify_listen(Reader& r, const YAML::Node& node, PoolConfig& p) {
+  auto text = r.string(node, "notify_listen");
+  if (!text || text->empty()) return;
+  ListenAddress at;
+  if (auto problem = read_listen(*text, at)) r.error(node, "notify_listen: " + *problem);
+  else if (!is_loopback(at.host))
+    r.error(node, "notify_listen: " + *text + " is not a loopback address: anyone who reaches it could push work to the miner");
+  else if (at.port == 0) r.error(node, "notify_listen: give a port, the node's --miner.notify URL names it");
+  else p.notify_listen = at;
+}
+
 PoolConfig read_pool(Reader& r, const YAML::Node& node, std::size_t index, const PoolConfig& defaults) {
   PoolConfig p = defaults;
   p.name = "pool" + std::to_string(index);
   p.priority = static_cast<int>(index);
-  if (!r.check_map(
-          node, "a pool",
-          {"name", "url", "user", "password", "worker", "algorithm", "priority", "weight", "enabled", "tls", "job_timeout",
-           "response_timeout", "hashrate_interval", "backoff", "max_protocol_errors", "max_share_rate", "rejection_cooldown"}))
+  if (!r.check_map(node, "a pool",
+                   {"name", "url", "user", "password", "worker", "algorithm", "priority", "weight", "enabled", "tls",
+                    "job_timeout", "response_timeout", "hashrate_interval", "backoff", "max_protocol_errors", "max_share_rate",
+                    "rejection_cooldown", "getwork_poll", "notify_listen"}))
     return p;
   if (node["name"]) p.name = r.string(node["name"], "name").value_or(p.name);
   if (!node["url"]) r.error(node, "pool '" + p.name + "': url is required");
@@ -261,8 +279,10 @@ PoolConfig read_pool(Reader& r, const YAML::Node& node, std::size_t index, const
     p.url = *url;
     if (auto problem = url_problem(p.url)) r.error(node["url"], "url: " + *problem);
   }
-  if (!node["user"]) r.error(node, "pool '" + p.name + "': user is required (wallet or account)");
-  else p.user = r.string(node["user"], "user").value_or("");
+  // A node mines to its own etherbase: a getwork pool needs no user.
+  const bool getwork = !p.url.empty() && !url_problem(p.url) && parse_pool_url(p.url).protocol == PoolProtocol::getwork;
+  if (!node["user"] && !getwork) r.error(node, "pool '" + p.name + "': user is required (wallet or account)");
+  else if (node["user"]) p.user = r.string(node["user"], "user").value_or("");
   if (node["password"]) p.password = r.string(node["password"], "password").value_or(p.password);
   if (node["worker"]) p.worker = r.string(node["worker"], "worker").value_or("");
   if (node["algorithm"]) {
@@ -276,6 +296,10 @@ PoolConfig read_pool(Reader& r, const YAML::Node& node, std::size_t index, const
   if (node["enabled"]) p.enabled = r.boolean(node["enabled"], "enabled").value_or(p.enabled);
   if (node["tls"]) read_tls(r, node["tls"], p.tls);
   read_connection_settings(r, node, p);
+  if (node["getwork_poll"]) r.duration(node["getwork_poll"], "getwork_poll", getwork_poll_range, p.getwork_poll);
+  if (node["notify_listen"]) read_notify_listen(r, node["notify_listen"], p);
+  if (!getwork && (node["getwork_poll"] || node["notify_listen"]))
+    r.error(node, "pool '" + p.name + "': getwork_poll and notify_listen are for getwork+http(s):// pools");
   return p;
 }
 
@@ -335,7 +359,7 @@ bool is_loopback(const std::string& host) {
 }
 
 // "127.0.0.1:4067" or "[::1]:4067"; host names are not resolved, so the address is exact.
-std::optional<std::string> read_listen(const std::string& listen, ApiConfig& api) {
+std::optional<std::string> read_listen(const std::string& listen, ListenAddress& out) {
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) return "expected address:port, e.g. 127.0.0.1:4067 or [::1]:4067";
   std::string host = listen.substr(0, colon);
@@ -352,8 +376,8 @@ std::optional<std::string> read_listen(const std::string& listen, ApiConfig& api
   const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
   if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value > 65535)
     return "bad port '" + port + "' (0 to 65535; 0 picks a free one)";
-  api.host = host;
-  api.port = static_cast<std::uint16_t>(value);
+  out.host = host;
+  out.port = static_cast<std::uint16_t>(value);
   return std::nullopt;
 }
 
@@ -375,11 +399,12 @@ void read_api(Reader& r, const YAML::Node& node, ApiConfig& api) {
   }
   if (node["listen"]) {
     if (auto listen = r.string(node["listen"], "api.listen")) {
+      ListenAddress at;
       if (listen->empty()) {
         api.enabled = false;
-      } else if (auto problem = read_listen(*listen, api)) {
+      } else if (auto problem = read_listen(*listen, at)) {
         r.error(node["listen"], "api.listen: " + *problem);
-      } else if (!is_loopback(api.host) && api.token.empty()) {
+      } else if (api.host = at.host, api.port = at.port; !is_loopback(api.host) && api.token.empty()) {
         r.error(node["listen"],
                 "api.listen: " + *listen +
                     " is not a loopback address: set api.token first, the control endpoints would be open to the network");
@@ -478,10 +503,13 @@ Config read_config(Reader& r, const YAML::Node& root) {
     r.error(root["pools"] ? root["pools"].Mark() : root.Mark(), "pools: a list of at least one pool is required");
   } else {
     std::set<std::string> names;
+    std::set<std::pair<std::string, std::uint16_t>> notify_ports;
     std::size_t index = 0;
     for (const auto& node : root["pools"]) {
       c.pools.push_back(read_pool(r, node, index++, defaults));
       if (!names.insert(c.pools.back().name).second) r.error(node, "pool name '" + c.pools.back().name + "' is used twice");
+      if (const auto& at = c.pools.back().notify_listen; at && !notify_ports.insert({at->host, at->port}).second)
+        r.error(node["notify_listen"], "notify_listen: another pool listens there already");
     }
   }
   if (root["strategy"]) {

@@ -213,6 +213,9 @@ std::string prometheus_metrics(const ServiceSnapshot& s) {
   m.family("dagminer_pool_unhealthy", "gauge",
            "1 while a pool is marked for rejecting shares that verified here or for a wrong algorithm (the API's problem).");
   for (const auto& p : s.pools) m.sample({{"pool", p.name}}, !p.problem.empty());
+  m.family("dagminer_pool_blocks_found_total", "counter",
+           "Blocks found solo: solutions a getwork node accepted (always 0 for Stratum pools).");
+  for (const auto& p : s.pools) m.sample({{"pool", p.name}}, d(p.blocks_found));
   m.family("dagminer_pool_latency_seconds", "gauge", "Round trip of the last request a connected pool answered.");
   for (const auto& p : s.pools)
     if (p.latency) m.sample({{"pool", p.name}}, static_cast<double>(p.latency->count()) / 1000);

@@ -2,6 +2,7 @@
 // locally. Serves until SIGINT/SIGTERM (or --duration), then prints the per-session summary.
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include "commands.hpp"
 #include "dagminer/core/light_cache_store.hpp"
 #include "dagminer/stratum/error_codes.hpp"
+#include "dagminer/stratum/getwork_node.hpp"
 #include "dagminer/stratum/pool_simulator.hpp"
 
 namespace dagminer::cli {
@@ -37,6 +39,11 @@ struct PoolsimOptions {
   std::string cache_dir;
   std::string duration;
   std::string log_level = "info";
+  // --dialect getwork: a node instead of a pool.
+  std::vector<std::string> notify;
+  bool notify_full = false;
+  unsigned work_elements = 4;
+  std::string basic_auth;
 };
 
 // "250ms", "5s", "2m" or a plain number of seconds.
@@ -84,7 +91,45 @@ PoolProtocol parse_dialect(const std::string& name) {
   if (name == "ethproxy") return PoolProtocol::ethproxy;
   if (name == "es1") return PoolProtocol::ethereum_stratum_1;
   if (name == "es2") return PoolProtocol::ethereum_stratum_2;
-  throw UsageError("--dialect: expected auto, ethproxy, es1 or es2, got '" + name + "'");
+  if (name == "getwork") return PoolProtocol::getwork;
+  throw UsageError("--dialect: expected auto, ethproxy, es1, es2 or getwork, got '" + name + "'");
+}
+
+// Serves `node` until SIGINT/SIGTERM or `duration`, a new block every `block_interval`.
+int serve_node(boost::asio::io_context& io, stratum::GetworkNode& node, std::chrono::milliseconds block_interval,
+               std::chrono::milliseconds duration) {
+  std::printf("poolsim: node listening on %s\n", node.url().c_str());
+  std::fflush(stdout);
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (!ec) io.stop();
+  });
+  boost::asio::steady_timer stop_timer(io);
+  if (duration.count() > 0) {
+    stop_timer.expires_after(duration);
+    stop_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) io.stop();
+    });
+  }
+  boost::asio::steady_timer block_timer(io);
+  std::function<void()> next_block = [&] {
+    if (block_interval.count() <= 0) return;
+    block_timer.expires_after(block_interval);
+    block_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      node.new_block();
+      spdlog::info("poolsim: block {}", node.block());
+      next_block();
+    });
+  };
+  next_block();
+  io.run();
+  const auto& s = node.stats();
+  std::printf("poolsim: blocks accepted %llu, stale %llu, invalid %llu, unauthorized %llu, eth_getWork %llu, pushes %llu\n",
+              static_cast<unsigned long long>(s.blocks_accepted), static_cast<unsigned long long>(s.stale),
+              static_cast<unsigned long long>(s.invalid), static_cast<unsigned long long>(s.unauthorized),
+              static_cast<unsigned long long>(s.get_work), static_cast<unsigned long long>(s.pushes));
+  return 0;
 }
 
 int run_poolsim(const PoolsimOptions& o) {
@@ -123,6 +168,32 @@ int run_poolsim(const PoolsimOptions& o) {
   const auto duration = o.duration.empty() ? std::chrono::milliseconds(0) : parse_duration(o.duration, "--duration");
 
   boost::asio::io_context io;
+  if (config.dialect == PoolProtocol::getwork) {
+    if (!schedules.empty() || move_after.count() > 0)
+      throw UsageError("--dialect getwork: --fault and --next-epoch-after are for Stratum pools");
+    if (o.work_elements != 3 && o.work_elements != 4) throw UsageError("--work-elements: expected 3 or 4");
+    stratum::GetworkNodeConfig node_config;
+    node_config.address = o.listen;
+    node_config.port = o.port;
+    node_config.tls_cert = o.tls_cert;
+    node_config.tls_key = o.tls_key;
+    node_config.algo = config.algo;
+    node_config.epoch = config.epoch;
+    node_config.difficulty = config.difficulty;
+    node_config.three_element_work = o.work_elements == 3;
+    node_config.basic_auth = o.basic_auth;
+    node_config.notify_urls = o.notify;
+    node_config.notify_full = o.notify_full;
+    spdlog::info("poolsim: preparing the {} epoch {} light cache", o.algo, o.epoch);
+    node_config.cache = LightCacheStore(config.light_cache_dir).get(config.algo, config.epoch).cache;
+    std::unique_ptr<stratum::GetworkNode> node;
+    try {
+      node = std::make_unique<stratum::GetworkNode>(io, node_config);
+    } catch (const std::runtime_error& e) {
+      throw UsageError(e.what());
+    }
+    return serve_node(io, *node, config.job_interval, duration);
+  }
   // The next epoch's cache is ready before the pool listens, so the move itself costs nothing.
   std::shared_ptr<const LightCache> next_cache;
   if (move_after.count() > 0) {
@@ -207,7 +278,8 @@ Runner add_poolsim_command(CLI::App& root) {
   cmd->add_option("--listen", o->listen, "address to listen on, IPv4 or IPv6")->capture_default_str();
   cmd->add_option("--port", o->port, "TCP port (0: any free port)")->capture_default_str();
   cmd->add_option("--dialect", o->dialect,
-                  "auto (serve whichever the miner speaks), ethproxy, es1 (EthereumStratum/1.0.0) or es2 (EthereumStratum/2.0.0)")
+                  "auto (serve whichever the miner speaks), ethproxy, es1 (EthereumStratum/1.0.0), es2 (EthereumStratum/2.0.0) "
+                  "or getwork (a node's HTTP JSON-RPC, as core-geth serves a remote miner)")
       ->capture_default_str();
   auto* cert = cmd->add_option("--tls-cert", o->tls_cert, "PEM certificate chain: serve TLS");
   auto* key = cmd->add_option("--tls-key", o->tls_key, "PEM private key of --tls-cert");
@@ -232,6 +304,11 @@ Runner add_poolsim_command(CLI::App& root) {
   cmd->add_option("--cache-dir", o->cache_dir,
                   "light cache directory (default: " + LightCacheStore::default_directory().string() + ")");
   cmd->add_option("--duration", o->duration, "stop after this long (default: until SIGINT/SIGTERM)");
+  cmd->add_option("--notify", o->notify, "getwork: POST each new block's work here, like core-geth's --miner.notify URL");
+  cmd->add_flag("--notify-full", o->notify_full, "getwork: POST the block header as JSON instead (--miner.notify.full)");
+  cmd->add_option("--work-elements", o->work_elements, "getwork: eth_getWork answers 4 elements (with the block number) or 3")
+      ->capture_default_str();
+  cmd->add_option("--basic-auth", o->basic_auth, "getwork: require HTTP Basic credentials USER:PASSWORD");
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warning, error or off")->capture_default_str();
   return [o] { return run_poolsim(*o); };
 }

@@ -1,6 +1,8 @@
 // What the three dialects share: request names, job building and reading rejections.
 #include "dialect.hpp"
 
+#include <stdexcept>
+
 #include <boost/json/serialize.hpp>
 
 #include "dagminer/core/hex.hpp"
@@ -38,6 +40,7 @@ std::unique_ptr<Dialect> make_dialect(PoolProtocol protocol, const DialectSettin
     case PoolProtocol::ethereum_stratum_2: return make_ethereum_stratum_2(settings);
     case PoolProtocol::automatic:
     case PoolProtocol::ethereum_stratum_1: break;
+    case PoolProtocol::getwork: throw std::invalid_argument("getwork is a node's HTTP JSON-RPC, not a Stratum dialect");
   }
   return make_ethereum_stratum_1(settings);
 }

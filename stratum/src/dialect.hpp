@@ -47,6 +47,8 @@ struct Reaction {
   std::optional<Job> job;  // `received` is left for the session to stamp
 };
 
+struct Es2Resume;
+
 // Who we are to the pool; the same for every connection of a client.
 struct DialectSettings {
   std::string pool;   // the configured name, put in every Job
@@ -57,6 +59,9 @@ struct DialectSettings {
   Algorithm algo = Algorithm::ethash;
   Hash256 client_id{};         // eth_submitHashrate's miner id
   bool may_fall_back = false;  // stratum+tcp: EthereumStratum/1.0.0 may hand over to EthProxy
+  // EthereumStratum/2.0.0: what one connection leaves for the next to resume (shared by all the
+  // client's connections); null: never resume.
+  std::shared_ptr<Es2Resume> es2_resume;
 };
 
 class Dialect {
@@ -103,6 +108,14 @@ struct NextJob {
   NonceSpace nonces;
   Algorithm algo = Algorithm::ethash;
   std::optional<int> epoch;  // EthereumStratum/2.0.0 announces it instead of a seed
+};
+
+// An EthereumStratum/2.0.0 session as the next connection may resume it (EIP-1571: a pool that
+// resumes keeps the extranonce, the authorized worker and the settings of the session).
+struct Es2Resume {
+  std::string session;  // mining.subscribe's answer; empty: nothing to resume
+  std::string token;    // mining.authorize's answer in that session
+  NextJob next;         // the settings announced for the next job
 };
 
 // The Job a work notice announces under `next`. Throws ProtocolError for a seed of no epoch.

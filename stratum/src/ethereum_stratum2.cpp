@@ -1,7 +1,8 @@
-// EthereumStratum/2.0.0 (EIP-1571 draft, stratum3+tcp): mining.hello, mining.subscribe,
-// mining.authorize (whose result is the session token), mining.set for the next job's epoch,
+// EthereumStratum/2.0.0 (EIP-1571 draft, stratum3+tcp): mining.hello, mining.subscribe (with the
+// previous session's id to resume it where the pool said "resume" in its hello),
+// mining.authorize (whose result is the worker's token), mining.set for the next job's epoch,
 // target, algorithm and extranonce, mining.notify [job, height, header, clean], mining.noop to
-// stay visible to a pool that drops silent miners, 16-bit request ids.
+// stay visible to a pool that drops silent miners, mining.bye, 16-bit request ids.
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
@@ -36,13 +37,7 @@ class EthereumStratum2 final : public Dialect {
   Reaction on_reply(Request kind, const Message& reply) override {
     switch (kind) {
       case Request::hello: return on_hello(reply);
-      case Request::subscribe: {
-        if (reply.error) return refused("mining.subscribe refused: " + error_text(*reply.error));
-        Reaction r;
-        r.requests.push_back({Request::authorize, "mining.authorize",
-                              json::array{json::string(settings_.login), json::string(settings_.password)}});
-        return r;
-      }
+      case Request::subscribe: return on_subscribe(reply);
       case Request::authorize: {
         Reaction r;
         if (reply.error || !reply.result.is_string()) {
@@ -51,6 +46,7 @@ class EthereumStratum2 final : public Dialect {
           return r;
         }
         token_ = std::string(reply.result.get_string());
+        if (auto& memory = settings_.es2_resume) memory->token = token_;
         r.verdict = Reaction::Verdict::authorized;
         return r;
       }
@@ -62,8 +58,11 @@ class EthereumStratum2 final : public Dialect {
     Reaction r;
     if (m.method == "mining.set") apply(decode_es2_set(m.params));
     else if (m.method == "mining.notify") r.job = job_from_notice(decode_es2_notify(m.params), next_, settings_.pool);
-    else if (m.method == "mining.bye") r = {Reaction::Verdict::goodbye, "the pool said goodbye (mining.bye)", {}, {}};
-    else if (m.method != "mining.hashrate") return std::nullopt;  // the pool's view of our rate: informational
+    else if (m.method == "mining.bye") {
+      // A session ended by bye cannot be resumed.
+      if (auto& memory = settings_.es2_resume) *memory = {};
+      r = {Reaction::Verdict::goodbye, "the pool said goodbye (mining.bye)", {}, {}};
+    } else if (m.method != "mining.hashrate") return std::nullopt;  // the pool's view of our rate: informational
     return r;
   }
 
@@ -106,8 +105,33 @@ class EthereumStratum2 final : public Dialect {
     if (const auto* enc = o.if_contains("encoding"); enc && enc->is_string() && enc->get_string() != "plain")
       return refused("the pool requires " + printable(enc->get_string()) + " encoding, which dagminer does not support");
     if (const auto* t = o.if_contains("timeout")) server_timeout_ = std::chrono::seconds(decode_hex_number(*t, "timeout"));
+    const auto* resume = o.if_contains("resume");
+    const bool resumes = resume && (*resume == json::value(true) || *resume == json::value("1"));
+    const auto& memory = settings_.es2_resume;
+    resuming_ = resumes && memory && !memory->session.empty() && !memory->token.empty() ? memory->session : std::string();
     Reaction r;
-    r.requests.push_back({Request::subscribe, "mining.subscribe", nullptr});
+    r.requests.push_back({Request::subscribe, "mining.subscribe",
+                          resuming_.empty() ? json::value(nullptr) : json::value(json::string(resuming_))});
+    return r;
+  }
+
+  // The answer is the session id: the one asked for when the pool resumed the session (then the
+  // worker stays authorized and the extranonce and settings stay in force), else a new one.
+  Reaction on_subscribe(const Message& reply) {
+    if (reply.error) return refused("mining.subscribe refused: " + error_text(*reply.error));
+    const std::string session = reply.result.is_string() ? std::string(reply.result.get_string()) : std::string();
+    auto& memory = settings_.es2_resume;
+    Reaction r;
+    if (!resuming_.empty() && session == resuming_) {
+      token_ = memory->token;
+      next_ = memory->next;
+      r.verdict = Reaction::Verdict::authorized;
+      r.reason = "resumed session " + printable(session);
+      return r;
+    }
+    if (memory) *memory = {session, {}, next_};
+    r.requests.push_back(
+        {Request::authorize, "mining.authorize", json::array{json::string(settings_.login), json::string(settings_.password)}});
     return r;
   }
 
@@ -116,10 +140,12 @@ class EthereumStratum2 final : public Dialect {
     if (s.epoch) next_.epoch = *s.epoch;
     if (s.target) next_.target = *s.target;
     if (s.nonces) next_.nonces = *s.nonces;
+    if (auto& memory = settings_.es2_resume) memory->next = next_;
   }
 
   DialectSettings settings_;
   NextJob next_;
+  std::string resuming_;                   // the session id asked for in mining.subscribe, if any
   std::string token_;                      // mining.authorize's result, sent with every share
   std::chrono::seconds server_timeout_{};  // mining.hello: the pool drops miners silent this long
 };

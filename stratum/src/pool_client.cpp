@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "dagminer/stratum/protocol.hpp"
+#include "getwork_source.hpp"
 #include "pool_jobs.hpp"
 #include "session.hpp"
 #include "transport.hpp"
@@ -58,6 +59,7 @@ DialectSettings dialect_settings(const PoolConfig& config, const PoolUrl& url, s
   s.port = url.port;
   s.algo = config.algo;
   for (auto& byte : s.client_id) byte = static_cast<std::uint8_t>(random());
+  s.es2_resume = std::make_shared<Es2Resume>();
   return s;
 }
 
@@ -75,6 +77,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl>, private Sess
         random_(std::random_device{}()),
         settings_(dialect_settings(config_, url_, random_)),
         protocol_(url_.protocol) {
+    if (protocol_ == PoolProtocol::getwork) throw std::invalid_argument("a getwork URL is a node's, not a Stratum pool's");
     if (!config_.tls.fingerprint.empty()) {
       const auto pin = parse_sha256_fingerprint(config_.tls.fingerprint);
       if (!pin) throw std::invalid_argument("tls.fingerprint must be a SHA-256 (64 hex digits, ':' allowed)");
@@ -337,6 +340,14 @@ JobSourceCounters PoolClient::counters() const noexcept { return impl_->counters
 
 std::unique_ptr<JobSource> make_job_source(boost::asio::any_io_executor executor, PoolConfig config,
                                            JobSource::Callbacks callbacks) {
+  PoolUrl url;
+  try {
+    url = parse_pool_url(config.url);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("pool " + config.name + ": " + e.what());
+  }
+  if (url.protocol == PoolProtocol::getwork)
+    return std::make_unique<GetworkSource>(std::move(executor), std::move(config), std::move(callbacks));
   return std::make_unique<PoolClient>(std::move(executor), std::move(config), std::move(callbacks));
 }
 

@@ -261,7 +261,7 @@ RpcError decode_error(const json::value& error) {
 std::string request_line(PoolProtocol dialect, std::uint64_t id, std::string_view method, const json::value& params) {
   json::object o;
   o["id"] = id;
-  if (dialect == PoolProtocol::ethproxy) o["jsonrpc"] = "2.0";
+  if (dialect == PoolProtocol::ethproxy || dialect == PoolProtocol::getwork) o["jsonrpc"] = "2.0";
   o["method"] = method;
   if (!params.is_null()) o["params"] = params;
   else if (dialect != PoolProtocol::ethereum_stratum_2) o["params"] = json::array();
@@ -286,6 +286,12 @@ std::string response_line(PoolProtocol dialect, const json::value& id, const jso
   if (dialect == PoolProtocol::ethereum_stratum_2) {
     if (error) o["error"] = json::object{{"code", error->code}, {"message", error->message}};
     else if (!result.is_null()) o["result"] = result;
+    return json::serialize(o) + "\n";
+  }
+  if (dialect == PoolProtocol::getwork) {  // a node speaks JSON-RPC 2.0 exactly: result or error
+    o["jsonrpc"] = "2.0";
+    if (error) o["error"] = json::object{{"code", error->code}, {"message", error->message}};
+    else o["result"] = result;
     return json::serialize(o) + "\n";
   }
   if (dialect == PoolProtocol::ethproxy) o["jsonrpc"] = "2.0";
@@ -352,6 +358,24 @@ WorkNotice decode_ethproxy_work(const json::value& result) {
   w.job_id = to_hex(std::span<const std::uint8_t>(w.header.data(), 8));
   w.clean = true;  // EthProxy sends work for a new block: older headers are void
   return w;
+}
+
+PushedWork decode_pushed_work(std::string_view body) {
+  boost::system::error_code ec;
+  const json::value root = json::parse(body, ec);
+  if (ec) throw ProtocolError("pushed work is not JSON: " + ec.message());
+  PushedWork out;
+  if (root.is_array()) {
+    out.work = decode_ethproxy_work(root);
+    out.block = out.work->height;
+  } else if (root.is_object()) {
+    const auto* number = root.get_object().if_contains("number");
+    if (!number) throw ProtocolError("pushed header has no block number");
+    out.block = height_of(*number);
+  } else {
+    throw ProtocolError("pushed work is neither a work array nor a block header");
+  }
+  return out;
 }
 
 Es2Settings decode_es2_set(const json::value& params) {

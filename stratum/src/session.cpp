@@ -120,6 +120,7 @@ void Session::apply(Reaction reaction, Clock::time_point read_at) {
       phase_ = Phase::authorized;
       job_deadline_ = Clock::now() + config_.job_timeout;
       last_hashrate_ = Clock::now();
+      if (!reaction.reason.empty()) spdlog::info("pool {}: {}", config_.name, reaction.reason);
       owner_.authorized(protocol());
       break;
     case Verdict::user_refused: return refuse_user(reaction.reason);

@@ -168,6 +168,22 @@ asio::awaitable<void> Outbox::drain(std::shared_ptr<Outbox> self) {
   self->writing_ = false;
 }
 
+asio::ip::tcp::endpoint listen_on(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& where) {
+  acceptor.open(where.protocol());
+  acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true));
+  boost::system::error_code ec;
+  acceptor.bind(where, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    std::string address = where.address().to_string();
+    if (where.address().is_v6()) address = "[" + address + "]";
+    throw std::runtime_error("cannot listen on " + address + ":" + std::to_string(where.port()) + ": " + ec.message());
+  }
+  return acceptor.local_endpoint();
+}
+
 std::string certificate_fingerprint(const std::string& pem_file) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(pem_file.c_str(), "r"), &std::fclose);
   if (!f) throw std::runtime_error("cannot open " + pem_file);

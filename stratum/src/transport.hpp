@@ -65,6 +65,10 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
   bool writing_ = false;
 };
 
+// Opens `acceptor` on `where` (reusing the address) and listens; returns the endpoint bound (the
+// port chosen when `where` asked for 0). Throws std::runtime_error naming the address.
+boost::asio::ip::tcp::endpoint listen_on(boost::asio::ip::tcp::acceptor& acceptor, const boost::asio::ip::tcp::endpoint& where);
+
 // SHA-256 of a PEM certificate file's first certificate, lower-case hex (for pinning).
 std::string certificate_fingerprint(const std::string& pem_file);
 

@@ -61,6 +61,34 @@ TEST(PoolUrl, ProtocolNames) {
   EXPECT_STREQ(to_string(PoolProtocol::ethproxy), "EthProxy");
   EXPECT_STREQ(to_string(PoolProtocol::ethereum_stratum_1), "EthereumStratum/1.0.0");
   EXPECT_STREQ(to_string(PoolProtocol::ethereum_stratum_2), "EthereumStratum/2.0.0");
+  EXPECT_STREQ(to_string(PoolProtocol::getwork), "getwork");
+}
+
+TEST(GetworkUrl, SchemePathAndCredentials) {
+  const PoolUrl u = parse_pool_url("getwork+http://miner:s3cret@127.0.0.1:8545/rpc");
+  EXPECT_EQ(u.protocol, PoolProtocol::getwork);
+  EXPECT_FALSE(u.tls);
+  EXPECT_EQ(u.host, "127.0.0.1");
+  EXPECT_EQ(u.port, 8545);
+  EXPECT_EQ(u.path, "/rpc");
+  EXPECT_EQ(u.basic_auth, "miner:s3cret");
+  const PoolUrl s = parse_pool_url("getwork+https://[::1]:8545");
+  EXPECT_TRUE(s.tls);
+  EXPECT_EQ(s.host, "::1");
+  EXPECT_EQ(s.path, "/");
+  EXPECT_TRUE(s.basic_auth.empty());
+
+  EXPECT_THROW(parse_pool_url("getwork+tcp://127.0.0.1:8545"), std::invalid_argument);
+  EXPECT_THROW(parse_pool_url("stratum2+tcp://127.0.0.1:4444/path"), std::invalid_argument);
+  try {
+    parse_pool_url("getwork+http://miner:s3cret@127.0.0.1:port");
+    FAIL() << "a bad port was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()).find("s3cret"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("port"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(redact_credentials("getwork+http://miner:s3cret@127.0.0.1:8545/a@b"), "getwork+http://***@127.0.0.1:8545/a@b");
+  EXPECT_EQ(redact_credentials("stratum2+tcp://pool:4444"), "stratum2+tcp://pool:4444");
 }
 
 TEST(Sha256Fingerprint, NormalisesSeparatorsAndCase) {

@@ -31,7 +31,9 @@ TEST(Config, ExampleFileIsValidAndSetsEveryKey) {
   for (const auto& e : load.errors) ADD_FAILURE() << e.to_string();
   ASSERT_TRUE(load.config);
   const Config& c = *load.config;
-  ASSERT_EQ(c.pools.size(), 2u);
+  ASSERT_EQ(c.pools.size(), 3u);
+  EXPECT_EQ(c.pools[2].getwork_poll, 500ms);
+  EXPECT_EQ(c.pools[2].notify_listen, (ListenAddress{"127.0.0.1", 8546}));
   EXPECT_EQ(c.pools[0].name, "main");
   EXPECT_EQ(c.pools[0].algo, Algorithm::etchash);
   EXPECT_EQ(c.pools[0].weight, 3u);
@@ -118,6 +120,42 @@ backoff: {initial: 2s, max: 30s}
   EXPECT_EQ(c.share_journal, "/tmp/shares.jsonl");
   EXPECT_EQ(c.log_level, "debug");
   EXPECT_EQ(c.summary_interval, 10s);
+}
+
+TEST(Config, GetworkPools) {
+  const Config c = parse_ok(R"(
+pools:
+  - url: getwork+https://miner:pw@[::1]:8545/rpc
+    getwork_poll: 250ms
+    notify_listen: "[::1]:8546"
+  - url: getwork+http://127.0.0.1:8545
+)");
+  ASSERT_EQ(c.pools.size(), 2u);
+  EXPECT_EQ(c.pools[0].getwork_poll, 250ms);
+  EXPECT_EQ(c.pools[0].notify_listen, (ListenAddress{"::1", 8546}));
+  EXPECT_TRUE(c.pools[0].user.empty());
+  EXPECT_EQ(c.pools[1].getwork_poll, 500ms);
+  EXPECT_FALSE(c.pools[1].notify_listen.has_value());
+
+  const auto messages = [](const std::vector<ConfigError>& errors) {
+    std::string all;
+    for (const auto& e : errors) all += e.to_string() + "\n";
+    return all;
+  };
+  std::string errors =
+      messages(parse_errors("pools:\n  - url: getwork+http://127.0.0.1:8545\n    notify_listen: 0.0.0.0:8546\n"));
+  EXPECT_NE(errors.find("not a loopback address"), std::string::npos) << errors;
+  errors = messages(parse_errors("pools:\n  - url: getwork+http://127.0.0.1:8545\n    notify_listen: 127.0.0.1:0\n"));
+  EXPECT_NE(errors.find("give a port"), std::string::npos) << errors;
+  errors = messages(parse_errors("pools:\n  - url: stratum2+tcp://pool:4444\n    user: w\n    getwork_poll: 1s\n"));
+  EXPECT_NE(errors.find("are for getwork"), std::string::npos) << errors;
+  errors =
+      messages(parse_errors("pools:\n  - url: getwork+http://127.0.0.1:8545\n    notify_listen: 127.0.0.1:8546\n"
+                            "  - name: two\n    url: getwork+http://127.0.0.1:8547\n    notify_listen: 127.0.0.1:8546\n"));
+  EXPECT_NE(errors.find("another pool listens there already"), std::string::npos) << errors;
+  errors = messages(parse_errors("pools:\n  - url: getwork+http://u:secret@127.0.0.1:port\n"));
+  EXPECT_EQ(errors.find("secret"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("***@"), std::string::npos) << errors;
 }
 
 TEST(Config, CpuListedTwiceIsTwoDevices) {
@@ -316,6 +354,8 @@ TEST(Config, MemoryBudgets) {
   EXPECT_FALSE(parse_memory_budget("0"));
   EXPECT_FALSE(parse_memory_budget("101%"));
   EXPECT_FALSE(parse_memory_budget("8 GiB"));
+  EXPECT_FALSE(parse_memory_budget("4.8e112TiB"));  // more than 2^64 bytes
+  EXPECT_FALSE(parse_memory_budget("18446744073709551616"));
 }
 
 TEST(Config, RejectionCooldownForAllPoolsOrOneWithinItsRange) {

@@ -1,7 +1,9 @@
 // The engine in process: CPU devices and simulated pools over loopback, the engine on the
 // test's own event loop (run in steps between checks, so the test reads the engine's state on
 // the engine's thread). Shares accepted with the books balanced, failover, split by weight,
-// stale shares kept from the pool, every share settled at stop, a pool no source can use.
+// stale shares kept from the pool, every share settled at stop, a pool no source can use; solo
+// mining against a simulated getwork node (blocks in the books, pushed work timed, failover to a
+// Stratum pool and back).
 #include <algorithm>
 #include <fstream>
 #include <functional>
@@ -17,6 +19,7 @@
 #include "dagminer/daemon/engine.hpp"
 #include "dagminer/daemon/metrics.hpp"
 #include "reporting_device.hpp"
+#include "dagminer/stratum/getwork_node.hpp"
 
 namespace dagminer::test {
 namespace {
@@ -403,6 +406,68 @@ TEST_F(HealthEngineTest, UnderContinueTheHealthyDeviceMinesOnUntilNoneIsLeft) {
   ASSERT_TRUE(run_until([&] { return !engine.fault_exit().empty(); }, 5s));
   EXPECT_EQ(engine.fault_exit(), "every device has faulted");
   ASSERT_TRUE(stop());
+
+// A simulated getwork node on the engine's loop, pushing new blocks to the pool's notify_listen.
+class SoloTest : public EngineTest {
+ protected:
+  SoloTest() {
+    stratum::GetworkNodeConfig c;
+    c.difficulty = easy_difficulty;
+    c.cache = shared_light_cache(Algorithm::ethash, 0);
+    c.notify_urls = {"http://127.0.0.1:" + std::to_string(notify_port_) + "/"};
+    node_ = std::make_unique<stratum::GetworkNode>(io_, c);
+  }
+  Config solo_config(std::vector<PoolSpec> more = {}) const {
+    more.insert(more.begin(), PoolSpec{"node", node_->url(), 0});
+    Config c = engine_config(more, Strategy::failover);
+    PoolConfig& node = c.pools.front();
+    node.getwork_poll = std::chrono::milliseconds(300);
+    node.notify_listen = ListenAddress{"127.0.0.1", notify_port_};
+    // The node's one header lasts until new_block(): mine it at its own easy target from the
+    // start rather than at the share-rate bound the engine derives before it measured a hashrate.
+    node.max_share_rate = 100000;
+    return c;
+  }
+  PoolStatus status(const std::string& name) const { return status_of(engine_->pools(), name); }
+
+  std::uint16_t notify_port_ = free_loopback_port();
+  std::unique_ptr<stratum::GetworkNode> node_;
+};
+
+TEST_F(SoloTest, BlocksFoundAreInTheBooksAndPushedWorkIsTimed) {
+  Engine& engine = start(solo_config());
+  ASSERT_TRUE(run_until([&] { return accepted("node") >= 2; }, 60s));
+  const std::uint64_t switches = engine.devices().at(0).job_switch.count();
+  node_->new_block();  // pushed to notify_listen
+  ASSERT_TRUE(run_until([&] { return engine.devices().at(0).job_switch.count() > switches; }, 10s));
+  const std::uint64_t blocks_shown = status("node").blocks_found;
+  ASSERT_TRUE(stop());
+  const auto books = engine.ledger().pool("node");
+  EXPECT_TRUE(books.balanced());
+  EXPECT_EQ(books.accepted, node_->stats().blocks_accepted);
+  EXPECT_GE(blocks_shown, 2u);
+  EXPECT_LE(blocks_shown, books.accepted);
+  EXPECT_GE(node_->stats().pushes, 1u);
+}
+
+TEST_F(SoloTest, FailsOverToAStratumPoolWhileTheNodeIsDownAndBack) {
+  const auto backup = pools_.add(simulator("backup"));
+  Engine& engine = start(solo_config({{"backup", pools_.url(backup), 1}}));
+  ASSERT_TRUE(run_until([&] { return accepted("node") >= 1; }, 60s));
+  EXPECT_FALSE(status("backup").mining);
+
+  node_->set_down(true);
+  ASSERT_TRUE(run_until([&] { return accepted("backup") >= 2; }, 60s));
+  EXPECT_FALSE(status("node").alive);
+  EXPECT_TRUE(status("backup").mining);
+
+  node_->set_down(false);
+  const std::uint64_t blocks = accepted("node");
+  ASSERT_TRUE(run_until([&] { return status("node").mining && accepted("node") > blocks; }, 60s));
+  EXPECT_FALSE(status("backup").mining);
+  ASSERT_TRUE(stop());
+  EXPECT_TRUE(engine.ledger().total().balanced());
+  EXPECT_EQ(engine.ledger().total().pending, 0u);
 }
 
 }  // namespace

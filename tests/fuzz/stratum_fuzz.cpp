@@ -33,6 +33,7 @@ bool writable(const boost::json::value& v) {
 }
 
 void decode_line(const std::string& text) {
+  attempt([&] { (void)decode_pushed_work(text); });  // a getwork node's --miner.notify body
   Message m;
   try {
     m = decode_message(text);

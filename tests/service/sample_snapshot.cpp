@@ -20,6 +20,7 @@ ServiceSnapshot snapshot_with_gpu() {
   main.shares.hardware_errors = 4;
   main.shares.pending = 1;
   main.shares.accepted_difficulty = 1.5e9;
+  main.blocks_found = 2;
   PoolStatus odd{hostile_pool, "stratum1+tcp://odd.example:8008", false, false, false, "", -1, {}, std::nullopt};
   s.pools = {main, odd};
 

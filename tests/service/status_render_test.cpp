@@ -56,6 +56,8 @@ TEST(Metrics, CarryTheSnapshotsValues) {
   EXPECT_EQ(prom_value(f, "dagminer_pool_accepted_difficulty_total", {{"pool", "main"}}), 1.5e9);
   EXPECT_EQ(prom_value(f, "dagminer_pool_up", {{"pool", "main"}}), 1);
   EXPECT_EQ(prom_value(f, "dagminer_pool_latency_seconds", {{"pool", "main"}}), 0.042);
+  EXPECT_EQ(prom_value(f, "dagminer_pool_blocks_found_total", {{"pool", "main"}}), 2);
+  EXPECT_EQ(prom_value(f, "dagminer_pool_blocks_found_total", {{"pool", hostile_pool}}), 0);
 
   // Escaped on the way out, the same name on the way back in.
   EXPECT_EQ(prom_value(f, "dagminer_pool_up", {{"pool", hostile_pool}}), 0);
@@ -129,6 +131,8 @@ TEST(ApiJson, SummaryPoolsAndDevices) {
   EXPECT_EQ(pools[0].at("job"), "0x1a");
   EXPECT_EQ(pools[0].at("epoch"), 431);
   EXPECT_EQ(pools[0].at("latency_ms"), 42);
+  EXPECT_EQ(pools[0].at("blocks_found"), 2);
+  EXPECT_EQ(pools[1].at("blocks_found"), 0);
   EXPECT_EQ(pools[0].at("shares").at("timed_out"), 3);
   EXPECT_EQ(pools[1].at("name").as_string(), hostile_pool);
   EXPECT_TRUE(pools[1].at("job").is_null());

@@ -330,3 +330,40 @@ TEST(WorkedExample, EthereumStratum1SpecificationScenario) {
 
 }  // namespace
 }  // namespace dagminer::stratum
+
+namespace dagminer::stratum {
+namespace {
+
+// EthereumStratum/2.0.0 over loopback: a dropped connection resumes its session, keeping the
+// extranonce and the worker without authorizing again; a pool that does not resume gives a new one.
+class Es2Resume : public ::testing::TestWithParam<bool> {
+ protected:
+  static void SetUpTestSuite() { spdlog::set_level(spdlog::level::warn); }
+};
+
+TEST_P(Es2Resume, AReconnectKeepsTheSessionWhereThePoolAllows) {
+  const bool resumes = GetParam();
+  auto config = test::simulator_config(PoolProtocol::ethereum_stratum_2);
+  config.es2_resume = resumes;
+  test::Rig rig(config);
+  rig.connect();
+  ASSERT_TRUE(rig.wait_jobs(1));
+  const NonceSpace before = rig.last_job().nonces;
+  rig.sim->inject(Fault::drop_connections);
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.count_state(ConnectionState::authorized) >= 2; }));
+  ASSERT_TRUE(rig.wait_jobs(2));
+  const auto sessions = rig.sim->sessions();
+  ASSERT_EQ(sessions.size(), 2u);
+  EXPECT_EQ(sessions[1].resumed, resumes);
+  EXPECT_TRUE(sessions[1].authorized);
+  EXPECT_EQ(sessions[1].extranonce == sessions[0].extranonce, resumes);
+  EXPECT_EQ(rig.last_job().nonces.first() == before.first(), resumes);
+  const ShareResult r = rig.submit(rig.share_for_last_job(true));
+  EXPECT_EQ(r.outcome, ShareOutcome::accepted) << r.reason;
+}
+
+INSTANTIATE_TEST_SUITE_P(Pools, Es2Resume, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) { return info.param ? "Resuming" : "NotResuming"; });
+
+}  // namespace
+}  // namespace dagminer::stratum

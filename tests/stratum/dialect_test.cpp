@@ -182,6 +182,49 @@ TEST(EthereumStratum2, TheEpochComesFromMiningSet) {
   EXPECT_EQ(job->nonces.extranonce_bytes(), 2u);
 }
 
+TEST(EthereumStratum2, ResumesTheSessionWhereThePoolAllows) {
+  DialectSettings with_memory = settings();
+  with_memory.es2_resume = std::make_shared<Es2Resume>();
+  const auto hello = [](const char* resume) {
+    return decode_message(std::string(R"({"id":1,"result":{"proto":"EthereumStratum/2.0.0","resume":")") + resume + R"("}})");
+  };
+  auto first = make_dialect(PoolProtocol::ethereum_stratum_2, with_memory);
+  first->begin();
+  EXPECT_EQ(params(first->on_reply(Request::hello, hello("1")).requests.at(0)), "null");  // nothing to resume yet
+  first->on_reply(Request::subscribe, decode_message(R"({"id":2,"result":"s-1"})"));
+  first->on_reply(Request::authorize, decode_message(R"({"id":3,"result":"token-1"})"));
+  first->on_method(decode_message(R"({"method":"mining.set","params":{"epoch":"0","target":"ff","extranonce":"0a0b"}})"));
+
+  // The next connection asks for s-1 and, given it, mines on without authorizing, with the
+  // extranonce, epoch and target of the session.
+  auto second = make_dialect(PoolProtocol::ethereum_stratum_2, with_memory);
+  second->begin();
+  EXPECT_EQ(params(second->on_reply(Request::hello, hello("1")).requests.at(0)), R"("s-1")");
+  const Reaction resumed = second->on_reply(Request::subscribe, decode_message(R"({"id":2,"result":"s-1"})"));
+  EXPECT_EQ(resumed.verdict, Verdict::authorized);
+  EXPECT_TRUE(resumed.requests.empty());
+  const auto job =
+      second->on_method(decode_message(R"({"method":"mining.notify","params":["j1","10",")" + header1 + R"(",true]})"))->job;
+  ASSERT_TRUE(job);
+  EXPECT_EQ(job->nonces.extranonce_bytes(), 2u);
+  EXPECT_EQ(job->nonces.first(), 0x0a0b000000000000ull);
+  EXPECT_EQ(job->target, *target_from_hex("ff"));
+  EXPECT_EQ(params(second->submit(share("j1", 0x0a0b000000000001ull), job->nonces)), R"(["j1","000000000001","token-1"])");
+
+  // A pool that gives a new session id: authorize again.
+  auto third = make_dialect(PoolProtocol::ethereum_stratum_2, with_memory);
+  third->begin();
+  third->on_reply(Request::hello, hello("1"));
+  EXPECT_EQ(kinds(third->on_reply(Request::subscribe, decode_message(R"({"id":2,"result":"s-2"})"))),
+            std::vector<Request>{Request::authorize});
+  // A pool that does not resume is not asked to; a bye forgets the session.
+  auto fourth = make_dialect(PoolProtocol::ethereum_stratum_2, with_memory);
+  fourth->begin();
+  EXPECT_EQ(params(fourth->on_reply(Request::hello, hello("0")).requests.at(0)), "null");
+  fourth->on_method(decode_message(R"({"method":"mining.bye"})"));
+  EXPECT_TRUE(with_memory.es2_resume->session.empty());
+}
+
 TEST(SubmitReplies, RejectionsAreClassifiedByCodeAndWords) {
   auto es1 = make_dialect(PoolProtocol::ethereum_stratum_1, settings());
   auto es2 = make_dialect(PoolProtocol::ethereum_stratum_2, settings());

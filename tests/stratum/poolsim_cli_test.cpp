@@ -70,8 +70,10 @@ TEST(PoolsimCommand, HelpDocumentsEveryOptionAndFault) {
   const std::string help = child.rest();
   EXPECT_EQ(child.wait(), 0);
   for (const char* option :
-       {"--listen", "--port", "--dialect", "--tls-cert", "--tls-key", "--algo", "--epoch", "--difficulty", "--job-interval",
-        "--extranonce-bytes", "--extranonce", "--fault", "--cache-dir", "--duration", "--next-epoch", "--next-epoch-after"})
+       {"--listen",        "--port",       "--dialect",      "--tls-cert",         "--tls-key",    "--algo",
+        "--epoch",         "--difficulty", "--job-interval", "--extranonce-bytes", "--extranonce", "--fault",
+        "--cache-dir",     "--duration",   "--next-epoch",   "--next-epoch-after", "--notify",     "--notify-full",
+        "--work-elements", "--basic-auth"})
     EXPECT_NE(help.find(option), std::string::npos) << option;
   for (Fault f : {Fault::drop_connections, Fault::pause_listening, Fault::malformed_line, Fault::overlong_line,
                   Fault::delay_replies, Fault::reject_all, Fault::reuse_job_ids, Fault::request_reconnect, Fault::go_silent})
@@ -112,10 +114,38 @@ TEST(PoolsimCommand, ServesAClientAndPrintsTheSummaryOnSigterm) {
   EXPECT_NE(summary.find("total: accepted 1, stale 0"), std::string::npos) << summary;
 }
 
+TEST(PoolsimCommand, ServesASoloMinerAsANode) {
+  Child child({"poolsim", "--port", "0", "--dialect", "getwork", "--difficulty", "1e-9", "--job-interval", "0", "--log-level",
+               "off", "--basic-auth", "miner:pw", "--cache-dir", test::shared_cache_directory().string()});
+  const std::string first = child.line();
+  const std::string prefix = "poolsim: node listening on getwork+http://";
+  ASSERT_EQ(first.substr(0, prefix.size()), prefix) << first;
+  const std::string address = first.substr(prefix.size(), first.size() - prefix.size() - 1);
+
+  boost::asio::io_context io;
+  test::Recorder rec;
+  auto source = make_job_source(io.get_executor(), test::fast_pool("getwork+http://miner:pw@" + address), rec.callbacks());
+  source->start();
+  ASSERT_TRUE(test::run_until(io, [&] { return !rec.jobs.empty(); }));
+  const std::uint64_t id =
+      source->submit(test::find_share(*test::shared_light_cache(Algorithm::ethash, 0), rec.jobs.back(), true));
+  ASSERT_TRUE(test::run_until(io, [&] { return rec.result(id) != nullptr; }));
+  EXPECT_EQ(rec.result(id)->outcome, ShareOutcome::accepted);
+  source->stop();
+  test::run_for(io, 50ms);
+
+  child.signal(SIGTERM);
+  const std::string summary = child.rest();
+  EXPECT_EQ(child.wait(), 0);
+  EXPECT_NE(summary.find("blocks accepted 1, stale 0, invalid 0, unauthorized 0"), std::string::npos) << summary;
+}
+
 TEST(PoolsimCommand, BadArgumentsExitWithUsageErrors) {
   for (std::vector<std::string> args : {std::vector<std::string>{"poolsim", "--fault", "bogus@1s"},
                                         {"poolsim", "--fault", "pause@1s"},
                                         {"poolsim", "--dialect", "es9"},
+                                        {"poolsim", "--dialect", "getwork", "--fault", "drop@1s"},
+                                        {"poolsim", "--dialect", "getwork", "--work-elements", "5"},
                                         {"poolsim", "--job-interval", "soon"}}) {
     Child child(args);
     (void)child.rest();

@@ -1,5 +1,8 @@
 #include "dagminer/test/support.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -32,6 +35,12 @@ Hash256 hash256(std::string_view hex) {
   const auto bytes = parse_hex_array<32>(hex);
   if (!bytes) throw std::invalid_argument("not a 32-byte hex value: " + std::string(hex));
   return *bytes;
+}
+
+std::uint16_t free_loopback_port() {
+  boost::asio::io_context io;
+  const boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  return acceptor.local_endpoint().port();
 }
 
 std::filesystem::path shared_cache_directory() { return DAGMINER_TEST_CACHE_DIR; }

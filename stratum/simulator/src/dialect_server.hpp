@@ -49,7 +49,8 @@ class DialectServer {
 
 std::unique_ptr<DialectServer> make_ethproxy_server(PoolServices& pool);
 std::unique_ptr<DialectServer> make_es1_server(PoolServices& pool);
-std::unique_ptr<DialectServer> make_es2_server(PoolServices& pool);
+// `resume`: sessions may be resumed on a later connection (mining.hello says so).
+std::unique_ptr<DialectServer> make_es2_server(PoolServices& pool, bool resume);
 
 // --- Shared by the dialects -----------------------------------------------------------------
 

@@ -21,6 +21,7 @@ struct MinerSession {
   NonceSpace next_nonces;  // apply to the next job
   Target next_target{};
   std::string token;         // EthereumStratum/2.0.0 worker token
+  std::string session_id;    // EthereumStratum/2.0.0 session, as mining.subscribe answered
   int announced_epoch = -1;  // EthereumStratum/2.0.0: the epoch last sent in mining.set
   IssuedJobs jobs;
 

@@ -209,19 +209,7 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
     }
   }
 
-  void listen() {
-    acceptor_.open(endpoint_.protocol());
-    acceptor_.set_option(tcp::acceptor::reuse_address(true));
-    boost::system::error_code ec;
-    acceptor_.bind(endpoint_, ec);
-    if (ec) {
-      acceptor_.close();
-      throw std::runtime_error("cannot listen on " + config_.address + ":" + std::to_string(endpoint_.port()) + ": " +
-                               ec.message());
-    }
-    acceptor_.listen();
-    endpoint_ = acceptor_.local_endpoint();
-  }
+  void listen() { endpoint_ = listen_on(acceptor_, endpoint_); }
 
   void pause(std::chrono::milliseconds duration) {
     boost::system::error_code ec;
@@ -400,7 +388,7 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
 
   std::unique_ptr<DialectServer> ethproxy_ = make_ethproxy_server(*this);
   std::unique_ptr<DialectServer> es1_ = make_es1_server(*this);
-  std::unique_ptr<DialectServer> es2_ = make_es2_server(*this);
+  std::unique_ptr<DialectServer> es2_ = make_es2_server(*this, config_.es2_resume);
 };
 
 PoolSimulator::PoolSimulator(asio::io_context& io, SimulatorConfig config)

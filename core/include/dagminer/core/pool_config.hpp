@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -27,6 +28,13 @@ struct TlsConfig {
   bool operator==(const TlsConfig&) const = default;
 };
 
+// An address to listen on, as the configuration gives it (an IP literal, IPv6 without brackets).
+struct ListenAddress {
+  std::string host;
+  std::uint16_t port = 0;  // 0: a free port
+  bool operator==(const ListenAddress&) const = default;
+};
+
 struct PoolConfig {
   std::string name;  // unique; used in logs, metrics and the API
   std::string url;   // scheme://host:port, e.g. stratum2+tcp://pool.example:4444
@@ -48,6 +56,10 @@ struct PoolConfig {
   double max_share_rate = 10;
   // After a run of rejected shares that verified here, the pool is not mined for this long.
   std::chrono::seconds rejection_cooldown{300};
+  // getwork pools only: how often eth_getWork is asked, and where the node's --miner.notify POSTs
+  // land (none: polling alone).
+  std::chrono::milliseconds getwork_poll{500};
+  std::optional<ListenAddress> notify_listen;
   bool operator==(const PoolConfig&) const = default;
 };
 

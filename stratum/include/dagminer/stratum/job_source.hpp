@@ -1,7 +1,7 @@
 // Where a pool's jobs come from and its shares go: the seam between the engine and the pool
 // protocols. The engine holds one JobSource per configured pool and never knows which protocol
 // is behind it: a Stratum client today (EthProxy, EthereumStratum/1.0.0 or 2.0.0 over TCP or
-// TLS), a getwork poller against a node tomorrow. Every callback runs on the source's executor,
+// TLS) or a getwork poller against a node (solo mining). Every callback runs on the source's executor,
 // never from inside a call into the source.
 #pragma once
 
@@ -28,6 +28,7 @@ struct JobSourceCounters {
   std::uint64_t reconnects = 0;       // connections lost or dropped after the first attempt
   std::uint64_t jobs = 0;
   std::uint64_t shares_sent = 0;
+  std::uint64_t blocks_found = 0;  // getwork: solutions the node accepted (each is a block)
 };
 
 class JobSource {

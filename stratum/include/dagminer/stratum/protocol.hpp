@@ -127,6 +127,15 @@ NonceSpace decode_es1_extranonce(const boost::json::value& params);
 WorkNotice decode_ethproxy_work(const boost::json::value& result);
 bool looks_like_ethproxy_work(const boost::json::value& result) noexcept;
 
+// A node's --miner.notify POST body: the work array [header, seed, boundary, block] (decoded as
+// EthProxy work), or with --miner.notify.full the block header as a JSON object, which carries
+// the block number but not the seal hash to mine on.
+struct PushedWork {
+  std::optional<WorkNotice> work;
+  std::optional<std::uint64_t> block;
+};
+PushedWork decode_pushed_work(std::string_view body);
+
 // EthereumStratum/2.0.0 (EIP-1571) mining.set: every member optional.
 struct Es2Settings {
   std::optional<int> epoch;

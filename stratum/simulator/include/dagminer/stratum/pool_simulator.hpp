@@ -36,6 +36,7 @@ struct SimulatorConfig {
   std::string first_extranonce;               // hex; later sessions count up from it
   std::shared_ptr<const LightCache> cache;    // of (algo, epoch); built when absent
   std::string light_cache_dir;                // where to keep a built cache (empty: not kept)
+  bool es2_resume = true;                     // EthereumStratum/2.0.0: sessions may be resumed after a reconnect
 };
 
 enum class Fault {
@@ -67,6 +68,7 @@ struct SessionStats {
   std::string extranonce;                          // hex, as last assigned
   std::string worker;
   bool authorized = false;
+  bool resumed = false;  // EthereumStratum/2.0.0: a session resumed, without mining.authorize
   bool open = true;
   std::uint64_t jobs = 0;
   std::uint64_t accepted = 0, stale = 0, duplicate = 0, low_difficulty = 0, unauthorized = 0, invalid = 0;

@@ -22,6 +22,9 @@ Hash256 hash256(std::string_view hex);         // 64 hex digits; throws otherwis
 // Real light caches shared by every test process of one build tree (ctest runs each case in
 // its own process): built once into shared_cache_directory() through LightCacheStore, loaded
 // afterwards, and kept for the rest of the process.
+// A loopback port free a moment ago, for a listener the code under test opens itself.
+std::uint16_t free_loopback_port();
+
 std::filesystem::path shared_cache_directory();
 std::shared_ptr<const LightCache> shared_light_cache(Algorithm algo, int epoch);
 
