@@ -406,6 +406,7 @@ TEST_F(HealthEngineTest, UnderContinueTheHealthyDeviceMinesOnUntilNoneIsLeft) {
   ASSERT_TRUE(run_until([&] { return !engine.fault_exit().empty(); }, 5s));
   EXPECT_EQ(engine.fault_exit(), "every device has faulted");
   ASSERT_TRUE(stop());
+}
 
 // A simulated getwork node on the engine's loop, pushing new blocks to the pool's notify_listen.
 class SoloTest : public EngineTest {
