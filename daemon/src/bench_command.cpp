@@ -214,7 +214,6 @@ int run_bench(const BenchOptions& o) {
     out["dag_items_bad"] = items_bad;
     out["launch_hashes"] = o.gpu.launch_hashes;
     out["streams"] = o.gpu.streams;
-    out["hashes_in_flight"] = o.gpu.hashes_in_flight;
     out["block_threads"] = o.gpu.block_threads;
     out["launches"] = p1.launches - p0.launches;
     out["launch_ms"] = elapsed * 1e3 / static_cast<double>(std::max<std::uint64_t>(1, p1.launches - p0.launches)) *
@@ -240,9 +239,8 @@ int run_bench(const BenchOptions& o) {
                 static_cast<unsigned long long>(verified), static_cast<unsigned long long>(bad),
                 static_cast<unsigned long long>(c1.candidates_dropped));
     if (gpu)
-      std::printf("pipeline    %llu hashes/launch, %d streams, %d in flight/group, block %d\n",
-                  static_cast<unsigned long long>(o.gpu.launch_hashes), o.gpu.streams, o.gpu.hashes_in_flight,
-                  o.gpu.block_threads);
+      std::printf("pipeline    %llu hashes/launch, %d streams, block %d\n", static_cast<unsigned long long>(o.gpu.launch_hashes),
+                  o.gpu.streams, o.gpu.block_threads);
     std::printf(
         "job changes %zu; set_work to first launch p50 %.3f ms, p99 %.3f ms, max %.3f ms; %.4f%% of hashes on replaced jobs\n",
         switch_ms.size(), quantile(0.5), quantile(0.99), quantile(1.0), out["replaced_fraction"].as_double() * 100);
@@ -269,8 +267,6 @@ Runner add_bench_command(CLI::App& root) {
                   "light cache directory (default: " + LightCacheStore::default_directory().string() + ")");
   cmd->add_option("--launch-hashes", o->gpu.launch_hashes, "GPU: nonces per launch")->check(CLI::Range(1u, 1u << 30));
   cmd->add_option("--streams", o->gpu.streams, "GPU: launches in flight")->check(CLI::Range(1, 16));
-  cmd->add_option("--in-flight", o->gpu.hashes_in_flight, "GPU: hashes in flight per 8-lane group (1, 2, 4, 8)")
-      ->check(CLI::IsMember({1, 2, 4, 8}));
   cmd->add_option("--block", o->gpu.block_threads, "GPU: threads per block (32..256, multiple of 32)")
       ->check(CLI::Range(32, 256));
   cmd->add_option("--threads", o->cpu_threads, "CPU: worker threads (default: all)");

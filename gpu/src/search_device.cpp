@@ -78,8 +78,6 @@ void validate(const GpuDeviceOptions& o) {
   if (o.streams < 1 || o.streams > 16) throw std::invalid_argument("GPU streams must be 1..16");
   if (o.launch_hashes == 0) throw std::invalid_argument("GPU launch size must be at least one hash");
   if (o.results_capacity == 0) throw std::invalid_argument("GPU results capacity must be at least 1");
-  if (o.hashes_in_flight != 1 && o.hashes_in_flight != 2 && o.hashes_in_flight != 4 && o.hashes_in_flight != 8)
-    throw std::invalid_argument("GPU hashes in flight must be 1, 2, 4 or 8");
   if (o.block_threads < 32 || o.block_threads > 256 || o.block_threads % 32 != 0)
     throw std::invalid_argument("GPU block size must be a multiple of 32 up to 256");
 }
@@ -95,8 +93,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
     info_ = {"gpu" + std::to_string(index_), "cuda", p.name, p.totalGlobalMem,
              std::to_string(p.major) + "." + std::to_string(p.minor)};
     int blocks = 0;
-    check_cuda(search_blocks_per_sm(options_.hashes_in_flight, options_.block_threads, &blocks), index_,
-               "search kernel occupancy");
+    check_cuda(search_blocks_per_sm(options_.block_threads, &blocks), index_, "search kernel occupancy");
     resident_hashes_ = std::uint64_t{static_cast<std::uint32_t>(blocks)} * static_cast<std::uint32_t>(p.multiProcessorCount) *
                        static_cast<std::uint32_t>(options_.block_threads);
     for (int s = 0; s <= options_.streams; ++s)  // one spare: new work never waits for a stream
@@ -320,7 +317,6 @@ class CudaSearchDevice final : public GpuSearchDevice {
     l.results = s.results.device();
     l.capacity = options_.results_capacity;
     l.hashes = static_cast<std::uint32_t>(pick.blob.nonce_count);
-    l.hashes_in_flight = options_.hashes_in_flight;
     l.block_threads = options_.block_threads;
     check_cuda(launch_search(l, s.stream.handle), index_, "search launch");
     check_cuda(cudaMemcpyAsync(s.results.host(), s.results.device(), s.results.bytes(), cudaMemcpyDeviceToHost, s.stream.handle),

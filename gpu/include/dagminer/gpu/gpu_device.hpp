@@ -26,7 +26,6 @@ struct GpuDeviceOptions {
   std::uint32_t launch_hashes = 1u << 21;  // nonces per launch: larger means fewer wakeups (bench/gpu-notes.md)
   int streams = 3;                         // launches in flight
   std::uint32_t results_capacity = 64;     // candidates kept per launch; more are counted as dropped
-  int hashes_in_flight = 8;                // per 8-lane group: 1, 2, 4 or 8
   int block_threads = 128;                 // a multiple of 32, at most 256
 };
 
