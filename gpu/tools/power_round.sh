@@ -44,10 +44,10 @@ probe=$(sed -n 's/.*sustained_mhs=\([0-9.]*\).*/\1/p' "$out/ceiling.log")
 note "probe held 30 s: sustained_mhs=$probe ($(grep -h 'page gather over' "$out/ceiling.log" | sed 's/.*: //'))"
 
 for v in "$@"; do
-  name=${v%%=*}; cmd=${v#*=}
+  name=${v%%=*}; read -r prog args <<< "${v#*=}"
   s=$(now)
   # shellcheck disable=SC2086
-  timeout 120 $cmd bench --algo etchash --epoch 431 --seconds "$BENCH_SECONDS" --json > "$out/bench_$name.json" 2> "$out/bench_$name.err"
+  timeout 120 "$prog" bench --algo etchash --epoch 431 --seconds "$BENCH_SECONDS" --json $args > "$out/bench_$name.json" 2> "$out/bench_$name.err"
   echo "$name $s $(now) $?" >> "$marks"
 done
 if ((E2E_SECONDS)); then
@@ -57,7 +57,7 @@ if ((E2E_SECONDS)); then
 fi
 if ((DAG_TUNE)); then
   for v in "$@"; do
-    name=${v%%=*}; prog=${v#*=}; prog=${prog%% *}
+    name=${v%%=*}; read -r prog _ <<< "${v#*=}"
     profiled "$name" || continue
     tune=${prog/dagminer/dagminer_dag_tune}
     command -v "$tune" > /dev/null && "$tune" etchash 431 3 > "$out/dag_$name.log" 2>&1 &&
@@ -66,12 +66,12 @@ if ((DAG_TUNE)); then
 fi
 if ((NCU)) && command -v ncu > /dev/null; then  # one search launch each, clocks left as they are
   for v in "$@"; do
-    name=${v%%=*}; cmd=${v#*=}
+    name=${v%%=*}; read -r prog args <<< "${v#*=}"
     profiled "$name" || continue
     # shellcheck disable=SC2086
     timeout 120 ncu --clock-control none --launch-skip 100 --launch-count 1 --kernel-name regex:search_kernel \
       --metrics smsp__inst_executed.sum,launch__registers_per_thread,sm__warps_active.avg.pct_of_peak_sustained_active,dram__bytes_read.sum,smsp__issue_active.avg.pct_of_peak_sustained_active,launch__grid_size,launch__block_size \
-      $cmd bench --algo etchash --epoch 431 --seconds 2 > "$out/ncu_$name.log" 2>&1
+      "$prog" bench --algo etchash --epoch 431 --seconds 2 $args > "$out/ncu_$name.log" 2>&1
     note "ncu $name: $(grep -E '^ +(smsp__inst_executed.sum|launch__registers_per_thread|sm__warps_active|dram__bytes_read.sum|smsp__issue_active|launch__grid_size|launch__block_size) ' "$out/ncu_$name.log" | awk '{$1=$1; print}' | tr '\n' ';')"
   done
 fi
