@@ -119,36 +119,71 @@ __device__ __forceinline__ std::uint64_t lo_hi(std::uint32_t lo, std::uint32_t h
 }
 
 // Both kernels lay a group of G lanes out the same way. Lane l owns item l of the group (its
-// Keccaks and its parent or page indices); register slot k of lane l holds part k (16 bytes) of
-// item (l + k) % G. So every shuffle reads one register slot across the warp from a
-// lane-dependent source (shfl_sync with width G wraps the source lane inside the group), and each
-// index is computed once, by its owner, rather than by all G lanes.
+// Keccaks and its parent or page indices); register slot q of lane l holds part (l + q) % G
+// (16 bytes) of item q. So the G lanes of one load instruction read the G parts of one record
+// (coalesced: one warp load fetches whole records), and each index is computed once, by its
+// owner, rather than by all G lanes: the owner gathers its item's word with one shuffle and
+// broadcasts the index with another.
 
-// The slots' start: part k of item l + k is words 4k .. 4k+3 (of 16, so parts 4..7 repeat 0..3)
-// of that item's owner's 8 64-bit words.
+// v[i] for a lane-dependent i, as a tree of selects (an array indexed at run time would go to
+// local memory).
+template <int G, class T>
+__device__ __forceinline__ T pick(const T (&v)[G], int i) {
+  T t[G];
+#pragma unroll
+  for (int k = 0; k < G; ++k) t[k] = v[k];
+#pragma unroll
+  for (int bit = 1; bit < G; bit <<= 1) {
+    const bool upper = (i & bit) != 0;
+#pragma unroll
+    for (int k = 0; k < G; k += 2 * bit) t[k] = upper ? t[k + bit] : t[k];
+  }
+  return t[0];
+}
+
+// Word c of part p of this lane's own item: it sits in slot `lane` of lane p - lane, which is the
+// slot (p - source) that the source lane picks.
+template <int G>
+__device__ __forceinline__ std::uint32_t own_word(const uint4 (&slots)[G], int lane, int p, int c) {
+  std::uint32_t w[G];
+#pragma unroll
+  for (int k = 0; k < G; ++k) w[k] = component(slots[k], c);
+  const int source = (p - lane) & (G - 1);
+  return __shfl_sync(0xffffffffu, pick(w, source), source, G);
+}
+
+// The slots' start: part (l + q) % G of item q is words 4m .. 4m+3, m = (l + q) % 4 (of 16: parts
+// 4..7 repeat 0..3), of the 8 64-bit words of item q's owner.
 template <int G>
 __device__ __forceinline__ void spread_slots(const std::uint64_t w[8], int lane, uint4 (&slots)[G]) {
 #pragma unroll
-  for (int k = 0; k < G; ++k) {
-    const std::uint64_t lo = __shfl_sync(0xffffffffu, w[2 * (k & 3)], lane + k, G);
-    const std::uint64_t hi = __shfl_sync(0xffffffffu, w[2 * (k & 3) + 1], lane + k, G);
-    slots[k] = make_uint4(static_cast<std::uint32_t>(lo), static_cast<std::uint32_t>(lo >> 32), static_cast<std::uint32_t>(hi),
+  for (int q = 0; q < G; ++q) {
+    std::uint64_t all[8];
+#pragma unroll
+    for (int i = 0; i < 8; ++i) all[i] = __shfl_sync(0xffffffffu, w[i], q, G);
+    const int m = (lane + q) & 3;
+    std::uint64_t lo = 0, hi = 0;
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      lo = m == k ? all[2 * k] : lo;
+      hi = m == k ? all[2 * k + 1] : hi;
+    }
+    slots[q] = make_uint4(static_cast<std::uint32_t>(lo), static_cast<std::uint32_t>(lo >> 32), static_cast<std::uint32_t>(hi),
                           static_cast<std::uint32_t>(hi >> 32));
   }
 }
 
-// One access of each of the group's G items: the owner reads mix word 4p + c of its item (slot p
-// of lane l - p), computes the index fnv(key, word) % m, and slot k of every lane folds in its
-// part of the G-part record of item l + k at that index.
+// One access of each of the group's G items: the owner takes mix word 4p + c of its item,
+// computes the index fnv(key, word) % m, and every lane folds its part of item q's record at
+// item q's index into slot q.
 template <int G>
 __device__ __forceinline__ void group_access(uint4 (&slots)[G], int lane, int p, int c, std::uint32_t key, FastMod m,
                                              const uint4* __restrict__ records) {
-  const std::uint32_t word = __shfl_sync(0xffffffffu, component(slots[p], c), lane + G - p, G);
-  const std::uint32_t own = mod(fnv(key, word), m);
+  const std::uint32_t own = mod(fnv(key, own_word(slots, lane, p, c)), m);
 #pragma unroll
-  for (int k = 0; k < G; ++k) {
-    const std::uint32_t index = __shfl_sync(0xffffffffu, own, lane + k, G);
-    slots[k] = fnv4(slots[k], __ldg(records + std::size_t{index} * G + k));
+  for (int q = 0; q < G; ++q) {
+    const std::uint32_t index = __shfl_sync(0xffffffffu, own, q, G);
+    slots[q] = fnv4(slots[q], __ldg(records + std::size_t{index} * G + ((lane + q) & (G - 1))));
   }
 }
 
@@ -177,24 +212,20 @@ __global__ void __launch_bounds__(256, MinBlocks) dag_kernel(const uint4* __rest
   uint4 mix[4];
   spread_slots<4>(own, lane, mix);
 #pragma unroll 1
-  for (std::uint32_t j = 0; j < 256; j += 16)
+  for (std::uint32_t j = 0; j < 256; j += 16) {
 #pragma unroll
-    for (int p = 0; p < 4; ++p)
+    for (int p = 0; p < 4; ++p) {
 #pragma unroll
       for (int c = 0; c < 4; ++c)
         group_access<4>(mix, lane, p, c, item ^ (j + static_cast<std::uint32_t>(4 * p + c)), items_mod, light);
+    }
+  }
 
-  // The owner's 16 words for the final Keccak: part k of its item is slot k of lane - k.
-  uint4 part[4];
+  // The owner's 16 words for the final Keccak.
 #pragma unroll
-  for (int k = 0; k < 4; ++k)
-    part[k] =
-        make_uint4(__shfl_sync(0xffffffffu, mix[k].x, lane + 4 - k, 4), __shfl_sync(0xffffffffu, mix[k].y, lane + 4 - k, 4),
-                   __shfl_sync(0xffffffffu, mix[k].z, lane + 4 - k, 4), __shfl_sync(0xffffffffu, mix[k].w, lane + 4 - k, 4));
-#pragma unroll
-  for (int k = 0; k < 4; ++k) {
-    own[2 * k] = lo_hi(part[k].x, part[k].y);
-    own[2 * k + 1] = lo_hi(part[k].z, part[k].w);
+  for (int p = 0; p < 4; ++p) {
+    own[2 * p] = lo_hi(own_word(mix, lane, p, 0), own_word(mix, lane, p, 1));
+    own[2 * p + 1] = lo_hi(own_word(mix, lane, p, 2), own_word(mix, lane, p, 3));
   }
   keccak512_64(own);
   if (tid < count) {
@@ -238,21 +269,28 @@ __global__ void __launch_bounds__(256)
     for (int i = 0; i < 8; ++i) seed[i] = st[i];
   }
 
-  uint4 mix[8];  // slot k: part k of hash lane + k; the 128-byte mix starts as the seed twice
+  uint4 mix[8];  // slot q: part (lane + q) % 8 of hash q; the 128-byte mix starts as the seed twice
   spread_slots<8>(seed, lane, mix);
   const std::uint32_t s0 = static_cast<std::uint32_t>(seed[0]);
 #pragma unroll 1
-  for (std::uint32_t a = 0; a < 64; a += 32)
+  for (std::uint32_t a = 0; a < 64; a += 32) {
 #pragma unroll
-    for (int p = 0; p < 8; ++p)
+    for (int p = 0; p < 8; ++p) {
 #pragma unroll
       for (int c = 0; c < 4; ++c)
         group_access<8>(mix, lane, p, c, (a + static_cast<std::uint32_t>(4 * p + c)) ^ s0, pages_mod, dag);
-  std::uint32_t cmix[8];  // this lane's compressed mix: word k is slot k's fold in lane - k
+    }
+  }
+
+  // This lane's compressed mix: word w of hash q is the fold of slot q in lane w - q.
+  std::uint32_t folded[8];
 #pragma unroll
-  for (int k = 0; k < 8; ++k) {
-    const std::uint32_t folded = fnv(fnv(fnv(mix[k].x, mix[k].y), mix[k].z), mix[k].w);
-    cmix[k] = __shfl_sync(0xffffffffu, folded, lane + 8 - k, 8);
+  for (int q = 0; q < 8; ++q) folded[q] = fnv(fnv(fnv(mix[q].x, mix[q].y), mix[q].z), mix[q].w);
+  std::uint32_t cmix[8];
+#pragma unroll
+  for (int w = 0; w < 8; ++w) {
+    const int source = (w - lane) & 7;
+    cmix[w] = __shfl_sync(0xffffffffu, pick(folded, source), source, 8);
   }
 
   // final = Keccak-256(seed || cmix): 96 bytes in a 136-byte rate; only its top 64 bits matter here.
