@@ -5,14 +5,32 @@
 #include <spdlog/spdlog.h>
 
 #include "dagminer/core/cpu_backend.hpp"
+#include "dagminer/core/light_cache_store.hpp"
 #include "dagminer/gpu/gpu_device.hpp"
 
 namespace dagminer {
 
-std::vector<std::unique_ptr<SearchDevice>> open_devices(const DeviceSelection& selection, const MemoryBudget& memory) {
-  std::vector<std::unique_ptr<SearchDevice>> devices;
+gpu::GpuDeviceOptions gpu_options(int index, const MemoryBudget& memory, const std::map<int, std::string>& launch_shapes,
+                                  const std::filesystem::path& tuned_shapes_dir) {
   gpu::GpuDeviceOptions options;
   options.budget = memory;
+  if (const auto it = launch_shapes.find(index); it != launch_shapes.end()) {
+    const auto shape = gpu::parse_launch_shape(it->second);
+    if (!shape)
+      throw std::invalid_argument("launch_shapes." + std::to_string(index) + ": '" + it->second + "' is not a launch shape");
+    options.shape = *shape;
+    spdlog::info("GPU {}: launch shape pinned by the configuration: {}", index, it->second);
+  } else {
+    options.tuning = gpu::LaunchTuning{tuned_shapes_dir.empty() ? LightCacheStore::default_directory() : tuned_shapes_dir, false,
+                                       gpu::default_tuning_candidates(), 2, 2};
+  }
+  return options;
+}
+
+std::vector<std::unique_ptr<SearchDevice>> open_devices(const DeviceSelection& selection, const MemoryBudget& memory,
+                                                        const std::map<int, std::string>& launch_shapes,
+                                                        const std::filesystem::path& tuned_shapes_dir) {
+  std::vector<std::unique_ptr<SearchDevice>> devices;
   std::vector<int> indices = selection.gpus;
   if (selection.all_gpus) {
     const gpu::GpuListing listing = gpu::discover_gpus();
@@ -21,7 +39,7 @@ std::vector<std::unique_ptr<SearchDevice>> open_devices(const DeviceSelection& s
   }
   for (int index : indices) {
     try {
-      devices.push_back(gpu::open_gpu(index, options));
+      devices.push_back(gpu::open_gpu(index, gpu_options(index, memory, launch_shapes, tuned_shapes_dir)));
     } catch (const std::exception& e) {
       spdlog::error("GPU {}: cannot be used: {}", index, e.what());
     }

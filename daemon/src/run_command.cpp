@@ -81,7 +81,8 @@ int run_daemon(const std::string& config_file) {
   }
   spdlog::info("dagminer {} starting with {}", DAGMINER_VERSION, config_file);
 
-  auto devices = open_devices(load.config->devices, load.config->memory);
+  auto devices =
+      open_devices(load.config->devices, load.config->memory, load.config->launch_shapes, load.config->light_cache_dir);
   if (devices.empty()) {
     spdlog::critical("no device to mine with (devices: in {})", config_file);
     return 1;

@@ -239,7 +239,10 @@ __global__ void __launch_bounds__(256, MinBlocks) dag_kernel(const uint4* __rest
 
 // ---- search: 8 lanes per hash (a 128-byte page is 8 x 16 bytes), the group's 8 hashes in flight ----
 
-__global__ void __launch_bounds__(256)
+// MaxRegs caps the registers a thread may use, and so sets how many warps an SM holds: with every
+// warp's 8 loads in flight, that is what keeps enough pages in flight (see bench/gpu-notes.md).
+template <int MaxRegs>
+__global__ void __maxnreg__(MaxRegs)
     search_kernel(const uint4* __restrict__ dag, FastMod pages_mod, const JobBlob* __restrict__ blob, const std::uint64_t* cancel,
                   ResultsHeader* results, std::uint32_t capacity) {
   const std::uint32_t tid = blockIdx.x * blockDim.x + threadIdx.x;
@@ -269,6 +272,11 @@ __global__ void __launch_bounds__(256)
     for (int i = 0; i < 8; ++i) seed[i] = st[i];
   }
 
+  // The seed is needed again only by the final Keccak: it waits in shared memory, not in 16
+  // registers, during the accesses (word-major, so a warp's stores and loads hit 32 banks).
+  extern __shared__ std::uint64_t seeds[];  // 8 x blockDim.x (search_shared_bytes)
+#pragma unroll
+  for (int i = 0; i < 8; ++i) seeds[i * blockDim.x + threadIdx.x] = seed[i];
   uint4 mix[8];  // slot q: part (lane + q) % 8 of hash q; the 128-byte mix starts as the seed twice
   spread_slots<8>(seed, lane, mix);
   const std::uint32_t s0 = static_cast<std::uint32_t>(seed[0]);
@@ -298,7 +306,7 @@ __global__ void __launch_bounds__(256)
 #pragma unroll
   for (int i = 0; i < 25; ++i) st[i] = 0;
 #pragma unroll
-  for (int i = 0; i < 8; ++i) st[i] = seed[i];
+  for (int i = 0; i < 8; ++i) st[i] = seeds[i * blockDim.x + threadIdx.x];
 #pragma unroll
   for (int i = 0; i < 4; ++i) st[8 + i] = lo_hi(cmix[2 * i], cmix[2 * i + 1]);
   st[12] = 0x01;
@@ -318,8 +326,24 @@ __global__ void __launch_bounds__(256)
   }
 }
 
+std::size_t search_shared_bytes(int block_threads) {
+  return std::size_t{8} * sizeof(std::uint64_t) * static_cast<std::size_t>(block_threads);
+}
+
 std::uint32_t blocks_for(std::uint64_t threads, int block) {
   return static_cast<std::uint32_t>((threads + static_cast<std::uint64_t>(block) - 1) / static_cast<std::uint64_t>(block));
+}
+
+template <class F>
+cudaError_t with_search_kernel(int max_registers, F&& f) {
+  switch (max_registers) {
+    case 128: return f(search_kernel<128>);
+    case 96: return f(search_kernel<96>);
+    case 80: return f(search_kernel<80>);
+    case 72: return f(search_kernel<72>);
+    case 64: return f(search_kernel<64>);
+    default: return cudaErrorInvalidValue;
+  }
 }
 
 }  // namespace
@@ -340,17 +364,22 @@ cudaError_t launch_dag_build(const void* light, std::uint32_t light_items, void*
   return cudaGetLastError();
 }
 
-cudaError_t search_blocks_per_sm(int block_threads, int* blocks) {
-  return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, search_kernel, block_threads, 0);
+cudaError_t search_blocks_per_sm(int max_registers, int block_threads, int* blocks) {
+  return with_search_kernel(max_registers, [&](auto kernel) {
+    return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, kernel, block_threads, search_shared_bytes(block_threads));
+  });
 }
 
 cudaError_t launch_search(const SearchLaunch& l, cudaStream_t stream) {
   if (l.pages < 2 || l.block_threads < 32 || l.block_threads > 256 || l.block_threads % 32 != 0 || l.hashes == 0)
     return cudaErrorInvalidValue;
   const std::uint32_t grid = blocks_for(l.hashes, l.block_threads);
-  search_kernel<<<grid, l.block_threads, 0, stream>>>(static_cast<const uint4*>(l.dag), fastmod_for(l.pages), l.blob, l.cancel,
-                                                      static_cast<ResultsHeader*>(l.results), l.capacity);
-  return cudaGetLastError();
+  return with_search_kernel(l.max_registers, [&](auto kernel) {
+    kernel<<<grid, l.block_threads, search_shared_bytes(l.block_threads), stream>>>(
+        static_cast<const uint4*>(l.dag), fastmod_for(l.pages), l.blob, l.cancel, static_cast<ResultsHeader*>(l.results),
+        l.capacity);
+    return cudaGetLastError();
+  });
 }
 
 }  // namespace dagminer::gpu

@@ -28,11 +28,12 @@ struct SearchLaunch {
   std::uint32_t capacity = 0;
   std::uint32_t hashes = 0;  // threads launched; only the first blob->nonce_count report
   int block_threads = 128;
+  int max_registers = 96;  // one of search_register_caps (launch_tuning.hpp)
 };
 cudaError_t launch_search(const SearchLaunch& launch, cudaStream_t stream);
 
 // How many blocks of the search kernel one SM holds at once: with the SM count, the most hashes
 // that can be running at any moment.
-cudaError_t search_blocks_per_sm(int block_threads, int* blocks);
+cudaError_t search_blocks_per_sm(int max_registers, int block_threads, int* blocks);
 
 }  // namespace dagminer::gpu

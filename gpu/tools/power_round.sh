@@ -9,7 +9,7 @@
 # usage, from the repository root of the GPU machine's copy, after `pack --out DIR`:
 #   gpu/tools/power_round.sh DIR 'NAME=PROGRAM [bench args]' ...
 #   e.g. gpu/tools/power_round.sh .dev 'new=dagminer' 'new_b256=dagminer --block 256' 'old=dagminer-old'
-# Environment: BENCH_SECONDS=20 TESTS=1 NCU=1 DAG_TUNE=1 E2E_SECONDS=0 (bench/gpu-e2e.sh sustained
+# Environment: BENCH_SECONDS=20 TESTS=1 NCU=1 DAG_TUNE=1 TUNE=0 (`dagminer tune`, 1 s trials) E2E_SECONDS=0 (bench/gpu-e2e.sh sustained
 # when > 0), PROFILE='NAME ...' (the variants that ncu and the DAG build timing take; default all). Logs under $OUT (default /tmp/power-round); the table last.
 set -uo pipefail
 dir=$1; shift
@@ -17,7 +17,7 @@ dir=$1; shift
 out=${OUT:-/tmp/power-round}
 mkdir -p "$out"
 export XDG_CACHE_HOME=/tmp/dagminer-cache
-BENCH_SECONDS=${BENCH_SECONDS:-20} TESTS=${TESTS:-1} NCU=${NCU:-1} DAG_TUNE=${DAG_TUNE:-1} E2E_SECONDS=${E2E_SECONDS:-0}
+BENCH_SECONDS=${BENCH_SECONDS:-20} TESTS=${TESTS:-1} NCU=${NCU:-1} DAG_TUNE=${DAG_TUNE:-1} E2E_SECONDS=${E2E_SECONDS:-0} TUNE=${TUNE:-0}
 profiled() { [[ -z ${PROFILE:-} || " $PROFILE " == *" $1 "* ]]; }
 summary=$out/summary.txt
 : > "$summary"
@@ -50,6 +50,12 @@ for v in "$@"; do
   timeout 120 "$prog" bench --algo etchash --epoch 431 --seconds "$BENCH_SECONDS" --json $args > "$out/bench_$name.json" 2> "$out/bench_$name.err"
   echo "$name $s $(now) $?" >> "$marks"
 done
+if ((TUNE)); then
+  s=$(now)
+  timeout 200 dagminer tune --algo etchash --epoch 431 --trial-seconds 1 --rounds 2 > "$out/tune.log" 2>&1
+  echo "tune $s $(now) $?" >> "$marks"
+  note "dagminer tune rc=$(tail -1 "$marks" | cut -d' ' -f4):"; tee -a "$summary" < "$out/tune.log"
+fi
 if ((E2E_SECONDS)); then
   s=$(now)
   OUT=$out/e2e SUSTAINED_SECONDS=$E2E_SECONDS bench/gpu-e2e.sh sustained > "$out/e2e.log" 2>&1
