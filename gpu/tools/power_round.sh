@@ -4,7 +4,7 @@
 # Nsight Compute's instruction counts for one search launch of each variant, and the card's
 # power, SM clock and clock-event reasons sampled all along (nvidia-smi, every 200 ms). Hashrates
 # are printed as ratios to the held probe's sustained_mhs of the same run; energy per hash is the
-# mean power over a bench's window divided by its hashrate.
+# median power over the last two thirds of a bench's window divided by its hashrate.
 #
 # usage, from the repository root of the GPU machine's copy, after `pack --out DIR`:
 #   gpu/tools/power_round.sh DIR 'NAME=PROGRAM [bench args]' ...
@@ -97,7 +97,8 @@ def window(s, e):  # the last two thirds of a window: past its DAG build and war
     s = s + (e - s) / 3
     w = [x for x in samples if s <= x[0] <= e]
     if not w: return None
-    return (sum(x[1] for x in w) / len(w), min(x[2] for x in w), max(x[2] for x in w), sorted({x[3] for x in w}))
+    watts = sorted(x[1] for x in w)  # the median: dips between launches pull the mean down
+    return (watts[len(watts) // 2], min(x[2] for x in w), max(x[2] for x in w), sorted({x[3] for x in w}))
 marks = {l.split()[0]: l.split()[1:] for l in open(f"{out}/marks.txt")}
 def power(name):
     m = marks.get(name)
