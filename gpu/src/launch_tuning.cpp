@@ -43,7 +43,7 @@ std::vector<LaunchShape> default_tuning_candidates() {
     s.max_registers = registers;
     c.push_back(s);
   }
-  for (int registers : {96, 80})
+  for (int registers : {128, 80})
     for (int block : {64, 256}) {
       LaunchShape s = anchor;
       s.max_registers = registers;

@@ -33,7 +33,7 @@ smi_pid=$!
 
 if ((TESTS)); then
   gpu_memory_policy_tests > "$out/tests.log" 2>&1; policy_rc=$?
-  timeout 300 gpu_device_tests >> "$out/tests.log" 2>&1; gpu_rc=$?
+  timeout 150 gpu_device_tests >> "$out/tests.log" 2>&1; gpu_rc=$?
   note "tests: policy rc=$policy_rc gpu rc=$gpu_rc ($(grep -c '^\[       OK' "$out/tests.log") OK, $(grep -c '^\[  FAILED' "$out/tests.log") FAILED)"
 fi
 

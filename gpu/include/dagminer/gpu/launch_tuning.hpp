@@ -19,7 +19,7 @@ constexpr int search_register_caps[] = {128, 96, 80, 72, 64};
 
 struct LaunchShape {
   int block_threads = 128;                 // a multiple of 32, at most 256
-  int max_registers = 96;                  // the kernel build: 128, 96, 80, 72 or 64 registers (fewer: more warps per SM)
+  int max_registers = 128;                 // the kernel build: 128, 96, 80, 72 or 64 registers (fewer: more warps per SM)
   std::uint32_t launch_hashes = 1u << 21;  // nonces per launch: larger means fewer wakeups (bench/gpu-notes.md)
   int streams = 3;                         // launches in flight
   bool operator==(const LaunchShape&) const = default;
