@@ -212,13 +212,13 @@ int run_bench(const BenchOptions& o) {
     out["prepare_seconds"] = prepare_s;
     out["dag_items_checked"] = items_checked;
     out["dag_items_bad"] = items_bad;
-    out["launch_hashes"] = o.gpu.launch_hashes;
-    out["streams"] = o.gpu.streams;
-    out["hashes_in_flight"] = o.gpu.hashes_in_flight;
-    out["block_threads"] = o.gpu.block_threads;
+    out["launch_hashes"] = o.gpu.shape.launch_hashes;
+    out["streams"] = o.gpu.shape.streams;
+    out["block_threads"] = o.gpu.shape.block_threads;
+    out["max_registers"] = o.gpu.shape.max_registers;
     out["launches"] = p1.launches - p0.launches;
     out["launch_ms"] = elapsed * 1e3 / static_cast<double>(std::max<std::uint64_t>(1, p1.launches - p0.launches)) *
-                       static_cast<double>(o.gpu.streams);
+                       static_cast<double>(o.gpu.shape.streams);
     const MemoryStats m = gpu->memory_stats();
     out["transfers"] = m.transfers;
     out["bytes_to_device"] = m.bytes_to_device;
@@ -239,10 +239,7 @@ int run_bench(const BenchOptions& o) {
     std::printf("candidates  %zu found, %llu verified, %llu bad, %llu dropped\n", sink.found.size(),
                 static_cast<unsigned long long>(verified), static_cast<unsigned long long>(bad),
                 static_cast<unsigned long long>(c1.candidates_dropped));
-    if (gpu)
-      std::printf("pipeline    %llu hashes/launch, %d streams, %d in flight/group, block %d\n",
-                  static_cast<unsigned long long>(o.gpu.launch_hashes), o.gpu.streams, o.gpu.hashes_in_flight,
-                  o.gpu.block_threads);
+    if (gpu) std::printf("pipeline    %s\n", gpu::to_string(o.gpu.shape).c_str());
     std::printf(
         "job changes %zu; set_work to first launch p50 %.3f ms, p99 %.3f ms, max %.3f ms; %.4f%% of hashes on replaced jobs\n",
         switch_ms.size(), quantile(0.5), quantile(0.99), quantile(1.0), out["replaced_fraction"].as_double() * 100);
@@ -267,12 +264,12 @@ Runner add_bench_command(CLI::App& root) {
   cmd->add_flag("--json", o->json, "print JSON");
   cmd->add_option("--cache-dir", o->cache_dir,
                   "light cache directory (default: " + LightCacheStore::default_directory().string() + ")");
-  cmd->add_option("--launch-hashes", o->gpu.launch_hashes, "GPU: nonces per launch")->check(CLI::Range(1u, 1u << 30));
-  cmd->add_option("--streams", o->gpu.streams, "GPU: launches in flight")->check(CLI::Range(1, 16));
-  cmd->add_option("--in-flight", o->gpu.hashes_in_flight, "GPU: hashes in flight per 8-lane group (1, 2, 4, 8)")
-      ->check(CLI::IsMember({1, 2, 4, 8}));
-  cmd->add_option("--block", o->gpu.block_threads, "GPU: threads per block (32..256, multiple of 32)")
+  cmd->add_option("--launch-hashes", o->gpu.shape.launch_hashes, "GPU: nonces per launch")->check(CLI::Range(1u, 1u << 30));
+  cmd->add_option("--streams", o->gpu.shape.streams, "GPU: launches in flight")->check(CLI::Range(1, 16));
+  cmd->add_option("--block", o->gpu.shape.block_threads, "GPU: threads per block (32..256, multiple of 32)")
       ->check(CLI::Range(32, 256));
+  cmd->add_option("--registers", o->gpu.shape.max_registers, "GPU: the search kernel build by registers per thread")
+      ->check(CLI::IsMember({128, 96, 80, 72, 64}));
   cmd->add_option("--threads", o->cpu_threads, "CPU: worker threads (default: all)");
   cmd->add_option("--job-interval-ms", o->job_interval_ms, "replace the job this often (measures job-change cost)");
   cmd->add_option("--dag-samples", o->dag_samples, "GPU: DAG items checked against the CPU (first, last, random)");

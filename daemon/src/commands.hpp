@@ -23,6 +23,7 @@ Runner add_hash_command(CLI::App& root);
 Runner add_demo_command(CLI::App& root);
 Runner add_devices_command(CLI::App& root);
 Runner add_bench_command(CLI::App& root);
+Runner add_tune_command(CLI::App& root);
 Runner add_check_config_command(CLI::App& root);
 Runner add_poolsim_command(CLI::App& root);
 Runner add_run_command(CLI::App& root);

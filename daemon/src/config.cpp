@@ -2,6 +2,7 @@
 
 #include "dagminer/core/ethash.hpp"
 #include "dagminer/core/pool_url.hpp"
+#include "dagminer/gpu/launch_tuning.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -338,6 +339,33 @@ void read_devices(Reader& r, const YAML::Node& node, DeviceSelection& d) {
   }
 }
 
+void read_launch_shapes(Reader& r, const YAML::Node& node, std::map<int, std::string>& shapes) {
+  if (!node.IsMap()) {
+    r.error(node, "launch_shapes must map GPU indices to shapes, such as 0: block=128 registers=96 launch=2097152 streams=3");
+    return;
+  }
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    std::string_view digits = key;
+    if (digits.starts_with("gpu")) digits.remove_prefix(3);
+    int index = -1;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || index < 0 || index > 255) {
+      r.error(kv.first, "launch_shapes: expected a GPU index (0, 1, ... or gpu0, gpu1, ...), got '" + key + "'");
+      continue;
+    }
+    const auto text = r.string(kv.second, "launch_shapes." + key);
+    if (!text) continue;
+    if (!gpu::parse_launch_shape(*text))
+      r.error(kv.second,
+              "launch_shapes." + key +
+                  ": expected block=32..256 (a multiple of 32) registers=128|96|80|72|64 launch=N streams=1..16, got '" + *text +
+                  "'");
+    else if (!shapes.emplace(index, *text).second)
+      r.error(kv.first, "launch_shapes: GPU " + std::to_string(index) + " is given twice");
+  }
+}
+
 void read_log_file(Reader& r, const YAML::Node& node, LogFileConfig& log) {
   if (!r.check_map(node, "log", {"file", "max_size", "max_files"})) return;
   if (node["file"]) log.file = r.string(node["file"], "log.file").value_or("");
@@ -474,6 +502,7 @@ Config read_config(Reader& r, const YAML::Node& root) {
                     "cpu_threads",
                     "memory_budget",
                     "light_cache_dir",
+                    "launch_shapes",
                     "share_journal",
                     "log_level",
                     "summary_interval",
@@ -543,6 +572,7 @@ Config read_config(Reader& r, const YAML::Node& root) {
     }
   }
   if (root["light_cache_dir"]) c.light_cache_dir = r.string(root["light_cache_dir"], "light_cache_dir").value_or("");
+  if (root["launch_shapes"]) read_launch_shapes(r, root["launch_shapes"], c.launch_shapes);
   if (root["share_journal"]) c.share_journal = r.string(root["share_journal"], "share_journal").value_or("");
   if (root["log_level"]) {
     if (auto level = r.string(root["log_level"], "log_level")) {

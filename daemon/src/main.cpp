@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   add(add_demo_command);
   add(add_devices_command);
   add(add_bench_command);
+  add(add_tune_command);
   add(add_check_config_command);
   add(add_poolsim_command);
 

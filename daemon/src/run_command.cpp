@@ -96,7 +96,8 @@ int run_daemon(const std::string& config_file) {
   spdlog::info("dagminer {} ({}, commit {}, CUDA runtime {}, driver {}, GPU code {}) starting with {}", build.version,
                build.build_type, build.commit, build.cuda_runtime, build.cuda_driver, build.cuda_architectures, config_file);
 
-  auto devices = open_devices(load.config->devices, load.config->memory);
+  auto devices =
+      open_devices(load.config->devices, load.config->memory, load.config->launch_shapes, load.config->light_cache_dir);
   if (devices.empty()) {
     spdlog::critical("no device to mine with (devices: in {})", config_file);
     return 1;

@@ -14,15 +14,17 @@ __device__ __forceinline__ uint4 fnv4(uint4 a, uint4 b) {
   return make_uint4(fnv(a.x, b.x), fnv(a.y, b.y), fnv(a.z, b.z), fnv(a.w, b.w));
 }
 
-// x % d for 32-bit x by a divisor fixed per launch (Lemire's fastmod): a 64-bit multiply and
-// a high multiply instead of the ~20 instructions of a run-time division.
+// x % d for 32-bit x by a divisor fixed per launch, 2 <= d < 2^31: with m = floor(2^32 / d) the
+// quotient estimate umulhi(x, m) is low by at most one (x * (2^32 / d - m) / 2^32 < 1), so one
+// conditional subtraction finishes it. Four instructions; a run-time division takes about twenty.
 struct FastMod {
-  std::uint64_t magic;
+  std::uint32_t reciprocal;
   std::uint32_t divisor;
 };
-FastMod fastmod_for(std::uint32_t d) { return {~std::uint64_t{0} / d + 1, d}; }
+FastMod fastmod_for(std::uint32_t d) { return {static_cast<std::uint32_t>((std::uint64_t{1} << 32) / d), d}; }
 __device__ __forceinline__ std::uint32_t mod(std::uint32_t x, FastMod m) {
-  return static_cast<std::uint32_t>(__umul64hi(m.magic * x, m.divisor));
+  const std::uint32_t r = x - __umulhi(x, m.reciprocal) * m.divisor;  // in [0, 2d)
+  return min(r, r - m.divisor);                                       // r - d wraps when r < d
 }
 
 __device__ __forceinline__ std::uint64_t rotl(std::uint64_t x, int n) { return (x << n) | (x >> (64 - n)); }
@@ -38,42 +40,63 @@ __constant__ std::uint64_t keccak_rc[24] = {
 };
 // clang-format on
 
-__device__ __forceinline__ void keccak_f1600(std::uint64_t st[25]) {
-#pragma unroll 1
-  for (int round = 0; round < 24; ++round) {
-    std::uint64_t c[5];
+__device__ __forceinline__ void keccak_round(std::uint64_t st[25], std::uint64_t rc) {
+  std::uint64_t c[5];
 #pragma unroll
-    for (int x = 0; x < 5; ++x) c[x] = st[x] ^ st[x + 5] ^ st[x + 10] ^ st[x + 15] ^ st[x + 20];
+  for (int x = 0; x < 5; ++x) c[x] = st[x] ^ st[x + 5] ^ st[x + 10] ^ st[x + 15] ^ st[x + 20];
 #pragma unroll
-    for (int x = 0; x < 5; ++x) {
-      const std::uint64_t d = c[(x + 4) % 5] ^ rotl(c[(x + 1) % 5], 1);
+  for (int x = 0; x < 5; ++x) {
+    const std::uint64_t d = c[(x + 4) % 5] ^ rotl(c[(x + 1) % 5], 1);
 #pragma unroll
-      for (int y = 0; y < 25; y += 5) st[y + x] ^= d;
-    }
-    // rho and pi along the single-lane walk (destination, rotation), as in core's keccak.cpp
-    std::uint64_t t = st[1], n;
-    // One step per (destination, rotation) pair, the walk laid out in rows by hand:
-    // clang-format off
-#define DAGMINER_RHO_PI(dst, rot) n = st[dst]; st[dst] = rotl(t, rot); t = n
-    DAGMINER_RHO_PI(10, 1); DAGMINER_RHO_PI(7, 3); DAGMINER_RHO_PI(11, 6); DAGMINER_RHO_PI(17, 10);
-    DAGMINER_RHO_PI(18, 15); DAGMINER_RHO_PI(3, 21); DAGMINER_RHO_PI(5, 28); DAGMINER_RHO_PI(16, 36);
-    DAGMINER_RHO_PI(8, 45); DAGMINER_RHO_PI(21, 55); DAGMINER_RHO_PI(24, 2); DAGMINER_RHO_PI(4, 14);
-    DAGMINER_RHO_PI(15, 27); DAGMINER_RHO_PI(23, 41); DAGMINER_RHO_PI(19, 56); DAGMINER_RHO_PI(13, 8);
-    DAGMINER_RHO_PI(12, 25); DAGMINER_RHO_PI(2, 43); DAGMINER_RHO_PI(20, 62); DAGMINER_RHO_PI(14, 18);
-    DAGMINER_RHO_PI(22, 39); DAGMINER_RHO_PI(9, 61); DAGMINER_RHO_PI(6, 20); DAGMINER_RHO_PI(1, 44);
-#undef DAGMINER_RHO_PI
-    // clang-format on
-#pragma unroll
-    for (int y = 0; y < 25; y += 5) {
-      const std::uint64_t a0 = st[y], a1 = st[y + 1], a2 = st[y + 2], a3 = st[y + 3], a4 = st[y + 4];
-      st[y] = a0 ^ (~a1 & a2);
-      st[y + 1] = a1 ^ (~a2 & a3);
-      st[y + 2] = a2 ^ (~a3 & a4);
-      st[y + 3] = a3 ^ (~a4 & a0);
-      st[y + 4] = a4 ^ (~a0 & a1);
-    }
-    st[0] ^= keccak_rc[round];
+    for (int y = 0; y < 25; y += 5) st[y + x] ^= d;
   }
+  // rho and pi along the single-lane walk (destination, rotation), as in core's keccak.cpp
+  std::uint64_t t = st[1], n;
+  // One step per (destination, rotation) pair, the walk laid out in rows by hand:
+  // clang-format off
+#define DAGMINER_RHO_PI(dst, rot) n = st[dst]; st[dst] = rotl(t, rot); t = n
+  DAGMINER_RHO_PI(10, 1); DAGMINER_RHO_PI(7, 3); DAGMINER_RHO_PI(11, 6); DAGMINER_RHO_PI(17, 10);
+  DAGMINER_RHO_PI(18, 15); DAGMINER_RHO_PI(3, 21); DAGMINER_RHO_PI(5, 28); DAGMINER_RHO_PI(16, 36);
+  DAGMINER_RHO_PI(8, 45); DAGMINER_RHO_PI(21, 55); DAGMINER_RHO_PI(24, 2); DAGMINER_RHO_PI(4, 14);
+  DAGMINER_RHO_PI(15, 27); DAGMINER_RHO_PI(23, 41); DAGMINER_RHO_PI(19, 56); DAGMINER_RHO_PI(13, 8);
+  DAGMINER_RHO_PI(12, 25); DAGMINER_RHO_PI(2, 43); DAGMINER_RHO_PI(20, 62); DAGMINER_RHO_PI(14, 18);
+  DAGMINER_RHO_PI(22, 39); DAGMINER_RHO_PI(9, 61); DAGMINER_RHO_PI(6, 20); DAGMINER_RHO_PI(1, 44);
+#undef DAGMINER_RHO_PI
+  // clang-format on
+#pragma unroll
+  for (int y = 0; y < 25; y += 5) {
+    const std::uint64_t a0 = st[y], a1 = st[y + 1], a2 = st[y + 2], a3 = st[y + 3], a4 = st[y + 4];
+    st[y] = a0 ^ (~a1 & a2);
+    st[y + 1] = a1 ^ (~a2 & a3);
+    st[y + 2] = a2 ^ (~a3 & a4);
+    st[y + 3] = a3 ^ (~a4 & a0);
+    st[y + 4] = a4 ^ (~a0 & a1);
+  }
+  st[0] ^= rc;
+}
+
+// Rounds 0 .. last-1 of Keccak-f[1600]. Round 0 is inlined on its own so that the compiler folds
+// the lanes a fresh state holds as constants (zeros, padding); the others loop, to keep the code
+// small enough for the instruction cache.
+__device__ __forceinline__ void keccak_rounds(std::uint64_t st[25], int last) {
+  keccak_round(st, 0x0000000000000001);  // keccak_rc[0] as an immediate, to fold with the rest
+#pragma unroll 1
+  for (int round = 1; round < last; ++round) keccak_round(st, keccak_rc[round]);
+}
+
+__device__ __forceinline__ void keccak_f1600(std::uint64_t st[25]) { keccak_rounds(st, 24); }
+
+// Word 0 of Keccak-f[1600]: the last round computes only what feeds it (theta's five column sums,
+// three of its d words, one chi), where a whole round costs about 180 instructions.
+__device__ __forceinline__ std::uint64_t keccak_f1600_word0(std::uint64_t st[25]) {
+  keccak_rounds(st, 23);
+  std::uint64_t c[5];
+#pragma unroll
+  for (int x = 0; x < 5; ++x) c[x] = st[x] ^ st[x + 5] ^ st[x + 10] ^ st[x + 15] ^ st[x + 20];
+  const std::uint64_t b0 = st[0] ^ c[4] ^ rotl(c[1], 1);
+  const std::uint64_t b1 = rotl(st[6] ^ c[0] ^ rotl(c[2], 1), 44);   // rho and pi move lane 6 to 1
+  const std::uint64_t b2 = rotl(st[12] ^ c[1] ^ rotl(c[3], 1), 43);  // and lane 12 to 2
+  return b0 ^ (~b1 & b2) ^ 0x8000000080008008ull;                    // keccak_rc[23]
 }
 
 // Keccak-512 of 64 bytes (a light-cache or dataset item) in place; the rate is 72 bytes, so the
@@ -95,23 +118,76 @@ __device__ __forceinline__ std::uint64_t lo_hi(std::uint32_t lo, std::uint32_t h
   return std::uint64_t{lo} | std::uint64_t{hi} << 32;
 }
 
-// Lanes of a G-lane group take words 4*lane .. 4*lane+3 (of 16: lane % 4) of the owner's 8
-// 64-bit words: 8 shuffles, each lane keeping the two that are its own.
-template <int G>
-__device__ __forceinline__ uint4 spread(const std::uint64_t w[8], int owner, int lane) {
-  std::uint64_t a = 0, b = 0;
-  const int mine = 2 * (lane & 3);
+// Both kernels lay a group of G lanes out the same way. Lane l owns item l of the group (its
+// Keccaks and its parent or page indices); register slot q of lane l holds part (l + q) % G
+// (16 bytes) of item q. So the G lanes of one load instruction read the G parts of one record
+// (coalesced: one warp load fetches whole records), and each index is computed once, by its
+// owner, rather than by all G lanes: the owner gathers its item's word with one shuffle and
+// broadcasts the index with another.
+
+// v[i] for a lane-dependent i, as a tree of selects (an array indexed at run time would go to
+// local memory).
+template <int G, class T>
+__device__ __forceinline__ T pick(const T (&v)[G], int i) {
+  T t[G];
 #pragma unroll
-  for (int i = 0; i < 8; ++i) {
-    const std::uint64_t v = __shfl_sync(0xffffffffu, w[i], owner, G);
-    if (i == mine) a = v;
-    if (i == mine + 1) b = v;
+  for (int k = 0; k < G; ++k) t[k] = v[k];
+#pragma unroll
+  for (int bit = 1; bit < G; bit <<= 1) {
+    const bool upper = (i & bit) != 0;
+#pragma unroll
+    for (int k = 0; k < G; k += 2 * bit) t[k] = upper ? t[k + bit] : t[k];
   }
-  return make_uint4(static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(a >> 32), static_cast<std::uint32_t>(b),
-                    static_cast<std::uint32_t>(b >> 32));
+  return t[0];
 }
 
-// ---- DAG build: 4 lanes per item, the group's 4 items in flight at once ----
+// Word c of part p of this lane's own item: it sits in slot `lane` of lane p - lane, which is the
+// slot (p - source) that the source lane picks.
+template <int G>
+__device__ __forceinline__ std::uint32_t own_word(const uint4 (&slots)[G], int lane, int p, int c) {
+  std::uint32_t w[G];
+#pragma unroll
+  for (int k = 0; k < G; ++k) w[k] = component(slots[k], c);
+  const int source = (p - lane) & (G - 1);
+  return __shfl_sync(0xffffffffu, pick(w, source), source, G);
+}
+
+// The slots' start: part (l + q) % G of item q is words 4m .. 4m+3, m = (l + q) % 4 (of 16: parts
+// 4..7 repeat 0..3), of the 8 64-bit words of item q's owner.
+template <int G>
+__device__ __forceinline__ void spread_slots(const std::uint64_t w[8], int lane, uint4 (&slots)[G]) {
+#pragma unroll
+  for (int q = 0; q < G; ++q) {
+    std::uint64_t all[8];
+#pragma unroll
+    for (int i = 0; i < 8; ++i) all[i] = __shfl_sync(0xffffffffu, w[i], q, G);
+    const int m = (lane + q) & 3;
+    std::uint64_t lo = 0, hi = 0;
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      lo = m == k ? all[2 * k] : lo;
+      hi = m == k ? all[2 * k + 1] : hi;
+    }
+    slots[q] = make_uint4(static_cast<std::uint32_t>(lo), static_cast<std::uint32_t>(lo >> 32), static_cast<std::uint32_t>(hi),
+                          static_cast<std::uint32_t>(hi >> 32));
+  }
+}
+
+// One access of each of the group's G items: the owner takes mix word 4p + c of its item,
+// computes the index fnv(key, word) % m, and every lane folds its part of item q's record at
+// item q's index into slot q.
+template <int G>
+__device__ __forceinline__ void group_access(uint4 (&slots)[G], int lane, int p, int c, std::uint32_t key, FastMod m,
+                                             const uint4* __restrict__ records) {
+  const std::uint32_t own = mod(fnv(key, own_word(slots, lane, p, c)), m);
+#pragma unroll
+  for (int q = 0; q < G; ++q) {
+    const std::uint32_t index = __shfl_sync(0xffffffffu, own, q, G);
+    slots[q] = fnv4(slots[q], __ldg(records + std::size_t{index} * G + ((lane + q) & (G - 1))));
+  }
+}
+
+// ---- DAG build: 4 lanes per item (a 64-byte item is 4 x 16 bytes), the group's 4 items in flight ----
 
 template <int MinBlocks>
 __global__ void __launch_bounds__(256, MinBlocks) dag_kernel(const uint4* __restrict__ light, FastMod items_mod,
@@ -119,7 +195,6 @@ __global__ void __launch_bounds__(256, MinBlocks) dag_kernel(const uint4* __rest
   const std::uint32_t tid = blockIdx.x * blockDim.x + threadIdx.x;
   const int lane = static_cast<int>(threadIdx.x & 3);
   const std::uint32_t item = first + tid;  // first is a multiple of 4, so groups are aligned
-  const std::uint32_t base = item - static_cast<std::uint32_t>(lane);
 
   std::uint64_t own[8];
   {
@@ -135,38 +210,23 @@ __global__ void __launch_bounds__(256, MinBlocks) dag_kernel(const uint4* __rest
   }
 
   uint4 mix[4];
+  spread_slots<4>(own, lane, mix);
+#pragma unroll 1
+  for (std::uint32_t j = 0; j < 256; j += 16) {
 #pragma unroll
-  for (int k = 0; k < 4; ++k) mix[k] = spread<4>(own, k, lane);
-
-#pragma unroll 4
-  for (std::uint32_t j = 0; j < 256; j += 4) {
-    const int src = static_cast<int>((j >> 2) & 3);  // mix word j % 16 lives in lane (j % 16) / 4
+    for (int p = 0; p < 4; ++p) {
 #pragma unroll
-    for (int c = 0; c < 4; ++c) {
-      std::uint32_t parent[4];
-#pragma unroll
-      for (int k = 0; k < 4; ++k) {
-        const std::uint32_t w = __shfl_sync(0xffffffffu, component(mix[k], c), src, 4);
-        parent[k] = mod(fnv((base + k) ^ (j + c), w), items_mod);
-      }
-#pragma unroll
-      for (int k = 0; k < 4; ++k) mix[k] = fnv4(mix[k], __ldg(light + std::size_t{parent[k]} * 4 + lane));
+      for (int c = 0; c < 4; ++c)
+        group_access<4>(mix, lane, p, c, item ^ (j + static_cast<std::uint32_t>(4 * p + c)), items_mod, light);
     }
   }
 
-  // Gather each item's 16 words back to its owner for the final Keccak.
-  std::uint32_t words[16];
+  // The owner's 16 words for the final Keccak.
 #pragma unroll
-  for (int k = 0; k < 4; ++k)
-#pragma unroll
-    for (int l = 0; l < 4; ++l)
-#pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        const std::uint32_t v = __shfl_sync(0xffffffffu, component(mix[k], c), l, 4);
-        if (lane == k) words[4 * l + c] = v;
-      }
-#pragma unroll
-  for (int i = 0; i < 8; ++i) own[i] = lo_hi(words[2 * i], words[2 * i + 1]);
+  for (int p = 0; p < 4; ++p) {
+    own[2 * p] = lo_hi(own_word(mix, lane, p, 0), own_word(mix, lane, p, 1));
+    own[2 * p + 1] = lo_hi(own_word(mix, lane, p, 2), own_word(mix, lane, p, 3));
+  }
   keccak512_64(own);
   if (tid < count) {
     uint4* out = dag + std::size_t{item} * 4;
@@ -177,10 +237,12 @@ __global__ void __launch_bounds__(256, MinBlocks) dag_kernel(const uint4* __rest
   }
 }
 
-// ---- search: 8 lanes per hash (a 128-byte page is 8 x 16 bytes), PH hashes in flight ----
+// ---- search: 8 lanes per hash (a 128-byte page is 8 x 16 bytes), the group's 8 hashes in flight ----
 
-template <int PH>
-__global__ void __launch_bounds__(256)
+// MaxRegs caps the registers a thread may use, and so sets how many warps an SM holds: with every
+// warp's 8 loads in flight, that is what keeps enough pages in flight (see bench/gpu-notes.md).
+template <int MaxRegs>
+__global__ void __maxnreg__(MaxRegs)
     search_kernel(const uint4* __restrict__ dag, FastMod pages_mod, const JobBlob* __restrict__ blob, const std::uint64_t* cancel,
                   ResultsHeader* results, std::uint32_t capacity) {
   const std::uint32_t tid = blockIdx.x * blockDim.x + threadIdx.x;
@@ -210,40 +272,33 @@ __global__ void __launch_bounds__(256)
     for (int i = 0; i < 8; ++i) seed[i] = st[i];
   }
 
-  std::uint32_t cmix[8];  // this lane's compressed mix, filled in its hash's round
+  // The seed is needed again only by the final Keccak: it waits in shared memory, not in 16
+  // registers, during the accesses (word-major, so a warp's stores and loads hit 32 banks).
+  extern __shared__ std::uint64_t seeds[];  // 8 x blockDim.x (search_shared_bytes)
 #pragma unroll
-  for (int r = 0; r < 8; r += PH) {
-    uint4 mix[PH];
-    std::uint32_t s0[PH];
-#pragma unroll
-    for (int q = 0; q < PH; ++q) {
-      mix[q] = spread<8>(seed, r + q, lane);  // the 128-byte mix starts as the seed twice
-      s0[q] = __shfl_sync(0xffffffffu, static_cast<std::uint32_t>(seed[0]), r + q, 8);
-    }
+  for (int i = 0; i < 8; ++i) seeds[i * blockDim.x + threadIdx.x] = seed[i];
+  uint4 mix[8];  // slot q: part (lane + q) % 8 of hash q; the 128-byte mix starts as the seed twice
+  spread_slots<8>(seed, lane, mix);
+  const std::uint32_t s0 = static_cast<std::uint32_t>(seed[0]);
 #pragma unroll 1
-    for (std::uint32_t a = 0; a < 64; a += 4) {
-      const int src = static_cast<int>((a >> 2) & 7);  // mix word a % 32 lives in lane (a % 32) / 4
+  for (std::uint32_t a = 0; a < 64; a += 32) {
 #pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        std::uint32_t page[PH];
+    for (int p = 0; p < 8; ++p) {
 #pragma unroll
-        for (int q = 0; q < PH; ++q) {
-          const std::uint32_t w = __shfl_sync(0xffffffffu, component(mix[q], c), src, 8);
-          page[q] = mod(fnv((a + c) ^ s0[q], w), pages_mod);
-        }
-#pragma unroll
-        for (int q = 0; q < PH; ++q) mix[q] = fnv4(mix[q], __ldg(dag + std::size_t{page[q]} * 8 + lane));
-      }
+      for (int c = 0; c < 4; ++c)
+        group_access<8>(mix, lane, p, c, (a + static_cast<std::uint32_t>(4 * p + c)) ^ s0, pages_mod, dag);
     }
+  }
+
+  // This lane's compressed mix: word w of hash q is the fold of slot q in lane w - q.
+  std::uint32_t folded[8];
 #pragma unroll
-    for (int q = 0; q < PH; ++q) {
-      const std::uint32_t folded = fnv(fnv(fnv(mix[q].x, mix[q].y), mix[q].z), mix[q].w);
+  for (int q = 0; q < 8; ++q) folded[q] = fnv(fnv(fnv(mix[q].x, mix[q].y), mix[q].z), mix[q].w);
+  std::uint32_t cmix[8];
 #pragma unroll
-      for (int l = 0; l < 8; ++l) {
-        const std::uint32_t v = __shfl_sync(0xffffffffu, folded, l, 8);
-        if (lane == r + q) cmix[l] = v;
-      }
-    }
+  for (int w = 0; w < 8; ++w) {
+    const int source = (w - lane) & 7;
+    cmix[w] = __shfl_sync(0xffffffffu, pick(folded, source), source, 8);
   }
 
   // final = Keccak-256(seed || cmix): 96 bytes in a 136-byte rate; only its top 64 bits matter here.
@@ -251,14 +306,14 @@ __global__ void __launch_bounds__(256)
 #pragma unroll
   for (int i = 0; i < 25; ++i) st[i] = 0;
 #pragma unroll
-  for (int i = 0; i < 8; ++i) st[i] = seed[i];
+  for (int i = 0; i < 8; ++i) st[i] = seeds[i * blockDim.x + threadIdx.x];
 #pragma unroll
   for (int i = 0; i < 4; ++i) st[8 + i] = lo_hi(cmix[2 * i], cmix[2 * i + 1]);
   st[12] = 0x01;
   st[16] = 0x8000000000000000ull;
-  keccak_f1600(st);
-  const std::uint64_t top = __byte_perm(static_cast<std::uint32_t>(st[0] >> 32), 0, 0x0123) |
-                            std::uint64_t{__byte_perm(static_cast<std::uint32_t>(st[0]), 0, 0x0123)} << 32;
+  const std::uint64_t word0 = keccak_f1600_word0(st);
+  const std::uint64_t top = __byte_perm(static_cast<std::uint32_t>(word0 >> 32), 0, 0x0123) |
+                            std::uint64_t{__byte_perm(static_cast<std::uint32_t>(word0), 0, 0x0123)} << 32;
   if (tid < blob->nonce_count && top <= blob->boundary) {
     const std::uint32_t slot = atomicAdd(&results->found, 1u);
     if (slot < capacity) {
@@ -271,15 +326,31 @@ __global__ void __launch_bounds__(256)
   }
 }
 
+std::size_t search_shared_bytes(int block_threads) {
+  return std::size_t{8} * sizeof(std::uint64_t) * static_cast<std::size_t>(block_threads);
+}
+
 std::uint32_t blocks_for(std::uint64_t threads, int block) {
   return static_cast<std::uint32_t>((threads + static_cast<std::uint64_t>(block) - 1) / static_cast<std::uint64_t>(block));
+}
+
+template <class F>
+cudaError_t with_search_kernel(int max_registers, F&& f) {
+  switch (max_registers) {
+    case 128: return f(search_kernel<128>);
+    case 96: return f(search_kernel<96>);
+    case 80: return f(search_kernel<80>);
+    case 72: return f(search_kernel<72>);
+    case 64: return f(search_kernel<64>);
+    default: return cudaErrorInvalidValue;
+  }
 }
 
 }  // namespace
 
 cudaError_t launch_dag_build(const void* light, std::uint32_t light_items, void* dag, std::uint32_t first, std::uint32_t count,
                              const DagBuildShape& shape, cudaStream_t stream) {
-  if (light_items == 0 || first % 4 != 0) return cudaErrorInvalidValue;
+  if (light_items < 2 || first % 4 != 0) return cudaErrorInvalidValue;
   constexpr int block = 256;
   const std::uint32_t grid = blocks_for(count, block);
   const auto in = static_cast<const uint4*>(light);
@@ -293,31 +364,22 @@ cudaError_t launch_dag_build(const void* light, std::uint32_t light_items, void*
   return cudaGetLastError();
 }
 
-cudaError_t search_blocks_per_sm(int hashes_in_flight, int block_threads, int* blocks) {
-  switch (hashes_in_flight) {
-    case 1: return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, search_kernel<1>, block_threads, 0);
-    case 2: return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, search_kernel<2>, block_threads, 0);
-    case 4: return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, search_kernel<4>, block_threads, 0);
-    case 8: return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, search_kernel<8>, block_threads, 0);
-    default: return cudaErrorInvalidValue;
-  }
+cudaError_t search_blocks_per_sm(int max_registers, int block_threads, int* blocks) {
+  return with_search_kernel(max_registers, [&](auto kernel) {
+    return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, kernel, block_threads, search_shared_bytes(block_threads));
+  });
 }
 
 cudaError_t launch_search(const SearchLaunch& l, cudaStream_t stream) {
-  if (l.pages == 0 || l.block_threads < 32 || l.block_threads > 256 || l.block_threads % 32 != 0 || l.hashes == 0)
+  if (l.pages < 2 || l.block_threads < 32 || l.block_threads > 256 || l.block_threads % 32 != 0 || l.hashes == 0)
     return cudaErrorInvalidValue;
-  const auto dag = static_cast<const uint4*>(l.dag);
-  const auto results = static_cast<ResultsHeader*>(l.results);
-  const FastMod pages = fastmod_for(l.pages);
   const std::uint32_t grid = blocks_for(l.hashes, l.block_threads);
-  switch (l.hashes_in_flight) {
-    case 1: search_kernel<1><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, l.cancel, results, l.capacity); break;
-    case 2: search_kernel<2><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, l.cancel, results, l.capacity); break;
-    case 4: search_kernel<4><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, l.cancel, results, l.capacity); break;
-    case 8: search_kernel<8><<<grid, l.block_threads, 0, stream>>>(dag, pages, l.blob, l.cancel, results, l.capacity); break;
-    default: return cudaErrorInvalidValue;
-  }
-  return cudaGetLastError();
+  return with_search_kernel(l.max_registers, [&](auto kernel) {
+    kernel<<<grid, l.block_threads, search_shared_bytes(l.block_threads), stream>>>(
+        static_cast<const uint4*>(l.dag), fastmod_for(l.pages), l.blob, l.cancel, static_cast<ResultsHeader*>(l.results),
+        l.capacity);
+    return cudaGetLastError();
+  });
 }
 
 }  // namespace dagminer::gpu

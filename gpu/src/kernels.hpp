@@ -21,19 +21,19 @@ cudaError_t launch_dag_build(const void* light, std::uint32_t light_items, void*
 
 struct SearchLaunch {
   const void* dag = nullptr;
-  std::uint32_t pages = 0;
+  std::uint32_t pages = 0;                // at least 2
   const JobBlob* blob = nullptr;          // device copy of the launch's job blob
   const std::uint64_t* cancel = nullptr;  // the launch stops when this word equals its blob's launch_id
   void* results = nullptr;                // ResultsHeader + entries on the device (found zeroed)
   std::uint32_t capacity = 0;
   std::uint32_t hashes = 0;  // threads launched; only the first blob->nonce_count report
-  int hashes_in_flight = 8;  // 1, 2, 4 or 8
   int block_threads = 128;
+  int max_registers = 128;  // one of search_register_caps (launch_tuning.hpp)
 };
 cudaError_t launch_search(const SearchLaunch& launch, cudaStream_t stream);
 
 // How many blocks of the search kernel one SM holds at once: with the SM count, the most hashes
 // that can be running at any moment.
-cudaError_t search_blocks_per_sm(int hashes_in_flight, int block_threads, int* blocks);
+cudaError_t search_blocks_per_sm(int max_registers, int block_threads, int* blocks);
 
 }  // namespace dagminer::gpu

@@ -4,7 +4,9 @@
 // current work set. One slot more than `streams` is kept free for new work, which set_work
 // launches at once from its own thread, already awake, rather than waking the worker; launches
 // of a dropped job still in flight stop early (set_work writes their ids into their slots' cancel
-// words, which every block checks when it starts).
+// words, which every block checks when it starts). Each launch takes the current launch shape;
+// with tuning on, that is the stored shape for the DAG mined, or, while none is known, each
+// candidate shape in turn (launch_tuning.hpp), every one of them mining the current work.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -36,6 +38,7 @@ constexpr auto telemetry_period = std::chrono::seconds(1);
 // What one launch searches.
 struct Pick {
   std::shared_ptr<const LightCache> epoch;
+  LaunchShape shape;
   JobBlob blob{};
   bool first = false;  // the item's first launch
 };
@@ -75,6 +78,7 @@ struct StreamSlot {
   bool cancelled = false;
   std::uint64_t launch_id = 0;
   std::uint64_t tag = 0;
+  LaunchShape shape;
   std::shared_ptr<DagLease> dag;  // keeps the launch's DAG resident until it completes
   // When the launch was enqueued (steady clock ticks; 0 before): set by the launching thread
   // without the mutex, read by status() for the launch deadline.
@@ -82,14 +86,20 @@ struct StreamSlot {
 };
 
 void validate(const GpuDeviceOptions& o) {
-  if (o.streams < 1 || o.streams > 16) throw std::invalid_argument("GPU streams must be 1..16");
-  if (o.launch_hashes == 0) throw std::invalid_argument("GPU launch size must be at least one hash");
+  validate(o.shape);
   if (o.results_capacity == 0) throw std::invalid_argument("GPU results capacity must be at least 1");
-  if (o.hashes_in_flight != 1 && o.hashes_in_flight != 2 && o.hashes_in_flight != 4 && o.hashes_in_flight != 8)
-    throw std::invalid_argument("GPU hashes in flight must be 1, 2, 4 or 8");
-  if (o.block_threads < 32 || o.block_threads > 256 || o.block_threads % 32 != 0)
-    throw std::invalid_argument("GPU block size must be a multiple of 32 up to 256");
+  if (o.tuning) (void)ShapeTrials(o.tuning->candidates, o.tuning->trial_seconds, o.tuning->rounds);  // throws if bad
 }
+
+// The most streams any shape of these options takes: the slots kept.
+int most_streams(const GpuDeviceOptions& o) {
+  int n = o.shape.streams;
+  if (o.tuning)
+    for (const auto& c : o.tuning->candidates) n = std::max(n, c.streams);
+  return n;
+}
+
+double seconds_now() { return std::chrono::duration<double>(SteadyClock::now().time_since_epoch()).count(); }
 
 class CudaSearchDevice final : public GpuSearchDevice {
  public:
@@ -101,12 +111,14 @@ class CudaSearchDevice final : public GpuSearchDevice {
     check_cuda(cudaGetDeviceProperties(&p, index_), index_, "cudaGetDeviceProperties");
     info_ = {"gpu" + std::to_string(index_), "cuda", p.name, p.totalGlobalMem,
              std::to_string(p.major) + "." + std::to_string(p.minor)};
-    int blocks = 0;
-    check_cuda(search_blocks_per_sm(options_.hashes_in_flight, options_.block_threads, &blocks), index_,
-               "search kernel occupancy");
-    resident_hashes_ = std::uint64_t{static_cast<std::uint32_t>(blocks)} * static_cast<std::uint32_t>(p.multiProcessorCount) *
-                       static_cast<std::uint32_t>(options_.block_threads);
-    for (int s = 0; s <= options_.streams; ++s)  // one spare: new work never waits for a stream
+    sm_count_ = p.multiProcessorCount;
+    int driver = 0;
+    check_cuda(cudaDriverGetVersion(&driver), index_, "cudaDriverGetVersion");
+    // The power limit is not known here (CUDA does not tell it): left out of the key.
+    key_ = {p.name, p.multiProcessorCount, p.totalGlobalMem, std::nullopt, driver, search_kernel_version, 0};
+    shape_ = options_.shape;
+    (void)resident_hashes(shape_);                     // an unknown register build fails here, not at the first launch
+    for (int s = 0; s <= most_streams(options_); ++s)  // one spare: new work never waits for a stream
       slots_.push_back(std::make_unique<StreamSlot>(index_, *memory_, options_.results_capacity));
     if (auto t = open_gpu_telemetry(index_); t.source)
       telemetry_ = std::make_unique<TelemetrySampler>(std::move(t.source), "health-" + info_.id, telemetry_period);
@@ -214,6 +226,17 @@ class CudaSearchDevice final : public GpuSearchDevice {
     return fault_;
   }
 
+  TuningReport tuning() const override {
+    std::lock_guard lock(mutex_);
+    TuningReport r;
+    r.state = tuning_state_;
+    r.shape = current_shape();
+    r.key = tuned_dag_ ? key_.text() : "";
+    if (trials_) r.trials = trials_->trials();
+    r.store_error = store_error_;
+    return r;
+  }
+
  private:
   void run() {
     pthread_setname_np(pthread_self(), ("search-" + info_.id).c_str());  // for top -H and /proc
@@ -292,7 +315,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
       if (s->busy) ++busy;
       else free = s.get();
     }
-    return busy < static_cast<std::size_t>(options_.streams) || work_version_ != newest_launch_ ? free : nullptr;
+    return busy < static_cast<std::size_t>(current_shape().streams) || work_version_ != newest_launch_ ? free : nullptr;
   }
 
   // Under mutex_, from set_work: new work is launched by the caller's thread, already awake,
@@ -314,6 +337,8 @@ class CudaSearchDevice final : public GpuSearchDevice {
 
   // Under mutex_: the slot gets the next launch, a new id, and the tag set_work may cancel.
   void take(StreamSlot& slot, Pick& pick) {
+    follow_dag(pick_epoch());
+    pick.shape = current_shape();
     choose(pick);
     slot.busy = true;
     slot.cancelled = false;
@@ -324,7 +349,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
 
   // Under mutex_: the next launch's range of the work set, as a job blob.
   void choose(Pick& pick) {
-    const std::optional<WorkRange> range = work_.next(options_.launch_hashes);  // set: the caller saw has_work()
+    const std::optional<WorkRange> range = work_.next(pick.shape.launch_hashes);  // set: the caller saw has_work()
     const WorkItem& w = range->item;
     pick.epoch = w.light_cache;
     std::memcpy(pick.blob.header, w.header.data(), sizeof pick.blob.header);
@@ -373,8 +398,9 @@ class CudaSearchDevice final : public GpuSearchDevice {
     l.results = s.results.device();
     l.capacity = options_.results_capacity;
     l.hashes = static_cast<std::uint32_t>(pick.blob.nonce_count);
-    l.hashes_in_flight = options_.hashes_in_flight;
-    l.block_threads = options_.block_threads;
+    l.block_threads = pick.shape.block_threads;
+    l.max_registers = pick.shape.max_registers;
+    s.shape = pick.shape;
     const bool inject = injection_ && injection_launches_.fetch_add(1) == injection_->after_launches;
     check_cuda(inject ? launch_injected_fault(injection_->fault, s.stream.handle) : launch_search(l, s.stream.handle), index_,
                inject ? "injected fault launch" : "search launch");
@@ -404,12 +430,80 @@ class CudaSearchDevice final : public GpuSearchDevice {
     }
     dropped_.fetch_add(header->found - kept, std::memory_order_relaxed);
     hashes_.fetch_add(header->searched, std::memory_order_relaxed);
+    std::optional<std::pair<TuneKey, LaunchShape>> tuned;
+    {
+      std::lock_guard lock(mutex_);
+      // A cancelled launch's blocks that start after the cancel lands do nothing, so what it did
+      // after is at most what the GPU holds at once (the kernel cannot afford to tell more).
+      if (s.cancelled)
+        replaced_hashes_.fetch_add(std::min<std::uint64_t>(header->searched, resident_hashes(s.shape)),
+                                   std::memory_order_relaxed);
+      s.busy = false;
+      if (tuning_state_ == TuningReport::State::tuning) {
+        trials_->completed(s.shape, header->searched, seconds_now());
+        if (trials_->finished()) {
+          shape_ = trials_->best();
+          tuning_state_ = TuningReport::State::tuned;
+          tuned.emplace(key_, shape_);
+        }
+      }
+    }
+    if (tuned) store_tuned(tuned->first, tuned->second);
+  }
+
+  // The stored shape is written outside the device's mutex (file I/O); a failure is reported, and
+  // mining goes on with the shape found.
+  void store_tuned(const TuneKey& key, const LaunchShape& shape) {
+    std::string error;
+    try {
+      TunedShapeStore(options_.tuning->store_directory).save(key, shape);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
     std::lock_guard lock(mutex_);
-    // A cancelled launch's blocks that start after the cancel lands do nothing, so what it did
-    // after is at most what the GPU holds at once (the kernel cannot afford to tell more).
-    if (s.cancelled)
-      replaced_hashes_.fetch_add(std::min<std::uint64_t>(header->searched, resident_hashes_), std::memory_order_relaxed);
-    s.busy = false;
+    store_error_ = error;
+  }
+
+  // Under mutex_: the epoch of the next launch (the caller saw has_work()).
+  std::shared_ptr<const LightCache> pick_epoch() const { return work_.items().front().light_cache; }
+
+  // Under mutex_: when launches move to a DAG of another size, its shape is looked up (stored)
+  // or tuned, with tuning on; a DAG of the size already known keeps its shape.
+  void follow_dag(const std::shared_ptr<const LightCache>& epoch) {
+    if (!options_.tuning || (tuned_dag_ && key_.dag_bytes == epoch->dataset_bytes)) return;
+    tuned_dag_ = true;
+    key_.dag_bytes = epoch->dataset_bytes;
+    trials_.reset();
+    std::optional<LaunchShape> stored;
+    if (!options_.tuning->retune) {
+      try {
+        stored = TunedShapeStore(options_.tuning->store_directory).find(key_);
+      } catch (const std::exception& e) {
+        store_error_ = e.what();
+      }
+    }
+    if (stored) {
+      shape_ = *stored;
+      tuning_state_ = TuningReport::State::stored;
+    } else {
+      trials_.emplace(options_.tuning->candidates, options_.tuning->trial_seconds, options_.tuning->rounds);
+      tuning_state_ = TuningReport::State::tuning;
+    }
+  }
+
+  // Under mutex_: the shape the next launch takes.
+  LaunchShape current_shape() const { return tuning_state_ == TuningReport::State::tuning ? trials_->current() : shape_; }
+
+  // The most hashes running at once with this shape (blocks per SM from the occupancy API x SMs x
+  // block size), remembered per register build and block size.
+  std::uint64_t resident_hashes(const LaunchShape& shape) {
+    const auto key = std::pair{shape.max_registers, shape.block_threads};
+    if (auto it = resident_.find(key); it != resident_.end()) return it->second;
+    int blocks = 0;
+    check_cuda(search_blocks_per_sm(shape.max_registers, shape.block_threads, &blocks), index_, "search kernel occupancy");
+    const std::uint64_t n = std::uint64_t{static_cast<std::uint32_t>(blocks)} * static_cast<std::uint32_t>(sm_count_) *
+                            static_cast<std::uint32_t>(shape.block_threads);
+    return resident_.emplace(key, n).first->second;
   }
 
   void drain() {
@@ -436,7 +530,14 @@ class CudaSearchDevice final : public GpuSearchDevice {
   std::uint64_t work_version_ = 0;
   std::uint64_t newest_launch_ = ~std::uint64_t{0};  // work version of the last launch
   std::uint64_t launch_ids_ = 0;
-  std::uint64_t resident_hashes_ = 0;  // the most hashes running at once
+  std::map<std::pair<int, int>, std::uint64_t> resident_;  // resident_hashes() by (registers, block)
+  int sm_count_ = 0;
+  LaunchShape shape_;  // without tuning, or once the DAG's shape is known
+  TuneKey key_;        // this card's; dag_bytes of the DAG launches mine now
+  bool tuned_dag_ = false;
+  std::optional<ShapeTrials> trials_;
+  TuningReport::State tuning_state_ = TuningReport::State::off;
+  std::string store_error_;
   // The fault and its flags are set by the worker on an error, or by status() on a hung launch
   // (hence mutable), which also ends running_.
   mutable bool running_ = false;

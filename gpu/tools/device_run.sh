@@ -83,9 +83,9 @@ if [[ $mode == full ]]; then
       note "ncu $k: $(grep -E '^ +(DRAM Throughput|L2 Hit Rate|Memory Throughput|L1/TEX Hit Rate|Achieved Occupancy|Registers Per Thread|Compute \(SM\) Throughput|Duration) ' "$out/ncu_$k.log" | awk '{$1=$1; print}' | tr '\n' ';')"
     done
   fi
-  for v in "4 128" "8 64" "8 128" "8 256"; do  # hashes in flight per group, block size
+  for v in "128 128" "96 128" "80 128" "128 64" "128 256"; do  # register build, block size
     set -- $v
-    bench "s_f$1_b$2" --algo etchash --epoch 431 --seconds 10 --in-flight $1 --block $2
+    bench "s_r$1_b$2" --algo etchash --epoch 431 --seconds 10 --registers $1 --block $2
   done
   bench jobs_l1048576 --algo etchash --epoch 431 --seconds 6 --job-interval-ms 100
   bench jobs_l262144 --algo etchash --epoch 431 --seconds 6 --job-interval-ms 100 --launch-hashes 262144

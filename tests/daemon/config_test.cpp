@@ -370,5 +370,33 @@ TEST(Config, RejectionCooldownForAllPoolsOrOneWithinItsRange) {
         << value;
 }
 
+TEST(Config, LaunchShapesPinAGpusShape) {
+  const Config c = parse_ok(
+      "pools: [{url: 'stratum+tcp://h:1', user: u}]\n"
+      "launch_shapes:\n  0: block=128 registers=80 launch=2097152 streams=3\n  gpu2: block=64 registers=96 launch=1048576 "
+      "streams=2\n");
+  ASSERT_EQ(c.launch_shapes.size(), 2u);
+  EXPECT_EQ(c.launch_shapes.at(0), "block=128 registers=80 launch=2097152 streams=3");
+  EXPECT_EQ(c.launch_shapes.at(2), "block=64 registers=96 launch=1048576 streams=2");
+  EXPECT_TRUE(parse_ok("pools: [{url: 'stratum+tcp://h:1', user: u}]\n").launch_shapes.empty());
+}
+
+TEST(Config, BadLaunchShapesAreErrorsNamingTheGpu) {
+  const std::string pools = "pools: [{url: 'stratum+tcp://h:1', user: u}]\n";
+  for (const auto& [text, says] : std::vector<std::pair<std::string, std::string>>{
+           {"launch_shapes: block=128\n", "launch_shapes must map GPU indices"},
+           {"launch_shapes:\n  x: block=128 registers=80 launch=1 streams=3\n", "expected a GPU index"},
+           {"launch_shapes:\n  1: block=100 registers=80 launch=1 streams=3\n", "launch_shapes.1: expected block="},
+           {"launch_shapes:\n  1: block=128 registers=81 launch=1 streams=3\n", "launch_shapes.1: expected block="},
+           {"launch_shapes:\n  1: [1, 2]\n", "launch_shapes.1 must be a single value"},
+           {"launch_shapes:\n  1: block=128 registers=80 launch=1 streams=3\n  gpu1: block=64 registers=80 launch=1 streams=3\n",
+            "GPU 1 is given twice"}}) {
+    const auto errors = parse_errors(pools + text);
+    ASSERT_EQ(errors.size(), 1u) << text;
+    EXPECT_NE(errors[0].to_string().find(says), std::string::npos) << errors[0].to_string();
+    EXPECT_GT(errors[0].line, 1) << text;
+  }
+}
+
 }  // namespace
 }  // namespace dagminer

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <random>
@@ -120,14 +122,11 @@ TEST_F(Gpu, WholeSyntheticDagEqualsTheReference) {
 }
 
 // Every nonce of the range is hashed on the CPU over the full synthetic dataset: the GPU must
-// report exactly the nonces at or under the boundary, each with the right mix hash.
+// report exactly the nonces at or under the boundary, each with the right mix hash, with every
+// build of the kernel (register caps) and block sizes of 1, 2 and 8 warps.
 TEST_F(Gpu, SearchReportsExactlyTheCandidatesOfARange) {
   const auto cache = synthetic_epoch(9002, 1013, 4093);
   const auto dataset = build_dataset(cache->items, 4093);
-  GpuDeviceOptions o;
-  o.launch_hashes = 1000;  // several launches on several streams, the last one partial
-  o.results_capacity = 1024;
-  auto gpu = open_gpu(0, o);
   const WorkItem w = job(77, cache, 4, 6000);
   std::map<std::uint64_t, Hash256> expected;
   for (std::uint64_t n = w.nonce_start; n != w.nonce_start + w.nonce_count; ++n) {
@@ -136,16 +135,76 @@ TEST_F(Gpu, SearchReportsExactlyTheCandidatesOfARange) {
   }
   ASSERT_GT(expected.size(), 100u);
 
-  const auto candidates = mine(*gpu, {w}, w.nonce_count);
-  EXPECT_EQ(gpu->counters().hashes, w.nonce_count);
-  EXPECT_EQ(gpu->counters().candidates_dropped, 0u);
-  std::map<std::uint64_t, Hash256> found;
-  for (const auto& c : candidates) {
-    EXPECT_EQ(c.tag, 77u);
-    EXPECT_TRUE(found.emplace(c.nonce, c.mix_hash).second) << "nonce " << c.nonce << " reported twice";
+  for (int registers : search_register_caps)
+    for (int block : {32, 64, 256}) {
+      SCOPED_TRACE("registers " + std::to_string(registers) + ", block " + std::to_string(block));
+      GpuDeviceOptions o;
+      o.shape.launch_hashes = 1000;  // several launches on several streams, the last one partial
+      o.shape.max_registers = registers;
+      o.shape.block_threads = block;
+      o.results_capacity = 1024;
+      auto gpu = open_gpu(0, o);
+      const auto candidates = mine(*gpu, {w}, w.nonce_count);
+      EXPECT_EQ(gpu->counters().hashes, w.nonce_count);
+      EXPECT_EQ(gpu->counters().candidates_dropped, 0u);
+      std::map<std::uint64_t, Hash256> found;
+      for (const auto& c : candidates) {
+        EXPECT_EQ(c.tag, 77u);
+        EXPECT_TRUE(found.emplace(c.nonce, c.mix_hash).second) << "nonce " << c.nonce << " reported twice";
+      }
+      EXPECT_EQ(found, expected);
+      expect_verified(candidates, {w});
+    }
+}
+
+// Online tuning on a GPU: every candidate shape mines the job (its candidates pass the CPU check),
+// the best is stored under the card's key, and a device opened later takes it at once.
+TEST_F(Gpu, TunedShapeIsStoredAndTakenByTheNextStart) {
+  const test::TempDir dir;
+  GpuDeviceOptions o;
+  LaunchShape a, b, c;
+  a.launch_hashes = b.launch_hashes = c.launch_hashes = 8192;
+  b.max_registers = 80;
+  c.block_threads = 64;
+  c.streams = 2;
+  o.tuning = LaunchTuning{dir.path(), false, {a, b, c}, 0.2, 1};
+  // Few candidates (one hash in 2^20): each costs the CPU check about a millisecond, and the tiny
+  // launches run for about a second.
+  const WorkItem w = job(4, synthetic_epoch(9010, 1009, 4099), 20);
+  Collected got;
+  {
+    auto gpu = open_gpu(0, o);
+    EXPECT_EQ(gpu->tuning().state, TuningReport::State::off);  // nothing launched yet
+    gpu->set_work({w});
+    gpu->start(got.sink());
+    const auto end = std::chrono::steady_clock::now() + 60s;
+    while (gpu->tuning().state != TuningReport::State::tuned && std::chrono::steady_clock::now() < end && gpu->fault().empty())
+      std::this_thread::sleep_for(10ms);
+    gpu->stop();
+    const TuningReport r = gpu->tuning();
+    ASSERT_EQ(r.state, TuningReport::State::tuned) << gpu->fault();
+    EXPECT_EQ(r.store_error, "");
+    ASSERT_EQ(r.trials.size(), 3u);
+    for (const auto& t : r.trials) {
+      ASSERT_EQ(t.mhs.size(), 1u);
+      EXPECT_GT(t.mhs[0], 0.0);
+    }
+    EXPECT_NE(r.key.find("dag=" + std::to_string(w.light_cache->dataset_bytes)), std::string::npos) << r.key;
+    EXPECT_EQ(TunedShapeStore(dir.path()).find(TuneKey{}), std::nullopt);
   }
-  EXPECT_EQ(found, expected);
-  expect_verified(candidates, {w});
+  expect_verified(got.found, {w});
+
+  auto again = open_gpu(0, o);
+  again->set_work({w});
+  again->start(got.sink());
+  run_until(*again, 8192);
+  const TuningReport r = again->tuning();
+  again->stop();
+  EXPECT_EQ(r.state, TuningReport::State::stored);
+  EXPECT_TRUE(r.trials.empty());
+  std::ifstream file(dir.path() / "tuned-launch-shapes.txt");
+  const std::string stored((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_NE(stored.find(r.key + '\t' + to_string(r.shape)), std::string::npos) << stored;
 }
 
 TEST_F(Gpu, Epoch0SearchMissesNoCandidate) {
@@ -166,7 +225,7 @@ TEST_F(Gpu, Epoch0SearchMissesNoCandidate) {
 
 TEST_F(Gpu, FullResultsBufferCountsTheOverflow) {
   GpuDeviceOptions o;
-  o.launch_hashes = 512;
+  o.shape.launch_hashes = 512;
   o.results_capacity = 4;
   auto gpu = open_gpu(0, o);
   const WorkItem w = job(3, synthetic_epoch(9003, 1009, 1031), 0, 4 * 512);  // every hash is a candidate
@@ -180,7 +239,7 @@ TEST_F(Gpu, FullResultsBufferCountsTheOverflow) {
 TEST_F(Gpu, NewWorkTakesOverWhileRunning) {
   const auto cache = synthetic_epoch(9004, 1009, 2053);
   GpuDeviceOptions o;
-  o.launch_hashes = 4096;
+  o.shape.launch_hashes = 4096;
   auto gpu = open_gpu(0, o);
   const WorkItem a = job(1, cache, 8), b = job(2, cache, 8);
   Collected got;
@@ -201,7 +260,7 @@ TEST_F(Gpu, NewWorkTakesOverWhileRunning) {
 TEST_F(Gpu, ReportsTheStartOfEachNewTagOnce) {
   const auto cache = synthetic_epoch(9008, 1009, 2053);
   GpuDeviceOptions o;
-  o.launch_hashes = 4096;
+  o.shape.launch_hashes = 4096;
   auto gpu = open_gpu(0, o);
   const WorkItem a = job(1, cache, 8), b = job(2, cache, 8), c = job(3, cache, 8);
   Collected got;
@@ -235,7 +294,7 @@ TEST_F(Gpu, ReportsTheStartOfEachNewTagOnce) {
 TEST_F(Gpu, ResettingAnItemKeepsItsProgress) {
   const auto cache = synthetic_epoch(9006, 1009, 2053);
   GpuDeviceOptions o;
-  o.launch_hashes = 4096;
+  o.shape.launch_hashes = 4096;
   o.results_capacity = 4096;
   auto gpu = open_gpu(0, o);
   const WorkItem a = job(1, cache, 0, 64 * 4096), b = job(2, cache, 0, 16 * 4096);  // every hash a candidate
@@ -265,8 +324,8 @@ TEST_F(Gpu, ResettingAnItemKeepsItsProgress) {
 // landed), where running them out would cost the whole pipeline (3 launches).
 TEST_F(Gpu, ReplacedLaunchesStopEarly) {
   GpuDeviceOptions o;
-  o.launch_hashes = 1u << 20;
-  o.streams = 3;
+  o.shape.launch_hashes = 1u << 20;
+  o.shape.streams = 3;
   auto gpu = open_gpu(0, o);
   const WorkItem a = job(1, epoch0(), 20), b = job(2, epoch0(), 20);
   Collected got;
@@ -287,7 +346,7 @@ TEST_F(Gpu, ReplacedLaunchesStopEarly) {
 TEST_F(Gpu, DroppingAnItemLeavesTheOthersLaunchesAlone) {
   const auto cache = synthetic_epoch(9009, 1009, 2053);
   GpuDeviceOptions o;
-  o.launch_hashes = 4096;
+  o.shape.launch_hashes = 4096;
   o.results_capacity = 4096;
   auto gpu = open_gpu(0, o);
   const WorkItem kept = job(2, cache, 0, 96 * 4096);  // every hash a candidate
@@ -323,7 +382,7 @@ TEST_F(Gpu, DroppingAnItemLeavesTheOthersLaunchesAlone) {
 TEST_F(Gpu, HashesSplitByWeight) {
   const auto cache = synthetic_epoch(9005, 1009, 2053);
   GpuDeviceOptions o;
-  o.launch_hashes = 4096;
+  o.shape.launch_hashes = 4096;
   o.results_capacity = 1024;
   auto gpu = open_gpu(0, o);
   WorkItem a = job(1, cache, 4), b = job(2, cache, 4);
@@ -338,7 +397,7 @@ TEST_F(Gpu, HashesSplitByWeight) {
 TEST_F(Gpu, NextEpochIsPreparedWhileMining) {
   const auto current = synthetic_epoch(9006, 1009, 2053), next = synthetic_epoch(9007, 1013, 2069);
   GpuDeviceOptions o;
-  o.launch_hashes = 8192;
+  o.shape.launch_hashes = 8192;
   auto gpu = open_gpu(0, o);
   const WorkItem a = job(1, current, 8), b = job(2, next, 8);
   Collected got;

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,7 +61,10 @@ struct Config {
   int max_epoch = 1024;
   std::uint64_t light_cache_memory = 1ull << 30;  // light caches held and being built, in bytes
   std::filesystem::path light_cache_dir;          // empty: LightCacheStore::default_directory()
-  std::filesystem::path share_journal;            // empty: no journal
+  // GPUs whose search launch shape is pinned ("block=128 registers=96 launch=2097152 streams=3",
+  // checked when loaded) by index; the others tune theirs online and keep it in light_cache_dir.
+  std::map<int, std::string> launch_shapes;
+  std::filesystem::path share_journal;  // empty: no journal
   std::string log_level = "info";
   std::chrono::seconds summary_interval{60};
   LogFileConfig log;

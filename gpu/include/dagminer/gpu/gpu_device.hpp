@@ -5,12 +5,15 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "dagminer/core/device.hpp"
+#include "dagminer/gpu/launch_tuning.hpp"
 #include "dagminer/gpu/memory_manager.hpp"
 
 namespace dagminer::gpu {
@@ -30,17 +33,34 @@ struct CudaVersions {
 };
 CudaVersions cuda_versions();
 
+// Online tuning of the launch shape (launch_tuning.hpp).
+struct LaunchTuning {
+  std::filesystem::path store_directory;  // where tuned shapes are kept: the light cache directory
+  bool retune = false;                    // tune even where a shape is stored (`dagminer tune`)
+  std::vector<LaunchShape> candidates = default_tuning_candidates();
+  double trial_seconds = 2;
+  int rounds = 2;
+};
+
 struct GpuDeviceOptions {
   MemoryBudget budget{};
-  std::uint32_t launch_hashes = 1u << 21;  // nonces per launch: larger means fewer wakeups (bench/gpu-notes.md)
-  int streams = 3;                         // launches in flight
-  std::uint32_t results_capacity = 64;     // candidates kept per launch; more are counted as dropped
-  int hashes_in_flight = 8;                // per 8-lane group: 1, 2, 4 or 8
-  int block_threads = 128;                 // a multiple of 32, at most 256
+  LaunchShape shape{};                  // the shape without tuning (or until a DAG's shape is known)
+  std::optional<LaunchTuning> tuning;   // none: `shape` throughout (bench, tests, a pinned shape)
+  std::uint32_t results_capacity = 64;  // candidates kept per launch; more are counted as dropped
   // A launch still running this long after it was issued has hung: the device is faulted and
   // needs a new process. Launches take milliseconds (bench/gpu-notes.md); this leaves room for
   // slow cards, large launches and a DAG build sharing the GPU.
   std::chrono::milliseconds launch_deadline{10000};
+};
+
+// Where the device's launch shape came from, for the DAG it mines now.
+struct TuningReport {
+  enum class State { off, stored, tuning, tuned };
+  State state = State::off;
+  LaunchShape shape;               // the shape launches take now
+  std::string key;                 // TuneKey::text() of the DAG mined; empty before the first launch or with tuning off
+  std::vector<ShapeTrial> trials;  // what was measured (tuning, tuned)
+  std::string store_error;         // why a tuned shape could not be stored
 };
 
 // The launch pipeline's own counts.
@@ -59,6 +79,7 @@ class GpuSearchDevice : public SearchDevice {
   virtual std::string fault() const = 0;
   // Why status() has no telemetry (no NVML, GPU unknown to it); empty when it has.
   virtual std::string telemetry_error() const = 0;
+  virtual TuningReport tuning() const = 0;
 };
 
 // Throws std::invalid_argument for bad options, GpuError (no_device when there is no such GPU

@@ -1,0 +1,104 @@
+// The search kernel's launch shape and its online tuning (plain C++, testable without a GPU).
+// A card tries candidate shapes on the work it mines anyway (every launch searches the current
+// job, so nothing is lost and mining never pauses), keeps the fastest, and stores it in the light
+// cache directory under a key naming the card, its driver, the kernel's version and the DAG size,
+// so later starts on the same card use it at once. A shape the configuration pins overrides both.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dagminer::gpu {
+
+// The search kernel's builds, by the registers a thread may use.
+constexpr int search_register_caps[] = {128, 96, 80, 72, 64};
+
+struct LaunchShape {
+  int block_threads = 128;                 // a multiple of 32, at most 256
+  int max_registers = 128;                 // the kernel build: 128, 96, 80, 72 or 64 registers (fewer: more warps per SM)
+  std::uint32_t launch_hashes = 1u << 21;  // nonces per launch: larger means fewer wakeups (bench/gpu-notes.md)
+  int streams = 3;                         // launches in flight
+  bool operator==(const LaunchShape&) const = default;
+};
+// "block=128 registers=96 launch=2097152 streams=3"
+std::string to_string(const LaunchShape& shape);
+// Throws std::invalid_argument naming the field for a shape the search device cannot run.
+void validate(const LaunchShape& shape);
+
+// The search kernel's version: bump it whenever the kernel changes, so shapes tuned for an
+// older kernel are tuned again.
+constexpr int search_kernel_version = 2;
+
+// What a tuned shape depends on.
+struct TuneKey {
+  std::string gpu_model;
+  int sm_count = 0;
+  std::uint64_t memory_bytes = 0;
+  std::optional<std::uint32_t> power_limit_watts;  // left out of the key when unknown
+  int driver_version = 0;
+  int kernel_version = search_kernel_version;
+  std::uint64_t dag_bytes = 0;
+  // One line, no tabs: the stored form.
+  std::string text() const;
+};
+
+// The shapes tried by default (13): every register build at the default block, launch and
+// streams; blocks of 64 and 256 with 128 and 80 registers; launches of 2^20 and 2^22; 2 and 4
+// streams.
+std::vector<LaunchShape> default_tuning_candidates();
+
+struct ShapeTrial {
+  LaunchShape shape;
+  std::vector<double> mhs;  // one per round, in the order measured
+  double mean_mhs() const;
+};
+
+// The online tuner's policy. Each candidate runs for `trial_seconds` per round, `rounds` rounds
+// in turn (A B C A B C), so a drift of the card's clock or temperature is spread over all of them.
+// A trial starts at the first completion of a launch of its shape (the launches of the shape
+// before have then completed) and counts the hashes of the launches of its shape completed after.
+class ShapeTrials {
+ public:
+  ShapeTrials(std::vector<LaunchShape> candidates, double trial_seconds, int rounds);
+
+  // The shape the next launch takes.
+  const LaunchShape& current() const;
+  // A launch of `shape` completed at `seconds` (any steady clock) having searched `hashes`.
+  void completed(const LaunchShape& shape, std::uint64_t hashes, double seconds);
+  bool finished() const { return next_ >= order_.size(); }
+  // The candidate of the highest mean rate (the first of equals); the first candidate until one
+  // has been measured.
+  const LaunchShape& best() const;
+  const std::vector<ShapeTrial>& trials() const { return trials_; }
+
+ private:
+  std::vector<ShapeTrial> trials_;
+  std::vector<std::size_t> order_;  // candidate index of each trial, round after round
+  std::size_t next_ = 0;            // the trial running
+  double trial_seconds_;
+  std::optional<double> started_;  // the running trial's first completion
+  std::uint64_t hashes_ = 0;       // counted since
+};
+
+// Tuned shapes in the light cache directory, one line per key (tuned-launch-shapes.txt).
+class TunedShapeStore {
+ public:
+  explicit TunedShapeStore(std::filesystem::path directory);
+  std::optional<LaunchShape> find(const TuneKey& key) const;
+  // Replaces the key's line, writing the file anew (a temporary then a rename); throws
+  // std::runtime_error naming the file if it cannot be written.
+  void save(const TuneKey& key, const LaunchShape& shape) const;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// "block=128 registers=96 launch=2097152 streams=3" back to a shape; nullopt if malformed.
+std::optional<LaunchShape> parse_launch_shape(std::string_view text);
+
+}  // namespace dagminer::gpu

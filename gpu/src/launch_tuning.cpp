@@ -1,0 +1,174 @@
+#include "dagminer/gpu/launch_tuning.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+
+namespace dagminer::gpu {
+
+std::string to_string(const LaunchShape& s) {
+  return "block=" + std::to_string(s.block_threads) + " registers=" + std::to_string(s.max_registers) +
+         " launch=" + std::to_string(s.launch_hashes) + " streams=" + std::to_string(s.streams);
+}
+
+void validate(const LaunchShape& s) {
+  if (s.streams < 1 || s.streams > 16) throw std::invalid_argument("GPU streams must be 1..16");
+  if (s.launch_hashes == 0) throw std::invalid_argument("GPU launch size must be at least one hash");
+  if (s.block_threads < 32 || s.block_threads > 256 || s.block_threads % 32 != 0)
+    throw std::invalid_argument("GPU block size must be a multiple of 32 up to 256");
+  if (std::find(std::begin(search_register_caps), std::end(search_register_caps), s.max_registers) ==
+      std::end(search_register_caps))
+    throw std::invalid_argument("GPU registers must be one of 128, 96, 80, 72, 64, got " + std::to_string(s.max_registers));
+}
+
+std::string TuneKey::text() const {
+  std::string t = "model=" + gpu_model + " sms=" + std::to_string(sm_count) + " memory=" + std::to_string(memory_bytes);
+  if (power_limit_watts) t += " power_limit=" + std::to_string(*power_limit_watts) + "W";
+  t += " driver=" + std::to_string(driver_version) + " kernel=" + std::to_string(kernel_version) +
+       " dag=" + std::to_string(dag_bytes);
+  std::replace(t.begin(), t.end(), '\t', ' ');
+  std::replace(t.begin(), t.end(), '\n', ' ');
+  return t;
+}
+
+std::vector<LaunchShape> default_tuning_candidates() {
+  const LaunchShape anchor;
+  std::vector<LaunchShape> c;
+  for (int registers : search_register_caps) {
+    LaunchShape s = anchor;
+    s.max_registers = registers;
+    c.push_back(s);
+  }
+  for (int registers : {128, 80})
+    for (int block : {64, 256}) {
+      LaunchShape s = anchor;
+      s.max_registers = registers;
+      s.block_threads = block;
+      c.push_back(s);
+    }
+  for (std::uint32_t launch : {1u << 20, 1u << 22}) {
+    LaunchShape s = anchor;
+    s.launch_hashes = launch;
+    c.push_back(s);
+  }
+  for (int streams : {2, 4}) {
+    LaunchShape s = anchor;
+    s.streams = streams;
+    c.push_back(s);
+  }
+  return c;
+}
+
+double ShapeTrial::mean_mhs() const {
+  return mhs.empty() ? 0.0 : std::accumulate(mhs.begin(), mhs.end(), 0.0) / static_cast<double>(mhs.size());
+}
+
+ShapeTrials::ShapeTrials(std::vector<LaunchShape> candidates, double trial_seconds, int rounds) : trial_seconds_(trial_seconds) {
+  if (candidates.empty()) throw std::invalid_argument("launch tuning needs at least one candidate shape");
+  if (!(trial_seconds > 0)) throw std::invalid_argument("launch tuning: the trial time must be positive");
+  if (rounds < 1) throw std::invalid_argument("launch tuning: at least one round");
+  for (auto& s : candidates) {
+    validate(s);
+    trials_.push_back({s, {}});
+  }
+  for (int r = 0; r < rounds; ++r)
+    for (std::size_t i = 0; i < trials_.size(); ++i) order_.push_back(i);
+}
+
+const LaunchShape& ShapeTrials::current() const { return finished() ? best() : trials_[order_[next_]].shape; }
+
+void ShapeTrials::completed(const LaunchShape& shape, std::uint64_t hashes, double seconds) {
+  if (finished() || !(shape == current())) return;  // a launch of the shape before, still draining
+  if (!started_) {
+    started_ = seconds;  // its launch overlapped the previous shape's: the trial starts here
+    hashes_ = 0;
+    return;
+  }
+  hashes_ += hashes;
+  const double elapsed = seconds - *started_;
+  if (elapsed < trial_seconds_) return;
+  trials_[order_[next_]].mhs.push_back(static_cast<double>(hashes_) / elapsed / 1e6);
+  ++next_;
+  started_.reset();
+}
+
+const LaunchShape& ShapeTrials::best() const {
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < trials_.size(); ++i)
+    if (trials_[i].mean_mhs() > trials_[best].mean_mhs()) best = i;
+  return trials_[best].shape;
+}
+
+std::optional<LaunchShape> parse_launch_shape(std::string_view text) {
+  LaunchShape s;
+  bool block = false, registers = false, launch = false, streams = false;
+  std::istringstream in{std::string(text)};
+  std::string field;
+  while (in >> field) {
+    const auto eq = field.find('=');
+    if (eq == std::string::npos) return std::nullopt;
+    const std::string name = field.substr(0, eq);
+    const std::string value = field.substr(eq + 1);
+    std::uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc{} || end != value.data() + value.size() || v > 0xffffffffu) return std::nullopt;
+    if (name == "block" && !block) block = true, s.block_threads = static_cast<int>(v);
+    else if (name == "registers" && !registers) registers = true, s.max_registers = static_cast<int>(v);
+    else if (name == "launch" && !launch) launch = true, s.launch_hashes = static_cast<std::uint32_t>(v);
+    else if (name == "streams" && !streams) streams = true, s.streams = static_cast<int>(v);
+    else return std::nullopt;
+  }
+  if (!block || !registers || !launch || !streams) return std::nullopt;
+  try {
+    validate(s);
+  } catch (const std::invalid_argument&) {
+    return std::nullopt;
+  }
+  return s;
+}
+
+TunedShapeStore::TunedShapeStore(std::filesystem::path directory) : path_(std::move(directory) / "tuned-launch-shapes.txt") {}
+
+namespace {
+
+// Lines "key<TAB>shape"; a line that does not parse is kept as it is but never matches.
+std::vector<std::string> read_lines(const std::filesystem::path& path) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
+}  // namespace
+
+std::optional<LaunchShape> TunedShapeStore::find(const TuneKey& key) const {
+  const std::string prefix = key.text() + '\t';
+  for (const auto& line : read_lines(path_))
+    if (line.starts_with(prefix)) return parse_launch_shape(std::string_view(line).substr(prefix.size()));
+  return std::nullopt;
+}
+
+void TunedShapeStore::save(const TuneKey& key, const LaunchShape& shape) const {
+  const std::string prefix = key.text() + '\t';
+  std::vector<std::string> lines = read_lines(path_);
+  std::erase_if(lines, [&](const std::string& l) { return l.starts_with(prefix); });
+  lines.push_back(prefix + to_string(shape));
+  std::error_code ec;
+  std::filesystem::create_directories(path_.parent_path(), ec);
+  const std::filesystem::path tmp = path_.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& l : lines) out << l << '\n';
+    out.flush();
+    if (!out) throw std::runtime_error("cannot write " + tmp.string());
+  }
+  std::filesystem::rename(tmp, path_, ec);
+  if (ec) throw std::runtime_error("cannot replace " + path_.string() + ": " + ec.message());
+}
+
+}  // namespace dagminer::gpu

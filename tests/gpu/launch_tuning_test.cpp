@@ -1,0 +1,143 @@
+// The launch tuner's policy without a GPU: which shape each launch takes, how trials are timed
+// and scored, the store's key and file, and shape parsing.
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "dagminer/gpu/launch_tuning.hpp"
+#include "dagminer/test/support.hpp"
+
+namespace dagminer::gpu {
+namespace {
+
+LaunchShape with_registers(int registers) {
+  LaunchShape s;
+  s.max_registers = registers;
+  return s;
+}
+
+TEST(ShapeTrials, RunsEachCandidateInTurnAndKeepsTheFastest) {
+  const LaunchShape a = with_registers(128), b = with_registers(96), c = with_registers(80);
+  ShapeTrials t({a, b, c}, 1.0, 2);
+  double now = 0;
+  // Each trial: the first completion starts the clock, then 1 s of completions at the given rate.
+  auto run = [&](const LaunchShape& s, double mhs) {
+    ASSERT_EQ(t.current(), s);
+    t.completed(s, 123456, now);  // overlapped the shape before: not counted
+    for (int i = 0; i < 4; ++i) {
+      now += 0.25;
+      t.completed(s, static_cast<std::uint64_t>(mhs * 1e6 * 0.25), now);
+    }
+  };
+  run(a, 400);
+  run(b, 500);
+  run(c, 450);
+  EXPECT_FALSE(t.finished());
+  run(a, 410);
+  run(b, 480);
+  run(c, 520);
+  ASSERT_TRUE(t.finished());
+  EXPECT_DOUBLE_EQ(t.trials()[0].mean_mhs(), 405);
+  EXPECT_DOUBLE_EQ(t.trials()[1].mean_mhs(), 490);
+  EXPECT_DOUBLE_EQ(t.trials()[2].mean_mhs(), 485);
+  EXPECT_EQ(t.best(), b);
+  EXPECT_EQ(t.current(), b);  // after tuning, every launch takes the best
+}
+
+TEST(ShapeTrials, IgnoresCompletionsOfOtherShapes) {
+  const LaunchShape a = with_registers(128), b = with_registers(96);
+  ShapeTrials t({a, b}, 1.0, 1);
+  t.completed(a, 1, 0.0);
+  t.completed(a, 1'000'000, 0.5);
+  t.completed(b, 50'000'000, 0.7);  // a launch of another shape, still draining: no effect
+  t.completed(a, 1'000'000, 1.0);
+  ASSERT_EQ(t.current(), b);
+  EXPECT_DOUBLE_EQ(t.trials()[0].mhs.at(0), 2.0);
+  t.completed(a, 99'000'000, 1.1);  // a's last launches complete during b's trial: not b's
+  t.completed(b, 1, 1.2);
+  t.completed(b, 3'000'000, 2.2);
+  EXPECT_TRUE(t.finished());
+  EXPECT_DOUBLE_EQ(t.trials()[1].mhs.at(0), 3.0);
+  EXPECT_EQ(t.best(), b);
+}
+
+TEST(ShapeTrials, RefusesBadSettings) {
+  EXPECT_THROW(ShapeTrials({}, 1.0, 1), std::invalid_argument);
+  EXPECT_THROW(ShapeTrials({LaunchShape{}}, 0.0, 1), std::invalid_argument);
+  EXPECT_THROW(ShapeTrials({LaunchShape{}}, 1.0, 0), std::invalid_argument);
+  EXPECT_THROW(ShapeTrials({with_registers(100)}, 1.0, 1), std::invalid_argument);
+}
+
+TEST(LaunchShape, ParsesWhatItPrints) {
+  LaunchShape s;
+  s.block_threads = 64;
+  s.max_registers = 72;
+  s.launch_hashes = 1u << 20;
+  s.streams = 2;
+  EXPECT_EQ(to_string(s), "block=64 registers=72 launch=1048576 streams=2");
+  EXPECT_EQ(parse_launch_shape(to_string(s)), s);
+  EXPECT_EQ(parse_launch_shape("streams=2 launch=1048576 registers=72 block=64"), s);
+  for (const char* bad :
+       {"", "block=64 registers=72 launch=1048576", "block=64 registers=72 launch=1048576 streams=2 streams=2",
+        "block=48 registers=72 launch=1048576 streams=2", "block=64 registers=70 launch=1048576 streams=2",
+        "block=64 registers=72 launch=0 streams=2", "block=64 registers=72 launch=1048576 streams=17",
+        "block=64 registers=72 launch=1e6 streams=2", "block=64 registers=72 launch=1048576 streams=2 colour=red",
+        "block=-64 registers=72 launch=1048576 streams=2"})
+    EXPECT_EQ(parse_launch_shape(bad), std::nullopt) << bad;
+}
+
+TEST(TuneKey, NamesEveryPartAndLeavesOutAnUnknownPowerLimit) {
+  TuneKey k{"NVIDIA H200", 132, 150'000'000'000, std::nullopt, 13000, search_kernel_version, 4'689'231'488};
+  EXPECT_EQ(k.text(), "model=NVIDIA H200 sms=132 memory=150000000000 driver=13000 kernel=" +
+                          std::to_string(search_kernel_version) + " dag=4689231488");
+  k.power_limit_watts = 700;
+  EXPECT_EQ(k.text(), "model=NVIDIA H200 sms=132 memory=150000000000 power_limit=700W driver=13000 kernel=" +
+                          std::to_string(search_kernel_version) + " dag=4689231488");
+  k.gpu_model = "odd\tname";
+  EXPECT_EQ(k.text().find('\t'), std::string::npos);  // the store's separator
+}
+
+TEST(TunedShapeStore, KeepsOneShapePerKey) {
+  const test::TempDir dir;
+  const TunedShapeStore store(dir.path());
+  TuneKey h200{"NVIDIA H200", 132, 150'000'000'000, std::nullopt, 13000, search_kernel_version, 4'689'231'488};
+  TuneKey next_epoch = h200, new_kernel = h200, other_card = h200;
+  next_epoch.dag_bytes += 8 << 20;
+  new_kernel.kernel_version += 1;
+  other_card.gpu_model = "NVIDIA H100 80GB HBM3";
+  EXPECT_EQ(store.find(h200), std::nullopt);  // no file yet
+
+  store.save(h200, with_registers(80));
+  store.save(next_epoch, with_registers(72));
+  EXPECT_EQ(store.find(h200), with_registers(80));
+  EXPECT_EQ(store.find(next_epoch), with_registers(72));
+  EXPECT_EQ(store.find(new_kernel), std::nullopt);  // tuned again when the kernel changes
+  EXPECT_EQ(store.find(other_card), std::nullopt);
+
+  store.save(h200, with_registers(64));  // replaced, not appended
+  EXPECT_EQ(store.find(h200), with_registers(64));
+  std::ifstream in(store.path());
+  int lines = 0;
+  for (std::string l; std::getline(in, l);) ++lines;
+  EXPECT_EQ(lines, 2);
+}
+
+TEST(TunedShapeStore, AMalformedLineMatchesNothing) {
+  const test::TempDir dir;
+  const TunedShapeStore store(dir.path());
+  const TuneKey k{"NVIDIA H200", 132, 1, std::nullopt, 13000, search_kernel_version, 2};
+  std::ofstream(store.path()) << k.text() << "\tblock=64 registers=72\n";
+  EXPECT_EQ(store.find(k), std::nullopt);
+  store.save(k, with_registers(96));
+  EXPECT_EQ(store.find(k), with_registers(96));
+}
+
+TEST(TunedShapeStore, AnUnwritableDirectoryIsAnError) {
+  const test::TempDir dir;
+  std::ofstream(dir.path() / "file") << "x";
+  const TunedShapeStore store(dir.path() / "file");  // a file where the directory should be
+  EXPECT_THROW(store.save(TuneKey{}, LaunchShape{}), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace dagminer::gpu
