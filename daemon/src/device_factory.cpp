@@ -5,8 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include "dagminer/core/cpu_backend.hpp"
-#include "dagminer/gpu/architectures.hpp"
 #include "dagminer/core/light_cache_store.hpp"
+#include "dagminer/gpu/architectures.hpp"
 #include "dagminer/gpu/gpu_device.hpp"
 
 namespace dagminer {

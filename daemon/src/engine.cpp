@@ -448,7 +448,8 @@ boost::asio::awaitable<void> Engine::settle_and_close(Clock::time_point deadline
 std::vector<PoolStatus> Engine::pools() const {
   std::vector<PoolStatus> out;
   for (const auto& [name, p] : pools_) {
-    PoolStatus s{name, redact_credentials(p.config.url), p.config.enabled, p.alive, false, {}, -1, ledger().pool(name), {}, p.problem};
+    PoolStatus s{name,     redact_credentials(p.config.url), p.config.enabled, p.alive, false, {}, -1, ledger().pool(name), {},
+                 p.problem};
     for (const auto& m : mining_) s.mining = s.mining || m.pool == name;
     if (p.client) s.latency = p.client->latency();
     if (p.client) s.blocks_found = p.client->counters().blocks_found;

@@ -18,8 +18,8 @@
 #include "dagminer/daemon/api_json.hpp"
 #include "dagminer/daemon/engine.hpp"
 #include "dagminer/daemon/metrics.hpp"
-#include "reporting_device.hpp"
 #include "dagminer/stratum/getwork_node.hpp"
+#include "reporting_device.hpp"
 
 namespace dagminer::test {
 namespace {

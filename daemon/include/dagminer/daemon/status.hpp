@@ -21,7 +21,7 @@ struct DeviceStatus {
   double hashrate = 0;                       // H/s over the last rate interval
   std::optional<MemoryStats> memory;         // GPUs only
   std::string fault;                         // why a GPU stopped on its own; empty if healthy
-  std::string dag_problem;  // a pool's epoch whose DAG this GPU cannot hold (its pools mine elsewhere)
+  std::string dag_problem;                   // a pool's epoch whose DAG this GPU cannot hold (its pools mine elsewhere)
   LatencyRecorder job_switch;                // a job's notify line read to its first launch here (same epoch)
   std::optional<DeviceTelemetry> telemetry;  // GPUs with NVML
   std::optional<double> hashes_per_joule;    // over the last rate interval, from the energy counter
@@ -39,8 +39,8 @@ struct PoolStatus {
   int epoch = -1;
   ShareCounts shares;
   std::optional<std::chrono::milliseconds> latency;  // round trip of the last answered request, while connected
-  std::string problem;  // why the pool is marked unhealthy (its shares rejected, a wrong algorithm); empty if not
-  std::uint64_t blocks_found = 0;                    // getwork: solutions the node accepted, since the pool started
+  std::string problem;             // why the pool is marked unhealthy (its shares rejected, a wrong algorithm); empty if not
+  std::uint64_t blocks_found = 0;  // getwork: solutions the node accepted, since the pool started
 };
 
 }  // namespace dagminer
