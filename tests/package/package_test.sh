@@ -29,6 +29,8 @@ case $step in
   build)
     command -v dpkg-shlibdeps >/dev/null || skip "dpkg-shlibdeps is missing (Debian: apt-get install dpkg-dev)"
     rm -f "$work/deb"
+    prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
+    [ "$prefix" = /usr ] || { echo "the build in $build installs under '$prefix': a Debian package needs /usr (configure with -DCMAKE_INSTALL_PREFIX=/usr, as scripts/setup and scripts/package do)" >&2; exit 1; }
     out=$(cd "$build" && cpack -G DEB 2>&1) || { echo "$out" >&2; exit 1; }
     echo "$out"
     deb=$(sed -n 's/^CPack: - package: \(.*\) generated\.$/\1/p' <<<"$out")
