@@ -48,9 +48,9 @@ void check_route(const http::request<http::string_body>& req) {
   if (route.endpoint) {
     check(route.status == http::status::ok && route.error.empty() && route.allow.empty());
     check(!route.head || req.method() == http::verb::head);
-    check(route.control == (*route.endpoint != ApiEndpoint::summary && *route.endpoint != ApiEndpoint::pools &&
-                            *route.endpoint != ApiEndpoint::devices && *route.endpoint != ApiEndpoint::metrics));
     const bool names_pool = *route.endpoint == ApiEndpoint::pool_enable || *route.endpoint == ApiEndpoint::pool_disable;
+    check(route.control == (names_pool || *route.endpoint == ApiEndpoint::pause || *route.endpoint == ApiEndpoint::resume));
+    check((route.asset != nullptr) == (*route.endpoint == ApiEndpoint::web_asset));
     check(names_pool == !route.pool.empty());
     if (names_pool) check_echo("no pool named '" + dagminer::printable(route.pool) + "'", 15 + 103 + 1);
     return;
