@@ -173,17 +173,34 @@ __device__ __forceinline__ void spread_slots(const std::uint64_t w[8], int lane,
   }
 }
 
+// How a group's record loads treat L1. A DAG page is read once per hash and never again, so its
+// loads leave no line behind (a hint: the lines of in-flight pages stop crowding L1; +0.8% on an
+// H100, bench/gpu-notes.md). Light-cache items are read 256 times per DAG item and hit often
+// enough that the DAG build is 4% slower without L1.
+enum class L1Use { keep, no_allocate };
+
+template <L1Use Use>
+__device__ __forceinline__ uint4 load_record(const uint4* p) {
+  if constexpr (Use == L1Use::keep) {
+    return __ldg(p);
+  } else {
+    uint4 v;
+    asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+    return v;
+  }
+}
+
 // One access of each of the group's G items: the owner takes mix word 4p + c of its item,
 // computes the index fnv(key, word) % m, and every lane folds its part of item q's record at
 // item q's index into slot q.
-template <int G>
+template <int G, L1Use Use>
 __device__ __forceinline__ void group_access(uint4 (&slots)[G], int lane, int p, int c, std::uint32_t key, FastMod m,
                                              const uint4* __restrict__ records) {
   const std::uint32_t own = mod(fnv(key, own_word(slots, lane, p, c)), m);
 #pragma unroll
   for (int q = 0; q < G; ++q) {
     const std::uint32_t index = __shfl_sync(0xffffffffu, own, q, G);
-    slots[q] = fnv4(slots[q], __ldg(records + std::size_t{index} * G + ((lane + q) & (G - 1))));
+    slots[q] = fnv4(slots[q], load_record<Use>(records + std::size_t{index} * G + ((lane + q) & (G - 1))));
   }
 }
 
@@ -217,7 +234,8 @@ __global__ void __launch_bounds__(256, MinBlocks) dag_kernel(const uint4* __rest
   for (std::uint32_t j = 0; j < 256; j += 4) {
     const int p = static_cast<int>(j / 4) & 3;
 #pragma unroll
-    for (int c = 0; c < 4; ++c) group_access<4>(mix, lane, p, c, item ^ (j + static_cast<std::uint32_t>(c)), items_mod, light);
+    for (int c = 0; c < 4; ++c)
+      group_access<4, L1Use::keep>(mix, lane, p, c, item ^ (j + static_cast<std::uint32_t>(c)), items_mod, light);
   }
 
   // The owner's 16 words for the final Keccak.
@@ -287,7 +305,8 @@ __global__ void __maxnreg__(MaxRegs)
   for (std::uint32_t a = 0; a < 64; a += 4) {
     const int p = static_cast<int>(a / 4) & 7;
 #pragma unroll
-    for (int c = 0; c < 4; ++c) group_access<8>(mix, lane, p, c, (a + static_cast<std::uint32_t>(c)) ^ s0, pages_mod, dag);
+    for (int c = 0; c < 4; ++c)
+      group_access<8, L1Use::no_allocate>(mix, lane, p, c, (a + static_cast<std::uint32_t>(c)) ^ s0, pages_mod, dag);
   }
 
   // This lane's compressed mix: word w of hash q is the fold of slot q in lane w - q.

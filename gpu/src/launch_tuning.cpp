@@ -50,7 +50,7 @@ std::vector<LaunchShape> default_tuning_candidates() {
       s.block_threads = block;
       c.push_back(s);
     }
-  for (std::uint32_t launch : {1u << 20, 1u << 22}) {
+  for (std::uint32_t launch : {anchor.launch_hashes / 2, anchor.launch_hashes * 2}) {
     LaunchShape s = anchor;
     s.launch_hashes = launch;
     c.push_back(s);

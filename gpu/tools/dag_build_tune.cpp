@@ -36,6 +36,18 @@ int main(int argc, char** argv) {
     check_cuda(cudaMalloc(&b.light, b.light_bytes), 0, "cudaMalloc light cache");
     const std::uint32_t items = static_cast<std::uint32_t>(b.dag_bytes / dataset_item_bytes);
     std::mt19937 rng(12345);
+    std::size_t fetch = 0;
+    check_cuda(cudaDeviceGetLimit(&fetch, cudaLimitMaxL2FetchGranularity), 0, "cudaDeviceGetLimit");
+    // Reported because the light cache's parents are 64-byte reads: a larger fetch would waste half
+    // of each (the DAG build times of 32/64/128 bytes: bench/gpu-notes.md).
+    {  // the light cache's upload alone, which every build below includes
+      const auto bytes = cache->bytes();
+      check_cuda(cudaMemcpy(b.light, bytes.data(), bytes.size(), cudaMemcpyHostToDevice), 0, "light cache upload");
+      const auto t0 = std::chrono::steady_clock::now();
+      check_cuda(cudaMemcpy(b.light, bytes.data(), bytes.size(), cudaMemcpyHostToDevice), 0, "light cache upload");
+      std::printf("light cache upload: %.4f s of each build; L2 fetch granularity as found: %zu bytes\n",
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), fetch);
+    }
     const DagBuildShape shapes[] = {{1}, {3}};
     for (const auto& shape : shapes) {
       for (int r = 0; r < repeats; ++r) {

@@ -76,9 +76,9 @@ if ((NCU)) && command -v ncu > /dev/null; then  # one search launch each, clocks
     profiled "$name" || continue
     # shellcheck disable=SC2086
     timeout 120 ncu --clock-control none --launch-skip 100 --launch-count 1 --kernel-name regex:search_kernel \
-      --metrics smsp__inst_executed.sum,launch__registers_per_thread,sm__warps_active.avg.pct_of_peak_sustained_active,dram__bytes_read.sum,smsp__issue_active.avg.pct_of_peak_sustained_active,launch__grid_size,launch__block_size \
+      --metrics smsp__inst_executed.sum,launch__registers_per_thread,launch__shared_mem_config_size,sm__warps_active.avg.pct_of_peak_sustained_active,dram__bytes_read.sum,smsp__issue_active.avg.pct_of_peak_sustained_active,launch__grid_size,launch__block_size \
       "$prog" bench --algo etchash --epoch 431 --seconds 2 $args > "$out/ncu_$name.log" 2>&1
-    note "ncu $name: $(grep -E '^ +(smsp__inst_executed.sum|launch__registers_per_thread|sm__warps_active|dram__bytes_read.sum|smsp__issue_active|launch__grid_size|launch__block_size) ' "$out/ncu_$name.log" | awk '{$1=$1; print}' | tr '\n' ';')"
+    note "ncu $name: $(grep -E '^ +(smsp__inst_executed.sum|launch__registers_per_thread|launch__shared_mem_config_size|sm__warps_active|dram__bytes_read.sum|smsp__issue_active|launch__grid_size|launch__block_size) ' "$out/ncu_$name.log" | awk '{$1=$1; print}' | tr '\n' ';')"
   done
 fi
 kill "$smi_pid" 2> /dev/null; wait "$smi_pid" 2> /dev/null

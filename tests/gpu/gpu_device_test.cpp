@@ -190,6 +190,8 @@ TEST_F(Gpu, TunedShapeIsStoredAndTakenByTheNextStart) {
       EXPECT_GT(t.mhs[0], 0.0);
     }
     EXPECT_NE(r.key.find("dag=" + std::to_string(w.light_cache->dataset_bytes)), std::string::npos) << r.key;
+    // With NVML the card's power limit is part of the key; without, it is left out.
+    EXPECT_EQ(r.key.find(" power_limit=") != std::string::npos, gpu->telemetry_error().empty()) << r.key;
     EXPECT_EQ(TunedShapeStore(dir.path()).find(TuneKey{}), std::nullopt);
   }
   expect_verified(got.found, {w});
