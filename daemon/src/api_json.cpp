@@ -44,6 +44,14 @@ json::value or_null(const std::optional<T>& v) {
   return v ? json::value(*v) : json::value(nullptr);
 }
 
+// A GPU's launch shape and where it came from; null on devices without one (the CPU).
+json::value launch_json(const std::optional<LaunchReport>& l) {
+  if (!l) return nullptr;
+  return json::object{{"shape", l->shape},
+                      {"origin", l->origin},
+                      {"problem", l->problem.empty() ? json::value(nullptr) : json::value(l->problem)}};
+}
+
 }  // namespace
 
 json::value telemetry_json(const std::optional<DeviceTelemetry>& t, std::optional<double> hashes_per_joule) {
@@ -132,6 +140,7 @@ json::object devices_json(const ServiceSnapshot& s) {
                    {"gpu_memory", gpu_memory_json(d.memory)}};
     o["telemetry"] = telemetry_json(d.telemetry, d.hashes_per_joule);
     o["protection"] = protection_json(d.protection);
+    o["launch"] = launch_json(d.launch);
     devices.push_back(std::move(o));
   }
   return {{"devices", std::move(devices)}};

@@ -72,6 +72,7 @@ DeviceStatus DeviceRecord::status() const {
   out.memory = std::move(report.memory);
   out.fault = std::move(report.fault);
   out.telemetry = std::move(report.telemetry);
+  out.launch = std::move(report.launch);
   out.dag_problem = status_.dag_problem;
   return out;
 }
@@ -88,7 +89,25 @@ bool DeviceRecord::check_health(const ProtectionSettings& settings) {
     spdlog::error("device {}: faulted: {}{}", id(), report.fault,
                   fault_needs_restart_ ? " (a sticky error: only a new process can use this GPU again)" : "");
   }
+  log_launch(std::move(report.launch));
   return may_work() != could_work;
+}
+
+void DeviceRecord::log_launch(std::optional<LaunchReport> launch) {
+  if (!launch) return;
+  const bool new_origin = !launch_ || launch_->origin != launch->origin;
+  if (new_origin && launch->origin == "tuning")
+    spdlog::info(
+        "device {}: tuning its launch shape on the work it mines (the candidate shapes take turns for about a "
+        "minute; every launch mines, nothing is paused)",
+        id());
+  else if (new_origin && launch->origin == "tuned")
+    spdlog::info("device {}: launch shape tuned, kept for this card: {}", id(), launch->shape);
+  else if (new_origin && launch->origin == "stored")
+    spdlog::info("device {}: launch shape from an earlier tuning of this card: {}", id(), launch->shape);
+  if (!launch->problem.empty() && (!launch_ || launch_->problem != launch->problem))
+    spdlog::warn("device {}: launch shape: {}", id(), launch->problem);
+  launch_ = std::move(launch);
 }
 
 std::optional<std::string> DeviceRecord::job_switch_report() const {

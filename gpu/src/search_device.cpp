@@ -201,6 +201,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
     if (fault_.empty()) note_overdue_launch();
     report.fault = fault_;
     report.fault_needs_restart = fault_needs_restart_;
+    report.launch = LaunchReport{to_string(current_shape()), launch_origin(), store_error_};
     return report;
   }
 
@@ -495,6 +496,18 @@ class CudaSearchDevice final : public GpuSearchDevice {
       trials_.emplace(options_.tuning->candidates, options_.tuning->trial_seconds, options_.tuning->rounds);
       tuning_state_ = TuningReport::State::tuning;
     }
+  }
+
+  // Under mutex_: where the shape launches take now came from, as status() reports it.
+  const char* launch_origin() const {
+    if (!options_.tuning) return "configured";
+    switch (tuning_state_) {
+      case TuningReport::State::off: return "default";
+      case TuningReport::State::stored: return "stored";
+      case TuningReport::State::tuning: return "tuning";
+      case TuningReport::State::tuned: return "tuned";
+    }
+    return "default";
   }
 
   // Under mutex_: the shape the next launch takes.

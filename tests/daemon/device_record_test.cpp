@@ -1,6 +1,7 @@
 // One device as the engine drives it: work given only when it changes, rate, stalls, epochs.
 #include <gtest/gtest.h>
 
+#include "captured_log.hpp"
 #include "dagminer/daemon/device_record.hpp"
 
 namespace dagminer {
@@ -15,7 +16,8 @@ class FakeDevice final : public SearchDevice {
     int work_updates = 0;
     std::uint64_t hashes = 0;
     bool fail_next = false;
-    std::optional<MemoryStats> memory;  // a GPU's
+    std::optional<MemoryStats> memory;   // a GPU's
+    std::optional<LaunchReport> launch;  // a GPU's
   };
   explicit FakeDevice(Seen& seen) : seen_(seen) {}
   DeviceInfo describe() const override { return {"fake0", "cpu", "a fake", 0, ""}; }
@@ -31,6 +33,7 @@ class FakeDevice final : public SearchDevice {
     DeviceStatusReport r;
     r.fault = "overheated";
     r.memory = seen_.memory;
+    r.launch = seen_.launch;
     return r;
   }
 
@@ -138,4 +141,42 @@ TEST(DeviceRecord, ADeviceWithoutMemoryOfItsOwnHoldsAnyEpoch) {
 }
 
 }  // namespace
+// A GPU's launch shape as the user follows it: in the status, and in the log when it starts
+// tuning, when it keeps a shape and when the shape cannot be stored, each said once.
+TEST(DeviceRecord, LaunchShapeOriginAndItsProblemsAreReportedOnce) {
+  test::CapturedLog log;
+  FakeDevice::Seen seen;
+  DeviceRecord d(std::make_unique<FakeDevice>(seen));
+  const ProtectionSettings settings;
+  d.check_health(settings);
+  EXPECT_FALSE(d.status().launch);  // a device without launch shapes (the CPU) says nothing of them
+  EXPECT_EQ(log.count("launch shape"), 0u);
+
+  seen.launch = LaunchReport{"block=128 registers=128 launch=4194304 streams=3", "default", ""};
+  d.check_health(settings);
+  EXPECT_EQ(log.count("launch shape"), 0u);  // the default, before the first DAG: nothing to say yet
+  seen.launch = LaunchReport{"block=128 registers=96 launch=4194304 streams=3", "tuning", ""};
+  d.check_health(settings);
+  seen.launch->shape = "block=64 registers=128 launch=4194304 streams=3";  // the next candidate's turn
+  d.check_health(settings);
+  EXPECT_EQ(log.count("tuning its launch shape on the work it mines"), 1u) << log.text();
+
+  seen.launch = LaunchReport{"block=64 registers=128 launch=4194304 streams=3", "tuned", "cannot write /var/cache/x: denied"};
+  d.check_health(settings);
+  d.check_health(settings);
+  EXPECT_EQ(log.count("launch shape tuned, kept for this card: block=64 registers=128 launch=4194304 streams=3"), 1u)
+      << log.text();
+  EXPECT_EQ(log.count("launch shape: cannot write /var/cache/x: denied"), 1u) << log.text();
+  const auto status = d.status();
+  ASSERT_TRUE(status.launch);
+  EXPECT_EQ(*status.launch, *seen.launch);
+
+  // The next start finds the stored shape.
+  FakeDevice::Seen again;
+  again.launch = LaunchReport{"block=64 registers=128 launch=4194304 streams=3", "stored", ""};
+  DeviceRecord next(std::make_unique<FakeDevice>(again));
+  next.check_health(settings);
+  EXPECT_EQ(log.count("launch shape from an earlier tuning of this card: block=64 registers=128"), 1u) << log.text();
+}
+
 }  // namespace dagminer

@@ -6,15 +6,16 @@
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include "captured_log.hpp"
 #include "dagminer/daemon/share_journal.hpp"
 #include "dagminer/test/support.hpp"
 
 namespace dagminer {
 namespace {
+
+using test::CapturedLog;
 
 Share share(std::string job) {
   Share s;
@@ -30,26 +31,6 @@ std::vector<std::string> lines_of(const std::filesystem::path& file) {
   for (std::string line; std::getline(in, line);) out.push_back(line);
   return out;
 }
-
-// Captures what the daemon logs while it lives.
-class CapturedLog {
- public:
-  CapturedLog() : previous_(spdlog::default_logger()) {
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(text_)));
-  }
-  ~CapturedLog() { spdlog::set_default_logger(previous_); }
-  std::size_t count(const std::string& fragment) const {
-    const std::string all = text_.str();
-    std::size_t n = 0;
-    for (auto at = all.find(fragment); at != std::string::npos; at = all.find(fragment, at + 1)) ++n;
-    return n;
-  }
-  std::string text() const { return text_.str(); }
-
- private:
-  std::ostringstream text_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
 
 // Files may grow to `bytes` at most while it lives; past that a write fails (EFBIG), as on a full disk.
 class FileSizeLimit {

@@ -183,6 +183,7 @@ TEST_F(Gpu, TunedShapeIsStoredAndTakenByTheNextStart) {
     gpu->stop();
     const TuningReport r = gpu->tuning();
     ASSERT_EQ(r.state, TuningReport::State::tuned) << gpu->fault();
+    EXPECT_EQ(gpu->status().launch, (LaunchReport{to_string(r.shape), "tuned", ""}));
     EXPECT_EQ(r.store_error, "");
     ASSERT_EQ(r.trials.size(), 3u);
     for (const auto& t : r.trials) {
@@ -201,9 +202,12 @@ TEST_F(Gpu, TunedShapeIsStoredAndTakenByTheNextStart) {
   again->start(got.sink());
   run_until(*again, 8192);
   const TuningReport r = again->tuning();
+  const auto launch = again->status().launch;  // what the daemon logs and /api/v1/devices shows
   again->stop();
   EXPECT_EQ(r.state, TuningReport::State::stored);
   EXPECT_TRUE(r.trials.empty());
+  ASSERT_TRUE(launch);
+  EXPECT_EQ(*launch, (LaunchReport{to_string(r.shape), "stored", ""}));
   std::ifstream file(dir.path() / "tuned-launch-shapes.txt");
   const std::string stored((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   EXPECT_NE(stored.find(r.key + '\t' + to_string(r.shape)), std::string::npos) << stored;

@@ -41,6 +41,7 @@ ServiceSnapshot snapshot_with_readings() {
   gpu.hashes_per_joule = 0.6625e6;
   gpu.protection.memory_temperature = true;
   gpu.limits.memory = {60, 50};
+  gpu.launch = LaunchReport{"block=128 registers=128 launch=4194304 streams=3", "tuned", ""};
   DeviceStatus cpu;
   cpu.info = {"cpu", "cpu", "CPU backend", 0, ""};
   cpu.hashrate = 250;
@@ -117,6 +118,18 @@ TEST(HealthApi, TelemetryAndProtectionObjects) {
   const auto& cpu = body.at("devices").as_array().at(1).as_object();
   EXPECT_TRUE(cpu.at("telemetry").is_null());
   EXPECT_EQ(cpu.at("protection").as_object(), (boost::json::object{{"paused", false}, {"reason", nullptr}}));
+}
+
+TEST(LaunchApi, AGpusShapeAndItsOriginNullOnTheCpu) {
+  ServiceSnapshot s = snapshot_with_readings();
+  auto devices = [&] { return boost::json::parse(boost::json::serialize(devices_json(s))).at("devices").as_array(); };
+  EXPECT_EQ(devices().at(0).at("launch").as_object(),
+            (boost::json::object{
+                {"shape", "block=128 registers=128 launch=4194304 streams=3"}, {"origin", "tuned"}, {"problem", nullptr}}));
+  EXPECT_TRUE(devices().at(1).at("launch").is_null());
+  s.devices[0].launch->problem = "cannot write /var/cache/dagminer/tuned-launch-shapes.txt: Permission denied";
+  EXPECT_EQ(devices().at(0).at("launch").at("problem"),
+            "cannot write /var/cache/dagminer/tuned-launch-shapes.txt: Permission denied");
 }
 
 TEST(HealthText, TheSummaryLineGivesEachDevicesHealth) {

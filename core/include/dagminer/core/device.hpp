@@ -54,6 +54,14 @@ struct DeviceCounters {
   std::uint64_t replaced_job_hashes = 0;
 };
 
+// How a device that has a choice of launch shapes launches its searches (a GPU), in its words.
+struct LaunchReport {
+  std::string shape;    // "block=128 registers=128 launch=4194304 streams=3"
+  std::string origin;   // "configured", "default" (before the first DAG), "tuning", "tuned" or "stored" (tuned before)
+  std::string problem;  // why a tuned shape could not be stored or read back; empty if none
+  bool operator==(const LaunchReport&) const = default;
+};
+
 // What a device says of its own state beside its counters; what a backend does not have stays
 // empty. The daemon shows it as it is, whichever backend filled it in.
 struct DeviceStatusReport {
@@ -63,6 +71,7 @@ struct DeviceStatusReport {
   // The fault left the process unable to use the device again (a sticky CUDA error, a launch
   // that never completes): only a new process recovers.
   bool fault_needs_restart = false;
+  std::optional<LaunchReport> launch;  // devices with launch shapes (GPUs)
 };
 
 // Both are called from the device's own threads, or from within set_work; they must be cheap,

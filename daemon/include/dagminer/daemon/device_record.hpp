@@ -46,8 +46,10 @@ class DeviceRecord {
   // The status with the device's current counters, memory, telemetry and fault.
   DeviceStatus status() const;
 
-  // Reads the device's status once: applies the temperature limits to its telemetry and notes a
-  // new fault (each logged once). Returns true when the device's eligibility for work changed.
+  // Reads the device's status once: applies the temperature limits to its telemetry, notes a
+  // new fault and logs where its launch shape comes from when that changes (tuning begun, tuned,
+  // taken from an earlier tuning) and a new problem storing it. Returns true when the device's
+  // eligibility for work changed.
   bool check_health(const ProtectionSettings& settings);
   // Neither paused by its temperature limits nor faulted.
   bool may_work() const noexcept { return !status_.protection.paused() && !faulted_; }
@@ -60,6 +62,8 @@ class DeviceRecord {
  private:
   using WorkSignature = std::vector<std::pair<std::uint64_t, std::uint32_t>>;  // (tag, weight) per item
 
+  void log_launch(std::optional<LaunchReport> launch);
+
   std::unique_ptr<SearchDevice> device_;
   DeviceStatus status_;
   WorkSignature work_;
@@ -69,6 +73,7 @@ class DeviceRecord {
   std::optional<double> last_energy_j_;                     // the energy counter at the last rate sample
   bool faulted_ = false;
   bool fault_needs_restart_ = false;
+  std::optional<LaunchReport> launch_;  // as last logged
 };
 
 }  // namespace dagminer

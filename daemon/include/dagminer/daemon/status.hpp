@@ -27,6 +27,7 @@ struct DeviceStatus {
   std::optional<double> hashes_per_joule;    // over the last rate interval, from the energy counter
   ProtectionState protection;                // what pauses it now
   ProtectionSettings limits;                 // the temperature limits in force for it
+  std::optional<LaunchReport> launch;        // GPUs: the launch shape, where it came from (tuned, stored...)
 };
 
 struct PoolStatus {
