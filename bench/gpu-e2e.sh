@@ -15,7 +15,8 @@
 # that ../shared/device/pack put in .device/. Environment overrides, with their defaults:
 #   ALGO=etchash EPOCH=431 DEVICES=all DIFFICULTY=0.02 SPLIT_DIFFICULTY=DIFFICULTY/5
 #   JOB_INTERVAL=2s LATENCY_JOB_INTERVAL=200ms WARMUP_SECONDS=20 BENCH_SECONDS=20
-#   SUSTAINED_SECONDS=180 LATENCY_SECONDS=60 SPLIT_SECONDS=180 (mining time, warm-up included)
+#   SUSTAINED_SECONDS=180 LATENCY_SECONDS=60 SPLIT_SECONDS=180 (mining time, warm-up included; the warm-up
+#   also lasts until a GPU tuning its launch shape online on its first start has kept one)
 #   EPOCH_MOVE_AFTER=60 EPOCH_TAIL_SECONDS=15 READY_TIMEOUT=300
 #   OUT=/tmp/dagminer-e2e: e2e-summary.txt (the table) and e2e-logs.tgz (every log) land there
 #   XDG_CACHE_HOME=/tmp/dagminer-cache: light caches shared by the pools and the daemon, in ./dagminer
@@ -529,9 +530,19 @@ measure() {  # DIR SECONDS: the warm-up, then API and /proc snapshots at both en
   local dir=$1 seconds=$2
   ((seconds > WARMUP_SECONDS)) || { fail "$seconds s leaves no window after the $WARMUP_SECONDS s warm-up"; return 1; }
   pause "$WARMUP_SECONDS"
+  wait_tuned "$dir/daemon.log" || return 1
   snapshot "$dir/snap_a.json" || return 1
   pause $((seconds - WARMUP_SECONDS))
   snapshot "$dir/snap_b.json"
+}
+wait_tuned() {  # LOG: the warm-up lasts until every GPU tuning its launch shape online has kept one (the
+  # candidate shapes take turns for about a minute on a card's first start): the window measures the shape kept
+  local deadline=$((SECONDS + 300))
+  while (($(grep -c 'tuning its launch shape' "$1") > $(grep -c 'launch shape tuned, kept' "$1"))); do
+    ((SECONDS < deadline)) || { tell "online tuning did not end within 300 s" "$1"; return 1; }
+    kill -0 "$daemon_pid" 2> /dev/null || { tell "the daemon ended while tuning" "$1"; return 1; }
+    sleep 1
+  done
 }
 snapshot() {  # FILE: the daemon's API and /proc figures now
   python3 "$py" snap "$api" "$daemon_pid" "$1" && return
