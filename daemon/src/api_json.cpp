@@ -48,7 +48,7 @@ json::value or_null(const std::optional<T>& v) {
 json::value launch_json(const std::optional<LaunchReport>& l) {
   if (!l) return nullptr;
   return json::object{{"shape", l->shape},
-                      {"origin", l->origin},
+                      {"origin", to_string(l->origin)},
                       {"problem", l->problem.empty() ? json::value(nullptr) : json::value(l->problem)}};
 }
 

@@ -96,14 +96,14 @@ bool DeviceRecord::check_health(const ProtectionSettings& settings) {
 void DeviceRecord::log_launch(std::optional<LaunchReport> launch) {
   if (!launch) return;
   const bool new_origin = !launch_ || launch_->origin != launch->origin;
-  if (new_origin && launch->origin == "tuning")
+  if (new_origin && launch->origin == LaunchOrigin::tuning)
     spdlog::info(
         "device {}: tuning its launch shape on the work it mines (the candidate shapes take turns for about a "
         "minute; every launch mines, nothing is paused)",
         id());
-  else if (new_origin && launch->origin == "tuned")
+  else if (new_origin && launch->origin == LaunchOrigin::tuned)
     spdlog::info("device {}: launch shape tuned, kept for this card: {}", id(), launch->shape);
-  else if (new_origin && launch->origin == "stored")
+  else if (new_origin && launch->origin == LaunchOrigin::stored)
     spdlog::info("device {}: launch shape from an earlier tuning of this card: {}", id(), launch->shape);
   if (!launch->problem.empty() && (!launch_ || launch_->problem != launch->problem))
     spdlog::warn("device {}: launch shape: {}", id(), launch->problem);

@@ -499,15 +499,15 @@ class CudaSearchDevice final : public GpuSearchDevice {
   }
 
   // Under mutex_: where the shape launches take now came from, as status() reports it.
-  const char* launch_origin() const {
-    if (!options_.tuning) return "configured";
+  LaunchOrigin launch_origin() const {
+    if (!options_.tuning) return LaunchOrigin::configured;
     switch (tuning_state_) {
-      case TuningReport::State::off: return "default";
-      case TuningReport::State::stored: return "stored";
-      case TuningReport::State::tuning: return "tuning";
-      case TuningReport::State::tuned: return "tuned";
+      case TuningReport::State::off: return LaunchOrigin::preset;
+      case TuningReport::State::stored: return LaunchOrigin::stored;
+      case TuningReport::State::tuning: return LaunchOrigin::tuning;
+      case TuningReport::State::tuned: return LaunchOrigin::tuned;
     }
-    return "default";
+    return LaunchOrigin::preset;
   }
 
   // Under mutex_: the shape the next launch takes.

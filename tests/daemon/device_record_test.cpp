@@ -152,16 +152,17 @@ TEST(DeviceRecord, LaunchShapeOriginAndItsProblemsAreReportedOnce) {
   EXPECT_FALSE(d.status().launch);  // a device without launch shapes (the CPU) says nothing of them
   EXPECT_EQ(log.count("launch shape"), 0u);
 
-  seen.launch = LaunchReport{"block=128 registers=128 launch=4194304 streams=3", "default", ""};
+  seen.launch = LaunchReport{"block=128 registers=128 launch=4194304 streams=3", LaunchOrigin::preset, ""};
   d.check_health(settings);
   EXPECT_EQ(log.count("launch shape"), 0u);  // the default, before the first DAG: nothing to say yet
-  seen.launch = LaunchReport{"block=128 registers=96 launch=4194304 streams=3", "tuning", ""};
+  seen.launch = LaunchReport{"block=128 registers=96 launch=4194304 streams=3", LaunchOrigin::tuning, ""};
   d.check_health(settings);
   seen.launch->shape = "block=64 registers=128 launch=4194304 streams=3";  // the next candidate's turn
   d.check_health(settings);
   EXPECT_EQ(log.count("tuning its launch shape on the work it mines"), 1u) << log.text();
 
-  seen.launch = LaunchReport{"block=64 registers=128 launch=4194304 streams=3", "tuned", "cannot write /var/cache/x: denied"};
+  seen.launch =
+      LaunchReport{"block=64 registers=128 launch=4194304 streams=3", LaunchOrigin::tuned, "cannot write /var/cache/x: denied"};
   d.check_health(settings);
   d.check_health(settings);
   EXPECT_EQ(log.count("launch shape tuned, kept for this card: block=64 registers=128 launch=4194304 streams=3"), 1u)
@@ -173,7 +174,7 @@ TEST(DeviceRecord, LaunchShapeOriginAndItsProblemsAreReportedOnce) {
 
   // The next start finds the stored shape.
   FakeDevice::Seen again;
-  again.launch = LaunchReport{"block=64 registers=128 launch=4194304 streams=3", "stored", ""};
+  again.launch = LaunchReport{"block=64 registers=128 launch=4194304 streams=3", LaunchOrigin::stored, ""};
   DeviceRecord next(std::make_unique<FakeDevice>(again));
   next.check_health(settings);
   EXPECT_EQ(log.count("launch shape from an earlier tuning of this card: block=64 registers=128"), 1u) << log.text();

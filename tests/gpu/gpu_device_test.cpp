@@ -183,7 +183,7 @@ TEST_F(Gpu, TunedShapeIsStoredAndTakenByTheNextStart) {
     gpu->stop();
     const TuningReport r = gpu->tuning();
     ASSERT_EQ(r.state, TuningReport::State::tuned) << gpu->fault();
-    EXPECT_EQ(gpu->status().launch, (LaunchReport{to_string(r.shape), "tuned", ""}));
+    EXPECT_EQ(gpu->status().launch, (LaunchReport{to_string(r.shape), LaunchOrigin::tuned, ""}));
     EXPECT_EQ(r.store_error, "");
     ASSERT_EQ(r.trials.size(), 3u);
     for (const auto& t : r.trials) {
@@ -207,7 +207,7 @@ TEST_F(Gpu, TunedShapeIsStoredAndTakenByTheNextStart) {
   EXPECT_EQ(r.state, TuningReport::State::stored);
   EXPECT_TRUE(r.trials.empty());
   ASSERT_TRUE(launch);
-  EXPECT_EQ(*launch, (LaunchReport{to_string(r.shape), "stored", ""}));
+  EXPECT_EQ(*launch, (LaunchReport{to_string(r.shape), LaunchOrigin::stored, ""}));
   std::ifstream file(dir.path() / "tuned-launch-shapes.txt");
   const std::string stored((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   EXPECT_NE(stored.find(r.key + '\t' + to_string(r.shape)), std::string::npos) << stored;

@@ -41,7 +41,7 @@ ServiceSnapshot snapshot_with_readings() {
   gpu.hashes_per_joule = 0.6625e6;
   gpu.protection.memory_temperature = true;
   gpu.limits.memory = {60, 50};
-  gpu.launch = LaunchReport{"block=128 registers=128 launch=4194304 streams=3", "tuned", ""};
+  gpu.launch = LaunchReport{"block=128 registers=128 launch=4194304 streams=3", LaunchOrigin::tuned, ""};
   DeviceStatus cpu;
   cpu.info = {"cpu", "cpu", "CPU backend", 0, ""};
   cpu.hashrate = 250;

@@ -54,10 +54,29 @@ struct DeviceCounters {
   std::uint64_t replaced_job_hashes = 0;
 };
 
+// Where a device's launch shape came from.
+enum class LaunchOrigin {
+  configured,  // pinned by the configuration (or the command line)
+  preset,      // the built-in default, until the first DAG is mined (then stored or tuned)
+  tuning,      // candidate shapes taking turns on the work mined
+  tuned,       // the fastest candidate, kept (and stored) for this card
+  stored,      // tuned on an earlier start of this card
+};
+inline const char* to_string(LaunchOrigin o) noexcept {
+  switch (o) {
+    case LaunchOrigin::configured: return "configured";
+    case LaunchOrigin::preset: return "default";
+    case LaunchOrigin::tuning: return "tuning";
+    case LaunchOrigin::tuned: return "tuned";
+    case LaunchOrigin::stored: return "stored";
+  }
+  return "unknown";
+}
+
 // How a device that has a choice of launch shapes launches its searches (a GPU), in its words.
 struct LaunchReport {
-  std::string shape;    // "block=128 registers=128 launch=4194304 streams=3"
-  std::string origin;   // "configured", "default" (before the first DAG), "tuning", "tuned" or "stored" (tuned before)
+  std::string shape;  // "block=128 registers=128 launch=4194304 streams=3"
+  LaunchOrigin origin = LaunchOrigin::preset;
   std::string problem;  // why a tuned shape could not be stored or read back; empty if none
   bool operator==(const LaunchReport&) const = default;
 };
