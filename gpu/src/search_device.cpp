@@ -115,20 +115,20 @@ class CudaSearchDevice final : public GpuSearchDevice {
     sm_count_ = p.multiProcessorCount;
     int driver = 0;
     check_cuda(cudaDriverGetVersion(&driver), index_, "cudaDriverGetVersion");
-    // The power limit (from NVML; CUDA does not tell it) is in the key: a card capped lower is
-    // bound by its power sooner and may want another shape. Without NVML it is left out.
+    if (auto t = open_gpu_telemetry(index_); t.source)
+      telemetry_ = std::make_unique<TelemetrySampler>(std::move(t.source), "health-" + info_.id, telemetry_period);
+    else telemetry_error_ = std::move(t.error);
+    // The power limit (from NVML's first reading; CUDA does not tell it) is in the key: a card
+    // capped lower is bound by its power sooner and may want another shape. Without NVML it is
+    // left out.
     std::optional<std::uint32_t> power_limit;
-    auto t = open_gpu_telemetry(index_);
-    if (t.source)
-      if (const auto reading = t.source->read(); reading && reading->power_limit_w)
-        power_limit = static_cast<std::uint32_t>(std::lround(*reading->power_limit_w));
+    if (const auto reading = telemetry_ ? telemetry_->latest() : std::nullopt; reading && reading->power_limit_w)
+      power_limit = static_cast<std::uint32_t>(std::lround(*reading->power_limit_w));
     key_ = {p.name, p.multiProcessorCount, p.totalGlobalMem, power_limit, driver, search_kernel_version, 0};
     shape_ = options_.shape;
     (void)resident_hashes(shape_);                     // an unknown register build fails here, not at the first launch
     for (int s = 0; s <= most_streams(options_); ++s)  // one spare: new work never waits for a stream
       slots_.push_back(std::make_unique<StreamSlot>(index_, *memory_, options_.results_capacity));
-    if (t.source) telemetry_ = std::make_unique<TelemetrySampler>(std::move(t.source), "health-" + info_.id, telemetry_period);
-    else telemetry_error_ = std::move(t.error);
   }
 
   ~CudaSearchDevice() override {
