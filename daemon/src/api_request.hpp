@@ -22,6 +22,12 @@ namespace dagminer {
 inline constexpr std::size_t api_header_limit = 8 * 1024;
 inline constexpr std::size_t api_body_limit = 8 * 1024;
 
+// A request body sent chunked is refused (411) once its header is read, before the parser sees
+// the body: no endpoint takes a body, and Beast 1.81's chunked parser asserts when the last chunk
+// arrives in pieces (boostorg/beast#2861, fixed in Boost 1.86), which would abort a build with
+// assertions on.
+inline constexpr std::string_view chunked_body_refusal = "chunked request bodies are not accepted: send Content-Length";
+
 // The answer to a request Beast's parser refused (an error of its HTTP category): 413 over the
 // body limit, 431 over the header limit, else 400.
 boost::beast::http::status status_for_read_error(const boost::system::error_code& ec);

@@ -134,6 +134,16 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(api_header_limit);
     parser_->body_limit(api_body_limit);
     stream_.expires_after(io_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read(ec);
+    if (parser_->chunked()) {
+      spdlog::debug("api: chunked request body from {} refused", peer_);
+      return write(error_response(http::status::length_required, std::string(chunked_body_refusal)), false);
+    }
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }

@@ -1,8 +1,8 @@
 // libFuzzer target for the HTTP API's request path: the bytes a client sends, through Beast's
 // request parser under the API's limits, then routing and the text echoed back into answers and
 // the log. Fed as the server reads them: into a buffer of the server's size, in chunks (the
-// first byte picks their size), requests one after another while the client keeps the
-// connection, each with a fresh parser. Invariants: no crash or sanitizer report; a refused read
+// first byte picks their size), the header and then the body, requests one after another while
+// the client keeps the connection, each with a fresh parser. Invariants: no crash or sanitizer report; a refused read
 // answers 400, 413 or 431; a request is either routed or refused with a status and a message;
 // every echo is printable ASCII, bounded, and survives JSON.
 #include <algorithm>
@@ -62,29 +62,25 @@ void check_route(const http::request<http::string_body>& req) {
   check((route.status == http::status::method_not_allowed) == !route.allow.empty());
 }
 
-// Reads one request from `input` (advancing it past what the parser used) as http::async_read
-// would from a socket that delivers `chunk` bytes a read and then ends. False when the server
-// would close the connection after it.
-bool serve_one(std::string_view& input, std::size_t chunk) {
-  boost::beast::flat_buffer buffer(dagminer::api_header_limit + dagminer::api_body_limit);
-  http::request_parser<http::string_body> parser;
-  parser.header_limit(dagminer::api_header_limit);
-  parser.body_limit(dagminer::api_body_limit);
-  parser.eager(true);
+using Parser = http::request_parser<http::string_body>;
+
+// Feeds `parser` from `input` as Beast's read_op does from a socket that delivers `chunk` bytes
+// a read and then ends, until `done(parser)`: what is buffered first, a read when it needs more.
+// end_of_stream when the client closed before the request began.
+template <class Done>
+boost::system::error_code read_until(Parser& parser, boost::beast::flat_buffer& buffer, std::string_view& input,
+                                     std::size_t chunk, Done done) {
   boost::system::error_code ec;
-  while (!parser.is_done()) {
+  while (!done(parser)) {
     if (buffer.size() == 0 || ec == http::error::need_more) {
       ec = {};
       if (input.empty()) {
-        if (!parser.got_some()) return false;  // end_of_stream: the client closed between requests
+        if (!parser.got_some()) return http::error::end_of_stream;
         parser.put_eof(ec);
-        if (ec) break;
+        if (ec) return ec;
         continue;
       }
-      if (buffer.size() == buffer.max_size()) {
-        ec = http::error::buffer_overflow;
-        break;
-      }
+      if (buffer.size() == buffer.max_size()) return http::error::buffer_overflow;
       const std::size_t n = std::min({chunk, input.size(), buffer.max_size() - buffer.size()});
       const auto space = buffer.prepare(n);
       std::copy_n(input.data(), n, static_cast<char*>(space.data()));
@@ -93,8 +89,30 @@ bool serve_one(std::string_view& input, std::size_t chunk) {
     }
     const std::size_t used = parser.put(buffer.data(), ec);
     buffer.consume(used);
-    if (ec && ec != http::error::need_more) break;
+    if (ec && ec != http::error::need_more) return ec;
   }
+  return {};
+}
+
+// Reads one request from `input` (advancing it past what the parser used) as the server does:
+// the header (http::async_read_header), a refusal of a chunked body, then the rest
+// (http::async_read). False when the server would close the connection after it.
+bool serve_one(std::string_view& input, std::size_t chunk) {
+  boost::beast::flat_buffer buffer(dagminer::api_header_limit + dagminer::api_body_limit);
+  Parser parser;
+  parser.header_limit(dagminer::api_header_limit);
+  parser.body_limit(dagminer::api_body_limit);
+  parser.eager(false);
+  auto ec = read_until(parser, buffer, input, chunk, [](const Parser& p) { return p.is_header_done(); });
+  if (!ec && parser.chunked()) {
+    check_echo(dagminer::chunked_body_refusal, 200);
+    return false;
+  }
+  if (!ec) {
+    parser.eager(true);
+    ec = read_until(parser, buffer, input, chunk, [](const Parser& p) { return p.is_done(); });
+  }
+  if (ec == http::error::end_of_stream) return false;
   if (ec) {
     const auto status = dagminer::status_for_read_error(ec);
     check(status == http::status::bad_request || status == http::status::payload_too_large ||
@@ -104,7 +122,7 @@ bool serve_one(std::string_view& input, std::size_t chunk) {
     return false;
   }
   const auto& req = parser.get();
-  check(req.body().size() <= dagminer::api_body_limit);
+  check(!req.chunked() && req.body().size() <= dagminer::api_body_limit);
   check_route(req);
   // What the parser read ahead belongs to the next request (`input` may point into `carried`).
   std::string next(static_cast<const char*>(buffer.data().data()), buffer.size());
