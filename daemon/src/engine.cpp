@@ -283,7 +283,9 @@ std::vector<WorkItem> Engine::work_for(const std::vector<SelectedPool>& selectio
 Target Engine::mining_target(Pool& pool, const Job& job) {
   const double rate = share_rate_basis();
   const Target target = std::min(job.target, target_for_share_rate(rate, pool.config.max_share_rate));
-  if (target != job.target && !std::exchange(pool.told_difficulty_raised, true))
+  // Said once the rate is measured: the assumed one is above any card's, so a difficulty that
+  // suits the rig would be named wrongly at the first job.
+  if (target != job.target && hashrate() > 0 && !std::exchange(pool.told_difficulty_raised, true))
     spdlog::error(
         "pool {}: its difficulty {:.4g} would make about {:.0f} shares a second at {:.4g} H/s; mining it at difficulty "
         "{:.4g} here (max_share_rate: {:g}), and every share found still meets the pool's target",

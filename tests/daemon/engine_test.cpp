@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "captured_log.hpp"
 #include "daemon_harness.hpp"
 #include "dagminer/core/cpu_backend.hpp"
 #include "dagminer/daemon/api_json.hpp"
@@ -127,8 +128,10 @@ TEST_F(EngineTest, SharesAreAcceptedWithTheBooksBalanced) {
 
 // A pool at difficulty 1e-300 would make every hash a share: the engine mines at a difficulty
 // that keeps the shares under max_share_rate for the measured hashrate, and every share found
-// still meets the pool's target.
+// still meets the pool's target. The raise is said once, at the measured rate (not the one
+// assumed before the first measurement).
 TEST_F(EngineTest, ATinyPoolDifficultyIsRaisedToTheMaximumShareRate) {
+  const CapturedLog log;
   const auto pool = pools_.add(simulator("tiny", 1e-300));
   Config config = engine_config({{"tiny", pools_.url(pool)}}, Strategy::failover);
   config.pools[0].max_share_rate = 2;
@@ -142,6 +145,8 @@ TEST_F(EngineTest, ATinyPoolDifficultyIsRaisedToTheMaximumShareRate) {
   ASSERT_TRUE(stop());
   EXPECT_TRUE(engine.ledger().pool("tiny").balanced());
   EXPECT_EQ(pools_.totals(pool).invalid + pools_.totals(pool).low_difficulty, 0u);
+  EXPECT_EQ(log.count("pool tiny: its difficulty"), 1u) << log.text();
+  EXPECT_EQ(log.count("at 1e+06 H/s"), 0u) << "the rate assumed before a measurement was named: " << log.text();
 }
 
 TEST_F(EngineTest, FailsOverToTheBackupWhenTheMainPoolDies) {
