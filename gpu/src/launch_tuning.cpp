@@ -97,10 +97,13 @@ void ShapeTrials::completed(const LaunchShape& shape, std::uint64_t hashes, doub
 }
 
 const LaunchShape& ShapeTrials::best() const {
-  std::size_t best = 0;
-  for (std::size_t i = 1; i < trials_.size(); ++i)
-    if (trials_[i].mean_mhs() > trials_[best].mean_mhs()) best = i;
-  return trials_[best].shape;
+  double fastest = 0;
+  for (const auto& t : trials_) fastest = std::max(fastest, t.mean_mhs());
+  if (fastest <= 0) return trials_.front().shape;
+  const ShapeTrial* best = nullptr;
+  for (const auto& t : trials_)
+    if (t.mean_mhs() >= fastest * (1 - tie_fraction) && (!best || t.shape.launch_hashes > best->shape.launch_hashes)) best = &t;
+  return best->shape;
 }
 
 std::optional<LaunchShape> parse_launch_shape(std::string_view text) {

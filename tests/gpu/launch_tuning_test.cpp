@@ -61,6 +61,27 @@ TEST(ShapeTrials, IgnoresCompletionsOfOtherShapes) {
   EXPECT_EQ(t.best(), b);
 }
 
+// Rates within 0.3% are equal, and the larger launch (fewer wakeups of the host) wins among them.
+TEST(ShapeTrials, RatesWithinTheTieFractionGoToTheLargerLaunch) {
+  LaunchShape small, large, faster;
+  small.launch_hashes = 1u << 22;
+  large.launch_hashes = 1u << 24;
+  faster.max_registers = 96;
+  auto trials = [&](double small_mhs, double large_mhs, double faster_mhs) {
+    ShapeTrials t({small, large, faster}, 1.0, 1);
+    for (const auto& [shape, mhs] : {std::pair{small, small_mhs}, {large, large_mhs}, {faster, faster_mhs}}) {
+      t.completed(shape, 1, 0.0);
+      t.completed(shape, static_cast<std::uint64_t>(mhs * 1e6), 1.0);
+    }
+    EXPECT_TRUE(t.finished());
+    return t.best();
+  };
+  EXPECT_EQ(trials(500, 499, 480), large);   // 0.2% below the fastest: equal, and the larger launch
+  EXPECT_EQ(trials(500, 498, 480), small);   // 0.4% below: slower
+  EXPECT_EQ(trials(500, 499, 500), large);   // three equals: the largest launch
+  EXPECT_EQ(trials(480, 470, 500), faster);  // a clear winner
+}
+
 TEST(ShapeTrials, RefusesBadSettings) {
   EXPECT_THROW(ShapeTrials({}, 1.0, 1), std::invalid_argument);
   EXPECT_THROW(ShapeTrials({LaunchShape{}}, 0.0, 1), std::invalid_argument);
