@@ -2,9 +2,10 @@
 // request parser under the API's limits, then routing and the text echoed back into answers and
 // the log. Fed as the server reads them: into a buffer of the server's size, in chunks (the
 // first byte picks their size), the header and then the body, requests one after another while
-// the client keeps the connection, each with a fresh parser. Invariants: no crash or sanitizer report; a refused read
-// answers 400, 413 or 431; a request is either routed or refused with a status and a message;
-// every echo is printable ASCII, bounded, and survives JSON.
+// the client keeps the connection, each with a fresh parser. Invariants: no crash or sanitizer
+// report; a refused read answers 400, 413 or 431; a chunked body is refused; a request is either
+// routed or refused with a status and a message; every echo is printable ASCII, bounded, and
+// survives JSON.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
