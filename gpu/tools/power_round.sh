@@ -9,7 +9,7 @@
 # usage, from the repository root of the GPU machine's copy, after `pack --out DIR`:
 #   gpu/tools/power_round.sh DIR 'NAME=PROGRAM [bench args]' ...
 #   e.g. gpu/tools/power_round.sh .dev 'new=dagminer' 'new_b256=dagminer --block 256' 'old=dagminer-old'
-# Environment: BENCH_SECONDS=20 TESTS=1 NCU=1 DAG_TUNE=1 TUNE=0 (`dagminer tune`, 1 s trials) E2E_SECONDS=0 (bench/gpu-e2e.sh sustained
+# Environment: BENCH_SECONDS=20 TESTS=1 EXTRA_TESTS='' (more GPU test binaries in DIR) NCU=1 DAG_TUNE=1 TUNE=0 (`dagminer tune`, 1 s trials) E2E_SECONDS=0 (bench/gpu-e2e.sh sustained
 # when > 0), PROFILE='NAME ...' (the variants that ncu and the DAG build timing take; default all). Logs under $OUT (default /tmp/power-round); the table last.
 set -uo pipefail
 dir=$1; shift
@@ -35,6 +35,10 @@ if ((TESTS)); then
   gpu_memory_policy_tests > "$out/tests.log" 2>&1; policy_rc=$?
   timeout 150 gpu_device_tests >> "$out/tests.log" 2>&1; gpu_rc=$?
   note "tests: policy rc=$policy_rc gpu rc=$gpu_rc ($(grep -c '^\[       OK' "$out/tests.log") OK, $(grep -c '^\[  FAILED' "$out/tests.log") FAILED)"
+  for t in ${EXTRA_TESTS:-}; do  # another build's GPU tests (a variant's kernel), e.g. gpu_device_tests-xor
+    timeout 150 "$t" > "$out/tests_$t.log" 2>&1; rc=$?
+    note "tests $t: rc=$rc ($(grep -c '^\[       OK' "$out/tests_$t.log") OK, $(grep -c '^\[  FAILED' "$out/tests_$t.log") FAILED)"
+  done
 fi
 
 # The light cache once, so that every bench below loads it.
