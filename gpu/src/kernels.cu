@@ -119,7 +119,7 @@ __device__ __forceinline__ std::uint64_t lo_hi(std::uint32_t lo, std::uint32_t h
 }
 
 // Both kernels lay a group of G lanes out the same way. Lane l owns item l of the group (its
-// Keccaks and its parent or page indices); register slot q of lane l holds part (l + q) % G
+// Keccaks and its parent or page indices); register slot q of lane l holds part l ^ q
 // (16 bytes) of item q. So the G lanes of one load instruction read the G parts of one record
 // (coalesced: one warp load fetches whole records), and each index is computed once, by its
 // owner, rather than by all G lanes: the owner gathers its item's word with one shuffle and
@@ -141,18 +141,18 @@ __device__ __forceinline__ T pick(const T (&v)[G], int i) {
   return t[0];
 }
 
-// Word c of part p of this lane's own item: it sits in slot `lane` of lane p - lane, which is the
-// slot (p - source) that the source lane picks.
+// Word c of part p of this lane's own item: it sits in slot `lane` of lane p ^ lane, which is the
+// slot (p ^ source) that the source lane picks.
 template <int G>
 __device__ __forceinline__ std::uint32_t own_word(const uint4 (&slots)[G], int lane, int p, int c) {
   std::uint32_t w[G];
 #pragma unroll
   for (int k = 0; k < G; ++k) w[k] = component(slots[k], c);
-  const int source = (p - lane) & (G - 1);
+  const int source = p ^ lane;
   return __shfl_sync(0xffffffffu, pick(w, source), source, G);
 }
 
-// The slots' start: part (l + q) % G of item q is words 4m .. 4m+3, m = (l + q) % 4 (of 16: parts
+// The slots' start: part l ^ q of item q is words 4m .. 4m+3, m = (l ^ q) % 4 (of 16: parts
 // 4..7 repeat 0..3), of the 8 64-bit words of item q's owner.
 template <int G>
 __device__ __forceinline__ void spread_slots(const std::uint64_t w[8], int lane, uint4 (&slots)[G]) {
@@ -161,7 +161,7 @@ __device__ __forceinline__ void spread_slots(const std::uint64_t w[8], int lane,
     std::uint64_t all[8];
 #pragma unroll
     for (int i = 0; i < 8; ++i) all[i] = __shfl_sync(0xffffffffu, w[i], q, G);
-    const int m = (lane + q) & 3;
+    const int m = (lane ^ q) & 3;
     std::uint64_t lo = 0, hi = 0;
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
@@ -192,15 +192,17 @@ __device__ __forceinline__ uint4 load_record(const uint4* p) {
 
 // One access of each of the group's G items: the owner takes mix word 4p + c of its item,
 // computes the index fnv(key, word) % m, and every lane folds its part of item q's record at
-// item q's index into slot q.
+// item q's index into slot q. The owner broadcasts the index of the record's first part (index
+// * G, under 2^32: the launches check it), so a lane's part is that OR'ed with lane ^ q: one LOP3
+// (q an immediate) and the IMAD.WIDE of the address, where (lane + q) % G needed four.
 template <int G, L1Use Use>
 __device__ __forceinline__ void group_access(uint4 (&slots)[G], int lane, int p, int c, std::uint32_t key, FastMod m,
                                              const uint4* __restrict__ records) {
-  const std::uint32_t own = mod(fnv(key, own_word(slots, lane, p, c)), m);
+  const std::uint32_t own = mod(fnv(key, own_word(slots, lane, p, c)), m) * G;
 #pragma unroll
   for (int q = 0; q < G; ++q) {
-    const std::uint32_t index = __shfl_sync(0xffffffffu, own, q, G);
-    slots[q] = fnv4(slots[q], load_record<Use>(records + std::size_t{index} * G + ((lane + q) & (G - 1))));
+    const std::uint32_t first = __shfl_sync(0xffffffffu, own, q, G);
+    slots[q] = fnv4(slots[q], load_record<Use>(records + (first | static_cast<std::uint32_t>(lane ^ q))));
   }
 }
 
@@ -295,7 +297,7 @@ __global__ void __maxnreg__(MaxRegs)
   extern __shared__ std::uint64_t seeds[];  // 8 x blockDim.x (search_shared_bytes)
 #pragma unroll
   for (int i = 0; i < 8; ++i) seeds[i * blockDim.x + threadIdx.x] = seed[i];
-  uint4 mix[8];  // slot q: part (lane + q) % 8 of hash q; the 128-byte mix starts as the seed twice
+  uint4 mix[8];  // slot q: part lane ^ q of hash q; the 128-byte mix starts as the seed twice
   spread_slots<8>(seed, lane, mix);
   const std::uint32_t s0 = static_cast<std::uint32_t>(seed[0]);
   // Four accesses (one 16-byte part's words) an iteration. Unrolled over all 32 as before, the
@@ -310,14 +312,14 @@ __global__ void __maxnreg__(MaxRegs)
       group_access<8, L1Use::no_allocate>(mix, lane, p, c, (a + static_cast<std::uint32_t>(c)) ^ s0, pages_mod, dag);
   }
 
-  // This lane's compressed mix: word w of hash q is the fold of slot q in lane w - q.
+  // This lane's compressed mix: word w of hash q is the fold of slot q in lane w ^ q.
   std::uint32_t folded[8];
 #pragma unroll
   for (int q = 0; q < 8; ++q) folded[q] = fnv(fnv(fnv(mix[q].x, mix[q].y), mix[q].z), mix[q].w);
   std::uint32_t cmix[8];
 #pragma unroll
   for (int w = 0; w < 8; ++w) {
-    const int source = (w - lane) & 7;
+    const int source = w ^ lane;
     cmix[w] = __shfl_sync(0xffffffffu, pick(folded, source), source, 8);
   }
 
@@ -370,7 +372,7 @@ cudaError_t with_search_kernel(int max_registers, F&& f) {
 
 cudaError_t launch_dag_build(const void* light, std::uint32_t light_items, void* dag, std::uint32_t first, std::uint32_t count,
                              const DagBuildShape& shape, cudaStream_t stream) {
-  if (light_items < 2 || first % 4 != 0) return cudaErrorInvalidValue;
+  if (light_items < 2 || light_items > (1u << 30) || first % 4 != 0) return cudaErrorInvalidValue;  // parts: items * 4 < 2^32
   constexpr int block = 256;
   const std::uint32_t grid = blocks_for(count, block);
   const auto in = static_cast<const uint4*>(light);
@@ -391,7 +393,8 @@ cudaError_t search_blocks_per_sm(int max_registers, int block_threads, int* bloc
 }
 
 cudaError_t launch_search(const SearchLaunch& l, cudaStream_t stream) {
-  if (l.pages < 2 || l.block_threads < 32 || l.block_threads > 256 || l.block_threads % 32 != 0 || l.hashes == 0)
+  if (l.pages < 2 || l.pages > (1u << 29) || l.block_threads < 32 || l.block_threads > 256 || l.block_threads % 32 != 0 ||
+      l.hashes == 0)  // parts: pages * 8 < 2^32, a DAG under 64 GiB
     return cudaErrorInvalidValue;
   const std::uint32_t grid = blocks_for(l.hashes, l.block_threads);
   return with_search_kernel(l.max_registers, [&](auto kernel) {
