@@ -44,8 +44,10 @@ struct Pick {
   bool first = false;  // the item's first launch
 };
 
+// Streams and events belong to the device current when they are made: both make it current.
 struct Stream {
   explicit Stream(int device) {
+    use_device(device);
     check_cuda(cudaStreamCreateWithFlags(&handle, cudaStreamNonBlocking), device, "cudaStreamCreate");
   }
   ~Stream() { (void)cudaStreamDestroy(handle); }
@@ -54,26 +56,37 @@ struct Stream {
   cudaStream_t handle = nullptr;
 };
 
+struct Event {
+  Event(int device, unsigned flags) {
+    use_device(device);
+    check_cuda(cudaEventCreateWithFlags(&handle, flags), device, "cudaEventCreate");
+  }
+  ~Event() { (void)cudaEventDestroy(handle); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  cudaEvent_t handle = nullptr;
+};
+
 // One launch in flight: its stream, staging slot, results buffer and completion event.
 struct StreamSlot {
   StreamSlot(int device, GpuMemoryManager& memory, std::uint32_t capacity)
       : stream(device),
         staging(memory.acquire_staging()),
         results(memory.acquire_results(capacity)),
-        cancel(memory.acquire_staging()) {
-    // Blocking sync: the worker sleeps while it waits instead of spinning a CPU core.
-    check_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming | cudaEventBlockingSync), device, "cudaEventCreate");
+        cancel(memory.acquire_staging()),
+        // Blocking sync: the worker sleeps while it waits instead of spinning a CPU core. Timed:
+        // the tuner's trials are measured by the GPU's completion times.
+        done(device, cudaEventBlockingSync) {
     check_cuda(cudaMemset(cancel.device(), 0, sizeof(std::uint64_t)), device, "cancel word reset");  // ids start at 1
   }
-  ~StreamSlot() { (void)cudaEventDestroy(done); }
   StreamSlot(const StreamSlot&) = delete;
   StreamSlot& operator=(const StreamSlot&) = delete;
 
   Stream stream;
-  cudaEvent_t done = nullptr;
   BufferPair staging;
   BufferPair results;
   BufferPair cancel;  // one word: the id of a launch of this slot to stop
+  Event done;
   // Under the device's mutex: a launch is in flight, its id and tag, and whether set_work cancelled it.
   bool busy = false;
   bool cancelled = false;
@@ -99,8 +112,6 @@ int most_streams(const GpuDeviceOptions& o) {
     for (const auto& c : o.tuning->candidates) n = std::max(n, c.streams);
   return n;
 }
-
-double seconds_now() { return std::chrono::duration<double>(SteadyClock::now().time_since_epoch()).count(); }
 
 class CudaSearchDevice final : public GpuSearchDevice {
  public:
@@ -413,7 +424,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
                inject ? "injected fault launch" : "search launch");
     check_cuda(cudaMemcpyAsync(s.results.host(), s.results.device(), s.results.bytes(), cudaMemcpyDeviceToHost, s.stream.handle),
                index_, "results download");
-    check_cuda(cudaEventRecord(s.done, s.stream.handle), index_, "cudaEventRecord");
+    check_cuda(cudaEventRecord(s.done.handle, s.stream.handle), index_, "cudaEventRecord");
     s.issued = SteadyClock::now().time_since_epoch().count();
     if (pick.first && sinks_.work_started) sinks_.work_started(pick.blob.tag, SteadyClock::now());
     memory_->record_transfer(sizeof(JobBlob), true);
@@ -423,7 +434,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
   }
 
   void complete(StreamSlot& s) {
-    check_cuda(cudaEventSynchronize(s.done), index_, "search launch");
+    check_cuda(cudaEventSynchronize(s.done.handle), index_, "search launch");
     s.issued = 0;
     s.dag.reset();
     const auto* header = static_cast<const ResultsHeader*>(s.results.host());
@@ -447,7 +458,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
                                    std::memory_order_relaxed);
       s.busy = false;
       if (tuning_state_ == TuningReport::State::tuning) {
-        trials_->completed(s.shape, header->searched, seconds_now());
+        trials_->completed(s.shape, header->searched, tuning_seconds(s));
         if (trials_->finished()) {
           shape_ = trials_->best();
           tuning_state_ = TuningReport::State::tuned;
@@ -495,7 +506,19 @@ class CudaSearchDevice final : public GpuSearchDevice {
     } else {
       trials_.emplace(options_.tuning->candidates, options_.tuning->trial_seconds, options_.tuning->rounds);
       tuning_state_ = TuningReport::State::tuning;
+      // The trials' clock starts here, on a stream that holds nothing long: it is passed at once.
+      check_cuda(cudaEventRecord(tuning_origin_.handle, control_.handle), index_, "cudaEventRecord");
+      check_cuda(cudaEventSynchronize(tuning_origin_.handle), index_, "tuning clock start");
     }
+  }
+
+  // Under mutex_: when the slot's completed launch finished on the GPU, in seconds since tuning
+  // began. The host may notice a completion late (a busy core, a kernel loaded at its first
+  // launch); a trial timed by the host would be cut short by as much, and its rate overstated.
+  double tuning_seconds(const StreamSlot& s) {
+    float ms = 0;
+    check_cuda(cudaEventElapsedTime(&ms, tuning_origin_.handle, s.done.handle), index_, "tuning clock");
+    return ms / 1e3;
   }
 
   // Under mutex_: where the shape launches take now came from, as status() reports it.
@@ -541,6 +564,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
   DeviceInfo info_;
   std::unique_ptr<GpuMemoryManager> memory_;
   Stream control_;  // carries the cancel words, apart from the launches
+  Event tuning_origin_{index_, cudaEventDefault};
   std::vector<std::unique_ptr<StreamSlot>> slots_;
 
   mutable std::mutex mutex_;

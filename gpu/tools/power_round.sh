@@ -64,6 +64,7 @@ if ((E2E_SECONDS)); then
   s=$(now)
   OUT=$out/e2e SUSTAINED_SECONDS=$E2E_SECONDS bench/gpu-e2e.sh sustained > "$out/e2e.log" 2>&1
   echo "e2e $s $(now) $?" >> "$marks"
+  note "e2e rc=$(tail -1 "$marks" | cut -d' ' -f4):"; tee -a "$summary" < "$out/e2e/e2e-summary.txt"
 fi
 if ((DAG_TUNE)); then
   for v in "$@"; do
