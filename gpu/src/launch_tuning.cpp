@@ -84,7 +84,8 @@ const LaunchShape& ShapeTrials::current() const { return finished() ? best() : t
 void ShapeTrials::completed(const LaunchShape& shape, std::uint64_t hashes, double seconds) {
   if (finished() || !(shape == current())) return;  // a launch of the shape before, still draining
   if (!started_) {
-    started_ = seconds;  // its launch overlapped the previous shape's: the trial starts here
+    if (++warm_up_ < shape.streams) return;  // launched beside the previous shape's: not counted
+    started_ = seconds;                      // the trial starts here
     hashes_ = 0;
     return;
   }
@@ -94,6 +95,7 @@ void ShapeTrials::completed(const LaunchShape& shape, std::uint64_t hashes, doub
   trials_[order_[next_]].mhs.push_back(static_cast<double>(hashes_) / elapsed / 1e6);
   ++next_;
   started_.reset();
+  warm_up_ = 0;
 }
 
 const LaunchShape& ShapeTrials::best() const {

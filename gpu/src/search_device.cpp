@@ -137,7 +137,11 @@ class CudaSearchDevice final : public GpuSearchDevice {
       power_limit = static_cast<std::uint32_t>(std::lround(*reading->power_limit_w));
     key_ = {p.name, p.multiProcessorCount, p.totalGlobalMem, power_limit, driver, search_kernel_version, 0};
     shape_ = options_.shape;
-    (void)resident_hashes(shape_);                     // an unknown register build fails here, not at the first launch
+    // An unknown register build fails here, not at the first launch; and each build's kernel is
+    // loaded now (the occupancy query loads it), not by its first launch, inside a trial.
+    (void)resident_hashes(shape_);
+    if (options_.tuning)
+      for (const auto& c : options_.tuning->candidates) (void)resident_hashes(c);
     for (int s = 0; s <= most_streams(options_); ++s)  // one spare: new work never waits for a stream
       slots_.push_back(std::make_unique<StreamSlot>(index_, *memory_, options_.results_capacity));
   }

@@ -16,14 +16,19 @@ LaunchShape with_registers(int registers) {
   return s;
 }
 
+// The completions of a trial's shape before it starts: `streams` of them, the last at `seconds`.
+void warm_up(ShapeTrials& t, const LaunchShape& shape, double seconds) {
+  for (int i = 0; i < shape.streams; ++i) t.completed(shape, 123456, seconds);
+}
+
 TEST(ShapeTrials, RunsEachCandidateInTurnAndKeepsTheFastest) {
   const LaunchShape a = with_registers(128), b = with_registers(96), c = with_registers(80);
   ShapeTrials t({a, b, c}, 1.0, 2);
   double now = 0;
-  // Each trial: the first completion starts the clock, then 1 s of completions at the given rate.
+  // Each trial: the warm-up's last completion starts the clock, then 1 s of completions at the given rate.
   auto run = [&](const LaunchShape& s, double mhs) {
     ASSERT_EQ(t.current(), s);
-    t.completed(s, 123456, now);  // overlapped the shape before: not counted
+    warm_up(t, s, now);
     for (int i = 0; i < 4; ++i) {
       now += 0.25;
       t.completed(s, static_cast<std::uint64_t>(mhs * 1e6 * 0.25), now);
@@ -47,18 +52,40 @@ TEST(ShapeTrials, RunsEachCandidateInTurnAndKeepsTheFastest) {
 TEST(ShapeTrials, IgnoresCompletionsOfOtherShapes) {
   const LaunchShape a = with_registers(128), b = with_registers(96);
   ShapeTrials t({a, b}, 1.0, 1);
-  t.completed(a, 1, 0.0);
+  warm_up(t, a, 0.0);
   t.completed(a, 1'000'000, 0.5);
   t.completed(b, 50'000'000, 0.7);  // a launch of another shape, still draining: no effect
   t.completed(a, 1'000'000, 1.0);
   ASSERT_EQ(t.current(), b);
   EXPECT_DOUBLE_EQ(t.trials()[0].mhs.at(0), 2.0);
   t.completed(a, 99'000'000, 1.1);  // a's last launches complete during b's trial: not b's
-  t.completed(b, 1, 1.2);
+  warm_up(t, b, 1.2);
   t.completed(b, 3'000'000, 2.2);
   EXPECT_TRUE(t.finished());
   EXPECT_DOUBLE_EQ(t.trials()[1].mhs.at(0), 3.0);
   EXPECT_EQ(t.best(), b);
+}
+
+// The first `streams` launches of a trial's shape were launched beside the shape before (or on a
+// GPU idle while the kernel loaded) and may complete together: the trial starts after them.
+TEST(ShapeTrials, StartsOnceEveryLaunchInFlightIsTheTrialsOwn) {
+  LaunchShape a, b;
+  a.streams = 2;
+  b.max_registers = 96;
+  ShapeTrials t({a, b}, 1.0, 1);
+  t.completed(a, 8'000'000, 0.4990234375);  // side by side: completed 1 ms apart
+  t.completed(a, 8'000'000, 0.5);           // the clock starts
+  t.completed(a, 4'000'000, 1.0);
+  t.completed(a, 4'000'000, 1.5);
+  ASSERT_EQ(t.current(), b);
+  EXPECT_DOUBLE_EQ(t.trials()[0].mhs.at(0), 8.0);
+  t.completed(b, 8'000'000, 2.0);
+  t.completed(b, 8'000'000, 2.0);
+  EXPECT_EQ(t.current(), b);  // b has three streams: its third completion starts its trial
+  t.completed(b, 8'000'000, 2.0);
+  t.completed(b, 9'000'000, 3.0);
+  EXPECT_TRUE(t.finished());
+  EXPECT_DOUBLE_EQ(t.trials()[1].mhs.at(0), 9.0);
 }
 
 // Rates within 0.3% are equal, and the larger launch (fewer wakeups of the host) wins among them.
@@ -70,7 +97,7 @@ TEST(ShapeTrials, RatesWithinTheTieFractionGoToTheLargerLaunch) {
   auto trials = [&](double small_mhs, double large_mhs, double faster_mhs) {
     ShapeTrials t({small, large, faster}, 1.0, 1);
     for (const auto& [shape, mhs] : {std::pair{small, small_mhs}, {large, large_mhs}, {faster, faster_mhs}}) {
-      t.completed(shape, 1, 0.0);
+      warm_up(t, shape, 0.0);
       t.completed(shape, static_cast<std::uint64_t>(mhs * 1e6), 1.0);
     }
     EXPECT_TRUE(t.finished());
