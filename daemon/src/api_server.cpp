@@ -145,7 +145,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return write(error_response(http::status::length_required, std::string(chunked_body_refusal)), false);
     }
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+                     [self = shared_from_this()](beast::error_code read_ec, std::size_t) { self->on_read(read_ec); });
   }
 
   void on_read(beast::error_code ec) {

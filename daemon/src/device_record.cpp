@@ -38,14 +38,14 @@ bool DeviceRecord::holds(const LightCache& epoch) {
 
 void DeviceRecord::sample_rate(Clock::time_point now, double seconds) {
   const auto c = device_->counters();
-  const auto telemetry = device_->status().telemetry;
-  const std::optional<double> energy = telemetry ? telemetry->energy_j : std::nullopt;
-  status_.hashes_per_joule.reset();
-  if (energy && last_energy_j_ && *energy > *last_energy_j_)
-    status_.hashes_per_joule = static_cast<double>(c.hashes - last_hashes_) / (*energy - *last_energy_j_);
-  last_energy_j_ = energy;
   status_.counters = c;
   status_.hashrate = static_cast<double>(c.hashes - last_hashes_) / seconds;
+  // Over the power draw, not the energy counter's steps: the counter is read only every 10 s
+  // (each read costs the driver milliseconds of CPU), out of step with the rate interval.
+  const auto telemetry = device_->status().telemetry;
+  status_.hashes_per_joule.reset();
+  if (telemetry && telemetry->power_w && *telemetry->power_w > 0)
+    status_.hashes_per_joule = status_.hashrate / *telemetry->power_w;
   if (c.hashes != last_hashes_) last_progress_ = now;
   last_hashes_ = c.hashes;
 }

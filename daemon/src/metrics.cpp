@@ -98,7 +98,7 @@ void device_health_families(Exposition& m, const ServiceSnapshot& s) {
              [](const DeviceStatus&, const DeviceTelemetry& t) { return t.power_w; });
   per_device("dagminer_device_power_limit_watts", "gauge", "GPU power limit the driver enforces.",
              [](const DeviceStatus&, const DeviceTelemetry& t) { return t.power_limit_w; });
-  per_device("dagminer_device_energy_joules_total", "counter", "GPU energy used since the driver was loaded.",
+  per_device("dagminer_device_energy_joules_total", "counter", "GPU energy used since the driver was loaded, read every 10 s.",
              [](const DeviceStatus&, const DeviceTelemetry& t) { return t.energy_j; });
   per_device("dagminer_device_sm_clock_hertz", "gauge", "GPU SM clock.",
              [&](const DeviceStatus&, const DeviceTelemetry& t) { return scaled(t.sm_clock_mhz, 1e6); });

@@ -3,6 +3,7 @@
 // in nvml.cpp. Plain C++; no CUDA headers.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -14,8 +15,9 @@ namespace dagminer::gpu {
 // libnvidia-ml.so.1.
 std::string nvml_library_name();
 
-// The readings of the GPU at this PCI bus id, as CUDA names it ("0000:3B:00.0"). Throws
-// std::runtime_error saying why when NVML cannot be loaded, initialised or does not know the GPU.
-std::unique_ptr<TelemetrySource> open_nvml_telemetry(const std::string& pci_bus_id);
+// The readings of the GPU at this PCI bus id, as CUDA names it ("0000:3B:00.0"), the energy
+// counter read at most once an energy_period. Throws std::runtime_error saying why when NVML
+// cannot be loaded, initialised or does not know the GPU.
+std::unique_ptr<TelemetrySource> open_nvml_telemetry(const std::string& pci_bus_id, std::chrono::milliseconds energy_period);
 
 }  // namespace dagminer::gpu

@@ -16,7 +16,9 @@ std::unique_ptr<GpuSearchDevice> open_gpu(int index, const GpuDeviceOptions&) {
   throw GpuError(ErrorKind::no_device, "gpu" + std::to_string(index) + ": " + no_cuda);
 }
 
-GpuTelemetryOpen open_gpu_telemetry(int index) { return {nullptr, "gpu" + std::to_string(index) + ": " + no_cuda}; }
+GpuTelemetryOpen open_gpu_telemetry(int index, std::chrono::milliseconds) {
+  return {nullptr, "gpu" + std::to_string(index) + ": " + no_cuda};
+}
 
 std::unique_ptr<GpuMemoryManager> make_device_memory_manager(int index, const MemoryBudget&) {
   throw GpuError(ErrorKind::no_device, "gpu" + std::to_string(index) + ": " + no_cuda);

@@ -18,6 +18,7 @@ class FakeDevice final : public SearchDevice {
     bool fail_next = false;
     std::optional<MemoryStats> memory;   // a GPU's
     std::optional<LaunchReport> launch;  // a GPU's
+    std::optional<DeviceTelemetry> telemetry;
   };
   explicit FakeDevice(Seen& seen) : seen_(seen) {}
   DeviceInfo describe() const override { return {"fake0", "cpu", "a fake", 0, ""}; }
@@ -34,6 +35,7 @@ class FakeDevice final : public SearchDevice {
     r.fault = "overheated";
     r.memory = seen_.memory;
     r.launch = seen_.launch;
+    r.telemetry = seen_.telemetry;
     return r;
   }
 
@@ -79,6 +81,27 @@ TEST(DeviceRecord, AStallIsWorkWithoutNewHashes) {
   d.sample_rate(t0 + 10s, 5);  // no new hash
   EXPECT_DOUBLE_EQ(d.hashrate(), 0);
   EXPECT_EQ(d.stalled_for(t0 + 10s), 5s);
+}
+
+// Efficiency is the interval's hashrate over the power draw; without a power reading, none.
+TEST(DeviceRecord, EfficiencyIsTheHashrateOverThePowerDraw) {
+  FakeDevice::Seen seen;
+  DeviceRecord d(std::make_unique<FakeDevice>(seen));
+  const auto t0 = Clock::now();
+  d.give_work({item(1, 1)}, t0);
+  seen.hashes = 5000;
+  d.sample_rate(t0 + 5s, 5);
+  EXPECT_FALSE(d.status().hashes_per_joule);  // no telemetry
+  seen.telemetry = DeviceTelemetry{};
+  seen.telemetry->power_w = 500;
+  seen.telemetry->energy_j = 1e6;  // a counter that has not moved since: not used
+  seen.hashes = 20000;
+  d.sample_rate(t0 + 10s, 5);
+  ASSERT_TRUE(d.status().hashes_per_joule);
+  EXPECT_DOUBLE_EQ(*d.status().hashes_per_joule, 3000.0 / 500);
+  seen.telemetry->power_w = 0;  // a card reporting no draw
+  d.sample_rate(t0 + 15s, 5);
+  EXPECT_FALSE(d.status().hashes_per_joule);
 }
 
 TEST(DeviceRecord, JobSwitchesAreTimedWithinAnEpochAndEpochChangesReported) {

@@ -36,7 +36,7 @@ WorkItem endless_job(std::shared_ptr<const LightCache> epoch) {
 }
 
 TEST_F(GpuHealth, NvmlReadsTheCudaDevice) {
-  auto open = open_gpu_telemetry(0);
+  auto open = open_gpu_telemetry(0, 1s);
   if (!open.source) GTEST_SKIP() << "no NVML: " << open.error;
   const auto t = open.source->read();
   ASSERT_TRUE(t);
@@ -54,11 +54,19 @@ TEST_F(GpuHealth, NvmlReadsTheCudaDevice) {
   EXPECT_GE(*t->pcie_generation, 1u);
   EXPECT_GE(*t->pcie_width, 1u);
   EXPECT_TRUE(t->throttle_reasons);
-  // The energy counter moves with time (the card draws tens of watts even idle).
+  // The energy counter moves with time (the card draws tens of watts even idle), read once a
+  // second here; with the default period, a reading 1.5 s later repeats the first.
+  auto rarely = open_gpu_telemetry(0).source;
+  ASSERT_TRUE(rarely);
+  const auto first = rarely->read();
   std::this_thread::sleep_for(1500ms);
   const auto later = open.source->read();
   ASSERT_TRUE(later && later->energy_j);
   EXPECT_GT(*later->energy_j, *t->energy_j);
+  const auto repeated = rarely->read();
+  ASSERT_TRUE(first && first->energy_j && repeated && repeated->energy_j);
+  EXPECT_EQ(*repeated->energy_j, *first->energy_j);
+  EXPECT_GT(*later->energy_j, *first->energy_j);
 }
 
 TEST_F(GpuHealth, StatusCarriesTelemetryWhileMining) {

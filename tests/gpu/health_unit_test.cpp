@@ -45,7 +45,7 @@ TEST(Nvml, AMissingLibraryIsAClearError) {
   ASSERT_EQ(setenv("DAGMINER_NVML_LIBRARY", "libnvidia-ml-absent.so.1", 1), 0);
   EXPECT_EQ(nvml_library_name(), "libnvidia-ml-absent.so.1");
   try {
-    (void)open_nvml_telemetry("0000:01:00.0");
+    (void)open_nvml_telemetry("0000:01:00.0", std::chrono::seconds(10));
     ADD_FAILURE() << "NVML loaded from a library that does not exist";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("cannot load libnvidia-ml-absent.so.1"), std::string::npos) << e.what();

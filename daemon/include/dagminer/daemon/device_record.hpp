@@ -70,7 +70,6 @@ class DeviceRecord {
   std::uint64_t last_hashes_ = 0;
   Clock::time_point last_progress_{};                       // hashes last moved, or work was set on an idle device
   std::pair<Algorithm, int> epoch_{Algorithm::ethash, -1};  // of the last started job; -1 before
-  std::optional<double> last_energy_j_;                     // the energy counter at the last rate sample
   bool faulted_ = false;
   bool fault_needs_restart_ = false;
   std::optional<LaunchReport> launch_;  // as last logged

@@ -24,7 +24,7 @@ struct DeviceStatus {
   std::string dag_problem;                   // a pool's epoch whose DAG this GPU cannot hold (its pools mine elsewhere)
   LatencyRecorder job_switch;                // a job's notify line read to its first launch here (same epoch)
   std::optional<DeviceTelemetry> telemetry;  // GPUs with NVML
-  std::optional<double> hashes_per_joule;    // over the last rate interval, from the energy counter
+  std::optional<double> hashes_per_joule;    // the last rate interval's hashrate over the power draw
   ProtectionState protection;                // what pauses it now
   ProtectionSettings limits;                 // the temperature limits in force for it
   std::optional<LaunchReport> launch;        // GPUs: the launch shape, where it came from (tuned, stored...)
