@@ -1,14 +1,17 @@
 // `dagminer bench`: builds an epoch's DAG on a GPU (or takes the CPU backend), checks sampled
 // DAG items and every candidate found against core's CPU reference, and reports the sustained
-// hashrate. Optionally replaces the job every few milliseconds to price job changes.
+// hashrate, with the card's power draw and the energy per hash where NVML reads them.
+// Optionally replaces the job every few milliseconds to price job changes.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <utility>
@@ -45,6 +48,57 @@ struct Sink {
   std::mutex mutex;
   std::vector<Candidate> found;
   std::vector<std::pair<std::uint64_t, Clock::time_point>> started;  // (tag, first launch)
+};
+
+// The device's telemetry once a second over the timed run (the GPU's sampler reads NVML as often):
+// the median power draw, the SM clock's range and every clock event reason seen.
+class PowerWatch {
+ public:
+  struct Summary {
+    double median_w = 0;
+    std::size_t samples = 0;
+    std::uint32_t sm_clock_min_mhz = 0, sm_clock_max_mhz = 0;
+    std::uint64_t reasons = 0;  // ThrottleReason bits
+  };
+
+  explicit PowerWatch(const SearchDevice& device) : thread_([this, &device](std::stop_token stop) { run(device, stop); }) {}
+
+  // Stops the sampling; nullopt when the device reported no power.
+  std::optional<Summary> finish() {
+    thread_.request_stop();
+    thread_.join();
+    if (watts_.empty()) return std::nullopt;
+    Summary s;
+    std::sort(watts_.begin(), watts_.end());
+    s.median_w = watts_[watts_.size() / 2];
+    s.samples = watts_.size();
+    s.sm_clock_min_mhz = clock_min_, s.sm_clock_max_mhz = clock_max_, s.reasons = reasons_;
+    return s;
+  }
+
+ private:
+  void run(const SearchDevice& device, std::stop_token stop) {
+    std::mutex mutex;
+    std::condition_variable_any wake;
+    std::unique_lock lock(mutex);
+    for (;;) {
+      (void)wake.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });  // wakes on stop
+      if (stop.stop_requested()) return;
+      const auto t = device.status().telemetry;
+      if (!t || !t->power_w) continue;
+      watts_.push_back(*t->power_w);
+      if (t->sm_clock_mhz) {
+        clock_min_ = clock_min_ ? std::min(clock_min_, *t->sm_clock_mhz) : *t->sm_clock_mhz;
+        clock_max_ = std::max(clock_max_, *t->sm_clock_mhz);
+      }
+      reasons_ |= t->throttle_reasons.value_or(0);
+    }
+  }
+
+  std::vector<double> watts_;  // written by the thread until finish() joins it
+  std::uint32_t clock_min_ = 0, clock_max_ = 0;
+  std::uint64_t reasons_ = 0;
+  std::jthread thread_;
 };
 
 int run_bench(const BenchOptions& o) {
@@ -141,6 +195,7 @@ int run_bench(const BenchOptions& o) {
   const gpu::PipelineCounters p0 = gpu ? gpu->pipeline_counters() : gpu::PipelineCounters{};
   const std::uint64_t first_timed_job = jobs.size();
   const auto t0 = Clock::now();
+  PowerWatch power(*device);
   const auto end = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
   if (o.job_interval_ms > 0) {
     for (auto next = t0; Clock::now() < end;) {
@@ -154,6 +209,7 @@ int run_bench(const BenchOptions& o) {
   const DeviceCounters c1 = device->counters();
   const gpu::PipelineCounters p1 = gpu ? gpu->pipeline_counters() : gpu::PipelineCounters{};
   const double elapsed = since(t0);
+  const auto drawn = power.finish();
   device->stop();
   const std::string fault = gpu ? gpu->fault() : "";
 
@@ -206,6 +262,22 @@ int run_bench(const BenchOptions& o) {
   out["switch_ms_p50"] = quantile(0.5);
   out["switch_ms_p99"] = quantile(0.99);
   out["switch_ms_max"] = quantile(1.0);
+  std::string reasons;
+  if (drawn) {
+    out["power_w"] = drawn->median_w;
+    out["power_samples"] = drawn->samples;
+    if (mhs > 0) out["uj_per_hash"] = drawn->median_w / mhs;  // W / (MH/s) = µJ per hash
+    if (drawn->sm_clock_max_mhz) {
+      out["sm_clock_min_mhz"] = drawn->sm_clock_min_mhz;
+      out["sm_clock_max_mhz"] = drawn->sm_clock_max_mhz;
+    }
+    boost::json::array words;
+    for (const auto w : throttle_reason_names(drawn->reasons)) {
+      words.emplace_back(w);
+      reasons += (reasons.empty() ? "" : ",") + std::string(w);
+    }
+    out["clock_event_reasons"] = std::move(words);
+  }
   if (!gpu_absent.empty()) out["gpu_absent"] = gpu_absent;
   if (gpu) {
     out["dag_build_seconds"] = build_s;
@@ -240,6 +312,10 @@ int run_bench(const BenchOptions& o) {
                 static_cast<unsigned long long>(verified), static_cast<unsigned long long>(bad),
                 static_cast<unsigned long long>(c1.candidates_dropped));
     if (gpu) std::printf("pipeline    %s\n", gpu::to_string(o.gpu.shape).c_str());
+    if (drawn)
+      std::printf("power       %.0f W (median of %zu readings), %.3f uJ/hash, SM %u-%u MHz, clock event reasons: %s\n",
+                  drawn->median_w, drawn->samples, mhs > 0 ? drawn->median_w / mhs : 0.0, drawn->sm_clock_min_mhz,
+                  drawn->sm_clock_max_mhz, reasons.empty() ? "none" : reasons.c_str());
     std::printf(
         "job changes %zu; set_work to first launch p50 %.3f ms, p99 %.3f ms, max %.3f ms; %.4f%% of hashes on replaced jobs\n",
         switch_ms.size(), quantile(0.5), quantile(0.99), quantile(1.0), out["replaced_fraction"].as_double() * 100);

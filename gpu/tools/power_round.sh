@@ -119,6 +119,8 @@ for v in sys.argv[3:]:
     q = power(name)
     ratio = j["mhs"] / probe * 100 if probe else 0
     pw = f"{q[0]:5.0f} W  {q[0] / j['mhs']:.3f} uJ/hash  SM {q[1]:.0f}-{q[2]:.0f} MHz" if q else "no power samples"
+    if "uj_per_hash" in j:  # the bench's own reading (NVML through the daemon's sampler), to check against nvidia-smi's
+        pw += f"  (bench: {j['power_w']:.0f} W, {j['uj_per_hash']:.3f} uJ/hash)"
     print(f"{name:<10} {j['mhs']:7.1f} MH/s  {ratio:5.1f}%  {pw}  DAG {j.get('dag_build_seconds', 0):.3f} s  "
           f"cand {j['candidates_verified']}/{j['candidates']} bad {j['candidates_bad']} items bad {j.get('dag_items_bad')}"
           f"  block {j.get('block_threads')} launch {j.get('launch_hashes')} streams {j.get('streams')}")
