@@ -102,10 +102,9 @@ const LaunchShape& ShapeTrials::best() const {
   double fastest = 0;
   for (const auto& t : trials_) fastest = std::max(fastest, t.mean_mhs());
   if (fastest <= 0) return trials_.front().shape;
-  const ShapeTrial* best = nullptr;
   for (const auto& t : trials_)
-    if (t.mean_mhs() >= fastest * (1 - tie_fraction) && (!best || t.shape.launch_hashes > best->shape.launch_hashes)) best = &t;
-  return best->shape;
+    if (t.mean_mhs() >= fastest * (1 - tie_fraction)) return t.shape;
+  return trials_.front().shape;  // not reached: the fastest is within any fraction of itself
 }
 
 std::optional<LaunchShape> parse_launch_shape(std::string_view text) {

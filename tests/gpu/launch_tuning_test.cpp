@@ -88,25 +88,28 @@ TEST(ShapeTrials, StartsOnceEveryLaunchInFlightIsTheTrialsOwn) {
   EXPECT_DOUBLE_EQ(t.trials()[1].mhs.at(0), 9.0);
 }
 
-// Rates within 0.3% are equal, and the larger launch (fewer wakeups of the host) wins among them.
-TEST(ShapeTrials, RatesWithinTheTieFractionGoToTheLargerLaunch) {
-  LaunchShape small, large, faster;
+// Rates within 0.3% are equal, and the earlier candidate wins among them: the default shape,
+// first in the list, stays unless another beats it by more than the noise.
+TEST(ShapeTrials, RatesWithinTheTieFractionKeepTheEarlierCandidate) {
+  const LaunchShape preset;
+  LaunchShape small = preset, large = preset, faster = preset;
   small.launch_hashes = 1u << 22;
   large.launch_hashes = 1u << 24;
   faster.max_registers = 96;
-  auto trials = [&](double small_mhs, double large_mhs, double faster_mhs) {
-    ShapeTrials t({small, large, faster}, 1.0, 1);
-    for (const auto& [shape, mhs] : {std::pair{small, small_mhs}, {large, large_mhs}, {faster, faster_mhs}}) {
+  auto trials = [&](double preset_mhs, double small_mhs, double large_mhs, double faster_mhs) {
+    ShapeTrials t({preset, small, large, faster}, 1.0, 1);
+    for (const auto& [shape, mhs] :
+         {std::pair{preset, preset_mhs}, {small, small_mhs}, {large, large_mhs}, {faster, faster_mhs}}) {
       warm_up(t, shape, 0.0);
       t.completed(shape, static_cast<std::uint64_t>(mhs * 1e6), 1.0);
     }
     EXPECT_TRUE(t.finished());
     return t.best();
   };
-  EXPECT_EQ(trials(500, 499, 480), large);   // 0.2% below the fastest: equal, and the larger launch
-  EXPECT_EQ(trials(500, 498, 480), small);   // 0.4% below: slower
-  EXPECT_EQ(trials(500, 499, 500), large);   // three equals: the largest launch
-  EXPECT_EQ(trials(480, 470, 500), faster);  // a clear winner
+  EXPECT_EQ(trials(500, 501, 501.4, 480), preset);  // 0.28% below the fastest: equal, and first
+  EXPECT_EQ(trials(500, 498, 502, 480), large);     // the default 0.4% below: slower
+  EXPECT_EQ(trials(480, 470, 500, 500), large);     // two equals: the earlier
+  EXPECT_EQ(trials(480, 470, 490, 520), faster);    // a clear winner
 }
 
 TEST(ShapeTrials, RefusesBadSettings) {

@@ -20,7 +20,7 @@ constexpr int search_register_caps[] = {128, 96, 80, 72, 64};
 struct LaunchShape {
   int block_threads = 128;                 // a multiple of 32, at most 256
   int max_registers = 128;                 // the kernel build: 128, 96, 80, 72 or 64 registers (fewer: more warps per SM)
-  std::uint32_t launch_hashes = 1u << 23;  // nonces per launch: larger means fewer wakeups (bench/gpu-notes.md)
+  std::uint32_t launch_hashes = 1u << 23;  // nonces per launch: fewer wakeups vs sooner shares (ShapeTrials)
   int streams = 3;                         // launches in flight
   bool operator==(const LaunchShape&) const = default;
 };
@@ -73,12 +73,15 @@ class ShapeTrials {
   // A launch of `shape` completed at `seconds` (any steady clock) having searched `hashes`.
   void completed(const LaunchShape& shape, std::uint64_t hashes, double seconds);
   bool finished() const { return next_ >= order_.size(); }
-  // The candidate of the highest mean rate; of those within tie_fraction of it, the one of the
-  // largest launch (the first of equals); the first candidate until one has been measured.
+  // Of the candidates within tie_fraction of the highest mean rate, the first (the list starts
+  // with the default shape, which a candidate must beat by more than the trials' noise); the
+  // first candidate until one has been measured.
   const LaunchShape& best() const;
-  // Rates this close are equal: trials of 1-2 s do not tell them apart (launches of 2^21 to 2^23
-  // hashes measured within 0.1% of each other), and a larger launch wakes the host fewer times
-  // a second, which is most of the daemon's CPU at an H200's rate.
+  // Rates this close are equal: trials of 1-2 s do not tell them apart (launches of 2^22 to 2^24
+  // hashes measure within 0.1% of each other). Among such equals the launch size is a trade the
+  // rate does not show: a larger launch wakes the host fewer times a second, a smaller one
+  // hands its shares over sooner (a share waits for its launch to end; one found then is stale
+  // if the pool has moved on). The default's 2^23 strikes that balance (bench/gpu-notes.md).
   static constexpr double tie_fraction = 0.003;
   const std::vector<ShapeTrial>& trials() const { return trials_; }
 
