@@ -517,8 +517,8 @@ class CudaSearchDevice final : public GpuSearchDevice {
   }
 
   // Under mutex_: when the slot's completed launch finished on the GPU, in seconds since tuning
-  // began. The host may notice a completion late (a busy core, a kernel loaded at its first
-  // launch); a trial timed by the host would be cut short by as much, and its rate overstated.
+  // began. The host may notice a completion late (a busy core, a candidate's verification); a
+  // trial timed by the host would be cut short or drawn out by as much.
   double tuning_seconds(const StreamSlot& s) {
     float ms = 0;
     check_cuda(cudaEventElapsedTime(&ms, tuning_origin_.handle, s.done.handle), index_, "tuning clock");
