@@ -119,7 +119,7 @@ void device_health_families(Exposition& m, const ServiceSnapshot& s) {
   per_device("dagminer_device_pcie_link_width", "gauge", "Current PCIe link width (lanes) of a GPU.",
              [&](const DeviceStatus&, const DeviceTelemetry& t) { return scaled(t.pcie_width, 1); });
   per_device("dagminer_device_hashes_per_joule", "gauge",
-             "Efficiency over the last rate interval: hashes per joule of GPU energy.",
+             "Efficiency: the last rate interval's hashrate over the GPU's power draw, in hashes per joule.",
              [](const DeviceStatus& dev, const DeviceTelemetry&) { return dev.hashes_per_joule; });
   m.family("dagminer_device_throttle_reason", "gauge", "1 while a reason holds a GPU's clocks down (NVML clock event reasons).");
   for (const auto& dev : s.devices)

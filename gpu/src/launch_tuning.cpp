@@ -89,6 +89,9 @@ void ShapeTrials::completed(const LaunchShape& shape, std::uint64_t hashes, doub
     hashes_ = 0;
     return;
   }
+  // Completions are told in launch order but may end out of it (a cancelled launch ends early):
+  // one that ended before the trial started is not the trial's.
+  if (seconds <= *started_) return;
   hashes_ += hashes;
   const double elapsed = seconds - *started_;
   if (elapsed < trial_seconds_) return;

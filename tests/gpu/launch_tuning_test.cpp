@@ -88,6 +88,20 @@ TEST(ShapeTrials, StartsOnceEveryLaunchInFlightIsTheTrialsOwn) {
   EXPECT_DOUBLE_EQ(t.trials()[1].mhs.at(0), 9.0);
 }
 
+// Completions are told in launch order but may have ended out of it (a cancelled launch ends
+// early): one that ended before the trial's start is not the trial's.
+TEST(ShapeTrials, ALaunchThatEndedBeforeTheStartIsNotCounted) {
+  LaunchShape a, b;
+  a.streams = 1;
+  b.max_registers = 96;
+  ShapeTrials t({a, b}, 1.0, 1);
+  t.completed(a, 1, 0.5);          // starts the clock
+  t.completed(a, 8'000'000, 0.4);  // ended before it, told after
+  t.completed(a, 4'000'000, 1.5);
+  ASSERT_EQ(t.current(), b);
+  EXPECT_DOUBLE_EQ(t.trials()[0].mhs.at(0), 4.0);
+}
+
 // Rates within 0.3% are equal, and the earlier candidate wins among them: the default shape,
 // first in the list, stays unless another beats it by more than the noise.
 TEST(ShapeTrials, RatesWithinTheTieFractionKeepTheEarlierCandidate) {
