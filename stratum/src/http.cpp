@@ -2,65 +2,12 @@
 
 #include <sstream>
 
-#include <boost/asio/error.hpp>
-#include <boost/asio/ssl/error.hpp>
-#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/write.hpp>
 #include <openssl/evp.h>
 
-#include "dagminer/stratum/protocol.hpp"
-
 namespace dagminer::stratum {
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-
-template <class Parser>
-asio::awaitable<bool> HttpReader::read(Transport& transport, Parser& parser) {
-  parser.header_limit(16 * 1024);
-  parser.body_limit(max_http_body);
-  while (!parser.is_done()) {
-    if (buffer_.size() > 0) {
-      beast::error_code ec;
-      const std::size_t used = parser.put(buffer_.data(), ec);
-      buffer_.consume(used);
-      if (ec && ec != http::error::need_more) throw ProtocolError("malformed HTTP message: " + ec.message());
-      if (parser.is_done()) break;
-      if (used > 0 && buffer_.size() > 0) continue;
-    }
-    if (buffer_.size() >= buffer_.max_size()) throw ProtocolError("HTTP message too large");
-    std::size_t n = 0;
-    try {
-      const auto space = buffer_.prepare(std::min<std::size_t>(16 * 1024, buffer_.max_size() - buffer_.size()));
-      n = co_await transport.read_some(space);
-    } catch (const boost::system::system_error& e) {
-      const bool closed = e.code() == asio::error::eof || e.code() == asio::ssl::error::stream_truncated;
-      if (!closed) throw;
-      if (!parser.got_some() && buffer_.size() == 0) co_return false;
-      beast::error_code ec;
-      parser.put_eof(ec);  // a response without Content-Length ends with the connection
-      if (!ec && parser.is_done()) break;
-      throw ProtocolError("the connection closed in the middle of an HTTP message");
-    }
-    buffer_.commit(n);
-  }
-  co_return true;
-}
-
-asio::awaitable<std::optional<HttpRequest>> HttpReader::request(Transport& transport) {
-  http::request_parser<http::string_body> parser;
-  if (!co_await read(transport, parser)) co_return std::nullopt;
-  co_return parser.release();
-}
-
-asio::awaitable<HttpResponse> HttpReader::response(Transport& transport) {
-  http::response_parser<http::string_body> parser;
-  // Closed before any byte: an idle keep-alive connection the server had ended, as on the socket.
-  if (!co_await read(transport, parser)) throw boost::system::system_error(asio::error::eof);
-  co_return parser.release();
-}
+namespace http = boost::beast::http;
 
 namespace {
 
