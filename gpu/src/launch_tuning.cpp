@@ -104,8 +104,7 @@ void ShapeTrials::completed(const LaunchShape& shape, std::uint64_t hashes, doub
 const LaunchShape& ShapeTrials::best() const {
   double fastest = 0;
   for (const auto& t : trials_) fastest = std::max(fastest, t.mean_mhs());
-  if (fastest <= 0) return trials_.front().shape;
-  for (const auto& t : trials_)
+  for (const auto& t : trials_)  // before any measurement every rate is 0: the first candidate
     if (t.mean_mhs() >= fastest * (1 - tie_fraction)) return t.shape;
   return trials_.front().shape;  // not reached: the fastest is within any fraction of itself
 }
