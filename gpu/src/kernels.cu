@@ -259,8 +259,9 @@ __global__ void __launch_bounds__(256, MinBlocks) dag_kernel(const uint4* __rest
 // ---- search: 8 lanes per hash (a 128-byte page is 8 x 16 bytes), the group's 8 hashes in flight ----
 
 // MaxRegs caps the registers a thread may use, and so sets how many warps an SM holds (16 at
-// 128 registers, 32 at 64). On an H100 16 warps keep enough pages in flight and fewer registers
-// only cost spills; the tuner tries every build on the card at hand (bench/gpu-notes.md).
+// 128 registers, 20 at 96, 32 at 64). A warp has no page in flight during its two Keccaks, so an
+// SM needs warps to spare: on an H100 12 warps reach 93.5% of the probe and 16 or 20 reach 99.6%
+// (bench/gpu-notes.md); a faster memory needs more. The tuner tries every build on the card.
 template <int MaxRegs>
 __global__ void __maxnreg__(MaxRegs)
     search_kernel(const uint4* __restrict__ dag, FastMod pages_mod, const JobBlob* __restrict__ blob, const std::uint64_t* cancel,

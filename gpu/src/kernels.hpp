@@ -28,7 +28,7 @@ struct SearchLaunch {
   std::uint32_t capacity = 0;
   std::uint32_t hashes = 0;  // threads launched; only the first blob->nonce_count report
   int block_threads = 128;
-  int max_registers = 128;  // one of search_register_caps (launch_tuning.hpp)
+  int max_registers = 96;  // one of search_register_caps (launch_tuning.hpp)
 };
 cudaError_t launch_search(const SearchLaunch& launch, cudaStream_t stream);
 

@@ -37,13 +37,14 @@ std::string TuneKey::text() const {
 
 std::vector<LaunchShape> default_tuning_candidates() {
   const LaunchShape anchor;
-  std::vector<LaunchShape> c;
+  std::vector<LaunchShape> c{anchor};
   for (int registers : search_register_caps) {
+    if (registers == anchor.max_registers) continue;
     LaunchShape s = anchor;
     s.max_registers = registers;
     c.push_back(s);
   }
-  for (int registers : {128, 80})
+  for (int registers : {anchor.max_registers, 80})
     for (int block : {64, 256}) {
       LaunchShape s = anchor;
       s.max_registers = registers;

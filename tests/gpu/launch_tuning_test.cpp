@@ -1,5 +1,6 @@
 // The launch tuner's policy without a GPU: which shape each launch takes, how trials are timed
 // and scored, the store's key and file, and shape parsing.
+#include <algorithm>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -19,6 +20,20 @@ LaunchShape with_registers(int registers) {
 // The completions of a trial's shape before it starts: `streams` of them, the last at `seconds`.
 void warm_up(ShapeTrials& t, const LaunchShape& shape, double seconds) {
   for (int i = 0; i < shape.streams; ++i) t.completed(shape, 123456, seconds);
+}
+
+// The tie rule keeps the first candidate, so the list must start with the default shape; every
+// register build is tried, and no shape twice.
+TEST(DefaultTuningCandidates, StartWithTheDefaultShapeAndTryEveryBuildOnce) {
+  const std::vector<LaunchShape> c = default_tuning_candidates();
+  ASSERT_EQ(c.size(), 13u);
+  EXPECT_EQ(c.front(), LaunchShape{});
+  for (int registers : search_register_caps)
+    EXPECT_NE(std::find(c.begin(), c.end(), with_registers(registers)), c.end()) << registers << " registers";
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    EXPECT_NO_THROW(validate(c[i])) << to_string(c[i]);
+    for (std::size_t j = i + 1; j < c.size(); ++j) EXPECT_NE(c[i], c[j]) << to_string(c[i]) << " twice";
+  }
 }
 
 TEST(ShapeTrials, RunsEachCandidateInTurnAndKeepsTheFastest) {

@@ -18,8 +18,12 @@ namespace dagminer::gpu {
 constexpr int search_register_caps[] = {128, 96, 80, 72, 64};
 
 struct LaunchShape {
-  int block_threads = 128;                 // a multiple of 32, at most 256
-  int max_registers = 128;                 // the kernel build: 128, 96, 80, 72 or 64 registers (fewer: more warps per SM)
+  int block_threads = 128;  // a multiple of 32, at most 256
+  // The kernel build: 128, 96, 80, 72 or 64 registers (fewer: more warps per SM, so more DAG
+  // pages in flight). 96 (20 warps of 128-thread blocks) matches 128 (16) on an H100 and keeps a
+  // quarter more pages in flight for cards that need more, such as a power-capped H200
+  // (bench/gpu-notes.md, "Warps per SM").
+  int max_registers = 96;
   std::uint32_t launch_hashes = 1u << 23;  // nonces per launch: fewer wakeups vs sooner shares (ShapeTrials)
   int streams = 3;                         // launches in flight
   bool operator==(const LaunchShape&) const = default;
@@ -46,9 +50,9 @@ struct TuneKey {
   std::string text() const;
 };
 
-// The shapes tried by default (13): every register build at the default block, launch and
-// streams; blocks of 64 and 256 with 128 and 80 registers; launches of half and twice the
-// default; 2 and 4 streams.
+// The shapes tried by default (13), the default shape first: every register build at the
+// default block, launch and streams; blocks of 64 and 256 with the default registers and 80;
+// launches of half and twice the default; 2 and 4 streams.
 std::vector<LaunchShape> default_tuning_candidates();
 
 struct ShapeTrial {
