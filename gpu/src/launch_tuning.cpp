@@ -8,6 +8,10 @@
 #include <stdexcept>
 #include <system_error>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 namespace dagminer::gpu {
 
 std::string to_string(const LaunchShape& s) {
@@ -142,13 +146,48 @@ TunedShapeStore::TunedShapeStore(std::filesystem::path directory) : path_(std::m
 
 namespace {
 
-// Lines "key<TAB>shape"; a line that does not parse is kept as it is but never matches.
+// Lines "key<TAB>shape"; a line that does not parse is kept as it is but never matches. A file
+// that is missing reads as empty; one that exists but cannot be read is an error, so that a
+// save does not replace the other cards' shapes with nothing.
 std::vector<std::string> read_lines(const std::filesystem::path& path) {
   std::vector<std::string> lines;
   std::ifstream in(path);
+  if (!in) {
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec) || ec) throw std::runtime_error("cannot read " + path.string());
+    return lines;
+  }
   for (std::string line; std::getline(in, line);)
     if (!line.empty()) lines.push_back(line);
   return lines;
+}
+
+[[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
+  throw std::runtime_error(what + " " + path.string() + ": " + std::system_category().message(errno));
+}
+
+// An open file descriptor, closed on every path out.
+class Fd {
+ public:
+  Fd(const std::filesystem::path& path, int flags) : fd_(::open(path.c_str(), flags | O_CLOEXEC, 0644)) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+void write_all(int fd, const std::string& text, const std::filesystem::path& path) {
+  for (std::size_t done = 0; done < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail("cannot write", path);
+    done += static_cast<std::size_t>(n);
+  }
 }
 
 }  // namespace
@@ -161,18 +200,31 @@ std::optional<LaunchShape> TunedShapeStore::find(const TuneKey& key) const {
 }
 
 void TunedShapeStore::save(const TuneKey& key, const LaunchShape& shape) const {
+  std::error_code ec;
+  std::filesystem::create_directories(path_.parent_path(), ec);
+  // Every card's worker and a `dagminer tune` beside the daemon may save at once: the read, the
+  // rewrite and the rename happen under an exclusive lock on a file of their own, which stays
+  // (flock conflicts between open files, so this orders threads as well as processes).
+  const std::filesystem::path lock_path = path_.string() + ".lock";
+  const Fd lock(lock_path, O_RDWR | O_CREAT);
+  if (lock.get() < 0) fail("cannot open", lock_path);
+  while (::flock(lock.get(), LOCK_EX) != 0)
+    if (errno != EINTR) fail("cannot lock", lock_path);
+
   const std::string prefix = key.text() + '\t';
   std::vector<std::string> lines = read_lines(path_);
   std::erase_if(lines, [&](const std::string& l) { return l.starts_with(prefix); });
   lines.push_back(prefix + to_string(shape));
-  std::error_code ec;
-  std::filesystem::create_directories(path_.parent_path(), ec);
+  std::string text;
+  for (const auto& l : lines) text += l + '\n';
+
+  // Written in full and synced before the rename, so a crash leaves the old file or the new one.
   const std::filesystem::path tmp = path_.string() + ".tmp";
   {
-    std::ofstream out(tmp, std::ios::trunc);
-    for (const auto& l : lines) out << l << '\n';
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write " + tmp.string());
+    const Fd out(tmp, O_WRONLY | O_CREAT | O_TRUNC);
+    if (out.get() < 0) fail("cannot write", tmp);
+    write_all(out.get(), text, tmp);
+    if (::fsync(out.get()) != 0) fail("cannot sync", tmp);
   }
   std::filesystem::rename(tmp, path_, ec);
   if (ec) throw std::runtime_error("cannot replace " + path_.string() + ": " + ec.message());

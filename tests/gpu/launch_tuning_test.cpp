@@ -1,7 +1,10 @@
 // The launch tuner's policy without a GPU: which shape each launch takes, how trials are timed
 // and scored, the store's key and file, and shape parsing.
 #include <algorithm>
+#include <atomic>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -210,6 +213,39 @@ TEST(TunedShapeStore, AMalformedLineMatchesNothing) {
   EXPECT_EQ(store.find(k), std::nullopt);
   store.save(k, with_registers(96));
   EXPECT_EQ(store.find(k), with_registers(96));
+}
+
+// Each card's worker saves from its own thread, and `dagminer tune` may run beside the daemon:
+// saves that overlap must keep every key (unlocked, two writers shared one temporary file, and
+// keys went missing or the rename failed).
+TEST(TunedShapeStore, OverlappingSavesKeepEveryKey) {
+  const test::TempDir dir;
+  constexpr int savers = 8, saves = 25;
+  std::vector<std::jthread> threads;
+  std::atomic<int> errors = 0;
+  for (int t = 0; t < savers; ++t)
+    threads.emplace_back([&, t] {
+      const TunedShapeStore store(dir.path());  // a store of its own, as each device makes one
+      const TuneKey key{"card " + std::to_string(t), 132, 1, std::nullopt, 13000, search_kernel_version, 2};
+      for (int i = 0; i < saves; ++i) {
+        try {
+          store.save(key, with_registers(search_register_caps[i % 5]));
+        } catch (const std::exception&) {
+          ++errors;
+        }
+      }
+    });
+  threads.clear();  // joined
+  EXPECT_EQ(errors, 0);
+  const TunedShapeStore store(dir.path());
+  for (int t = 0; t < savers; ++t) {
+    const TuneKey key{"card " + std::to_string(t), 132, 1, std::nullopt, 13000, search_kernel_version, 2};
+    EXPECT_EQ(store.find(key), with_registers(search_register_caps[(saves - 1) % 5])) << "card " << t;
+  }
+  std::ifstream in(store.path());
+  int lines = 0;
+  for (std::string l; std::getline(in, l);) ++lines;
+  EXPECT_EQ(lines, savers);
 }
 
 TEST(TunedShapeStore, AnUnwritableDirectoryIsAnError) {

@@ -104,8 +104,10 @@ class TunedShapeStore {
  public:
   explicit TunedShapeStore(std::filesystem::path directory);
   std::optional<LaunchShape> find(const TuneKey& key) const;
-  // Replaces the key's line, writing the file anew (a temporary then a rename); throws
-  // std::runtime_error naming the file if it cannot be written.
+  // Replaces the key's line, writing the file anew (a temporary, synced, then a rename) under an
+  // exclusive lock on tuned-launch-shapes.txt.lock, so that savers in other threads and processes
+  // keep each other's lines; throws std::runtime_error naming the file if it cannot be read or
+  // written.
   void save(const TuneKey& key, const LaunchShape& shape) const;
   const std::filesystem::path& path() const { return path_; }
 
