@@ -61,6 +61,7 @@ int run_tune(const TuneOptions& o) {
     report = device->tuning();
   }
   device->stop();
+  report = device->tuning();  // the worker stores the shape after it reports tuned: read what it stored, now it has stopped
   if (const std::string fault = device->fault(); !fault.empty()) {
     std::fprintf(stderr, "dagminer: GPU %d: %s\n", o.device, fault.c_str());
     return 1;
