@@ -88,15 +88,25 @@ const LaunchShape& ShapeTrials::current() const { return finished() ? best() : t
 
 void ShapeTrials::completed(const LaunchShape& shape, std::uint64_t hashes, double seconds) {
   if (finished() || !(shape == current())) return;  // a launch of the shape before, still draining
+  // A gap far beyond the trial's pace so far: the GPU idled (no work from the pools, or its
+  // nonces ran out). The launches after it refill the pipeline together, as at a trial's start,
+  // so this completion begins a new warm-up.
+  if (started_ && counted_ >= 2 && seconds - last_ > idle_gap_factor * (last_ - *started_) / counted_) {
+    started_.reset();
+    warm_up_ = 0;
+  }
   if (!started_) {
     if (++warm_up_ < shape.streams) return;  // launched beside the previous shape's: not counted
-    started_ = seconds;                      // the trial starts here
+    started_ = last_ = seconds;              // the trial starts here
     hashes_ = 0;
+    counted_ = 0;
     return;
   }
   // Completions are told in launch order but may end out of it (a cancelled launch ends early):
   // one that ended before the trial started is not the trial's.
   if (seconds <= *started_) return;
+  last_ = std::max(last_, seconds);
+  ++counted_;
   hashes_ += hashes;
   const double elapsed = seconds - *started_;
   if (elapsed < trial_seconds_) return;

@@ -67,6 +67,40 @@ TEST(ShapeTrials, RunsEachCandidateInTurnAndKeepsTheFastest) {
   EXPECT_EQ(t.current(), b);  // after tuning, every launch takes the best
 }
 
+// The pools went quiet for 5 s in the middle of a trial: counted, that shape would measure a
+// fraction of its rate and lose its place. The trial starts again (a new warm-up) after the gap.
+TEST(ShapeTrials, AnIdleGapStartsTheTrialAgain) {
+  const LaunchShape a = with_registers(128), b = with_registers(96);
+  ShapeTrials t({a, b}, 1.0, 1);
+  constexpr std::uint64_t per_launch = 12'500'000;  // every 0.125 s: 100 MH/s while there is work
+  double now = 0;
+  warm_up(t, a, now);
+  for (int i = 0; i < 3; ++i) t.completed(a, per_launch, now += 0.125);
+  now += 5;                                                              // no work
+  for (int i = 0; i < 3; ++i) t.completed(a, per_launch, now += 0.125);  // the refill: a new warm-up
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_EQ(t.current(), a) << "completion " << i;
+    t.completed(a, per_launch, now += 0.125);
+  }
+  ASSERT_EQ(t.current(), b);
+  EXPECT_DOUBLE_EQ(t.trials()[0].mhs.at(0), 100);
+}
+
+// A job change's refill (about one launch, `streams` intervals) is not idleness: the trial goes
+// on through it.
+TEST(ShapeTrials, ARefillAfterAJobChangeIsPartOfTheTrial) {
+  const LaunchShape a = with_registers(128), b = with_registers(96);
+  ShapeTrials t({a, b}, 1.0, 1);
+  constexpr std::uint64_t per_launch = 12'500'000;
+  double now = 0;
+  warm_up(t, a, now);
+  for (int i = 0; i < 4; ++i) t.completed(a, per_launch, now += 0.125);
+  t.completed(a, per_launch, now += 0.375);
+  t.completed(a, per_launch, now += 0.125);
+  ASSERT_EQ(t.current(), b);
+  EXPECT_DOUBLE_EQ(t.trials()[0].mhs.at(0), 75);  // 6 launches in 1 s, the refill's time counted
+}
+
 TEST(ShapeTrials, IgnoresCompletionsOfOtherShapes) {
   const LaunchShape a = with_registers(128), b = with_registers(96);
   ShapeTrials t({a, b}, 1.0, 1);

@@ -68,6 +68,7 @@ struct ShapeTrial {
 // before still ran, or while the GPU idled on a kernel's first load: they run side by side and
 // complete close together, so that counting them would overstate the rate (by 2% in 1 s trials
 // on an H100). From there on, every launch in flight was launched in the trial's steady state.
+// A trial interrupted by an idle GPU starts again after it (idle_gap_factor).
 class ShapeTrials {
  public:
   ShapeTrials(std::vector<LaunchShape> candidates, double trial_seconds, int rounds);
@@ -87,6 +88,11 @@ class ShapeTrials {
   // hands its shares over sooner (a share waits for its launch to end; one found then is stale
   // if the pool has moved on). The default's 2^23 strikes that balance (bench/gpu-notes.md).
   static constexpr double tie_fraction = 0.003;
+  // A trial whose next completion comes this many times its mean interval after the last one
+  // starts again: the GPU had no work in between (a pool reconnecting, its nonces spent), and an
+  // idle second in a 2 s trial would cost that shape its place. A job change's refill takes
+  // about one launch, `streams` intervals (at most 4 of the candidates').
+  static constexpr double idle_gap_factor = 8;
   const std::vector<ShapeTrial>& trials() const { return trials_; }
 
  private:
@@ -96,7 +102,9 @@ class ShapeTrials {
   double trial_seconds_;
   int warm_up_ = 0;                // completions of the running trial's shape before it starts
   std::optional<double> started_;  // the completion that started it
-  std::uint64_t hashes_ = 0;       // counted since
+  double last_ = 0;                // the latest completion counted (or the start)
+  int counted_ = 0;                // completions counted since the start
+  std::uint64_t hashes_ = 0;       // their hashes
 };
 
 // Tuned shapes in the light cache directory, one line per key (tuned-launch-shapes.txt).
