@@ -340,7 +340,8 @@ Runner add_bench_command(CLI::App& root) {
   cmd->add_flag("--json", o->json, "print JSON");
   cmd->add_option("--cache-dir", o->cache_dir,
                   "light cache directory (default: " + LightCacheStore::default_directory().string() + ")");
-  cmd->add_option("--launch-hashes", o->gpu.shape.launch_hashes, "GPU: nonces per launch")->check(CLI::Range(1u, 1u << 30));
+  cmd->add_option("--launch-hashes", o->gpu.shape.launch_hashes, "GPU: nonces per launch")
+      ->check(CLI::Range(1u, gpu::max_launch_hashes));
   cmd->add_option("--streams", o->gpu.shape.streams, "GPU: launches in flight")->check(CLI::Range(1, 16));
   cmd->add_option("--block", o->gpu.shape.block_threads, "GPU: threads per block (32..256, multiple of 32)")
       ->check(CLI::Range(32, 256));

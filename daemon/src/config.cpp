@@ -357,10 +357,9 @@ void read_launch_shapes(Reader& r, const YAML::Node& node, std::map<int, std::st
     const auto text = r.string(kv.second, "launch_shapes." + key);
     if (!text) continue;
     if (!gpu::parse_launch_shape(*text))
-      r.error(kv.second,
-              "launch_shapes." + key +
-                  ": expected block=32..256 (a multiple of 32) registers=128|96|80|72|64 launch=N streams=1..16, got '" + *text +
-                  "'");
+      r.error(kv.second, "launch_shapes." + key +
+                             ": expected block=32..256 (a multiple of 32) registers=128|96|80|72|64 launch=1.." +
+                             std::to_string(gpu::max_launch_hashes) + " streams=1..16, got '" + *text + "'");
     else if (!shapes.emplace(index, *text).second)
       r.error(kv.first, "launch_shapes: GPU " + std::to_string(index) + " is given twice");
   }

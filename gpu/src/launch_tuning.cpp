@@ -21,7 +21,9 @@ std::string to_string(const LaunchShape& s) {
 
 void validate(const LaunchShape& s) {
   if (s.streams < 1 || s.streams > 16) throw std::invalid_argument("GPU streams must be 1..16");
-  if (s.launch_hashes == 0) throw std::invalid_argument("GPU launch size must be at least one hash");
+  if (s.launch_hashes == 0 || s.launch_hashes > max_launch_hashes)
+    throw std::invalid_argument("GPU launch size must be 1.." + std::to_string(max_launch_hashes) + " hashes, got " +
+                                std::to_string(s.launch_hashes));
   if (s.block_threads < 32 || s.block_threads > 256 || s.block_threads % 32 != 0)
     throw std::invalid_argument("GPU block size must be a multiple of 32 up to 256");
   if (std::find(std::begin(search_register_caps), std::end(search_register_caps), s.max_registers) ==

@@ -388,6 +388,7 @@ TEST(Config, BadLaunchShapesAreErrorsNamingTheGpu) {
            {"launch_shapes:\n  x: block=128 registers=80 launch=1 streams=3\n", "expected a GPU index"},
            {"launch_shapes:\n  1: block=100 registers=80 launch=1 streams=3\n", "launch_shapes.1: expected block="},
            {"launch_shapes:\n  1: block=128 registers=81 launch=1 streams=3\n", "launch_shapes.1: expected block="},
+           {"launch_shapes:\n  1: block=128 registers=80 launch=67108865 streams=3\n", "launch=1..67108864"},
            {"launch_shapes:\n  1: [1, 2]\n", "launch_shapes.1 must be a single value"},
            {"launch_shapes:\n  1: block=128 registers=80 launch=1 streams=3\n  gpu1: block=64 registers=80 launch=1 streams=3\n",
             "GPU 1 is given twice"}}) {

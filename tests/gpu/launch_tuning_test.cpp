@@ -185,6 +185,26 @@ TEST(ShapeTrials, RefusesBadSettings) {
   EXPECT_THROW(ShapeTrials({with_registers(100)}, 1.0, 1), std::invalid_argument);
 }
 
+// A launch longer than the device's deadline would be taken for a hung GPU: the size is capped,
+// and the error names the limit.
+TEST(LaunchShape, RefusesALaunchTooLargeForTheDeadline) {
+  LaunchShape s;
+  s.launch_hashes = max_launch_hashes;
+  EXPECT_NO_THROW(validate(s));
+  s.launch_hashes = max_launch_hashes + 1;
+  EXPECT_THROW(
+      {
+        try {
+          validate(s);
+        } catch (const std::invalid_argument& e) {
+          EXPECT_STREQ(e.what(), "GPU launch size must be 1..67108864 hashes, got 67108865");
+          throw;
+        }
+      },
+      std::invalid_argument);
+  EXPECT_EQ(parse_launch_shape("block=128 registers=96 launch=67108865 streams=3"), std::nullopt);
+}
+
 TEST(LaunchShape, ParsesWhatItPrints) {
   LaunchShape s;
   s.block_threads = 64;

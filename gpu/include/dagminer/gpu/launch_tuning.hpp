@@ -14,6 +14,11 @@
 
 namespace dagminer::gpu {
 
+// The most nonces one launch may take: a launch must end well within the device's launch
+// deadline (10 s, after which it counts as hung) on the slowest card that holds a live DAG;
+// 2^26 take 6.7 s at 10 MH/s, 0.12 s on an H200.
+constexpr std::uint32_t max_launch_hashes = 1u << 26;
+
 // The search kernel's builds, by the registers a thread may use.
 constexpr int search_register_caps[] = {128, 96, 80, 72, 64};
 
