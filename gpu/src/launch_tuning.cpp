@@ -175,7 +175,8 @@ std::vector<std::string> read_lines(const std::filesystem::path& path) {
 }
 
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
-  throw std::runtime_error(what + " " + path.string() + ": " + std::system_category().message(errno));
+  const int error = errno;  // before anything below may set it
+  throw std::runtime_error(what + " " + path.string() + ": " + std::system_category().message(error));
 }
 
 // An open file descriptor, closed on every path out.
