@@ -25,9 +25,9 @@ constexpr int search_register_caps[] = {128, 96, 80, 72, 64};
 struct LaunchShape {
   int block_threads = 128;  // a multiple of 32, at most 256
   // The kernel build: 128, 96, 80, 72 or 64 registers (fewer: more warps per SM, so more DAG
-  // pages in flight). 96 (20 warps of 128-thread blocks) matches 128 (16) on an H100 and keeps a
-  // quarter more pages in flight for cards that need more, such as a power-capped H200
-  // (bench/gpu-notes.md, "Warps per SM").
+  // pages in flight). 96 (20 warps of 128-thread blocks) matches 128 (16) in rate on an H100, at
+  // up to 0.7% more energy a hash, and keeps a quarter more pages in flight for cards that need
+  // more, such as a power-capped H200 (bench/gpu-notes.md, "warps per SM"); the tuner decides.
   int max_registers = 96;
   std::uint32_t launch_hashes = 1u << 23;  // nonces per launch: fewer wakeups vs sooner shares (ShapeTrials)
   int streams = 3;                         // launches in flight
