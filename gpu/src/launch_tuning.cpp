@@ -90,12 +90,16 @@ const LaunchShape& ShapeTrials::current() const { return finished() ? best() : t
 
 void ShapeTrials::completed(const LaunchShape& shape, std::uint64_t hashes, double seconds) {
   if (finished() || !(shape == current())) return;  // a launch of the shape before, still draining
-  // A gap far beyond the trial's pace so far: the GPU idled (no work from the pools, or its
-  // nonces ran out). The launches after it refill the pipeline together, as at a trial's start,
-  // so this completion begins a new warm-up.
-  if (started_ && counted_ >= 2 && seconds - last_ > idle_gap_factor * (last_ - *started_) / counted_) {
-    started_.reset();
-    warm_up_ = 0;
+  // A gap far beyond the trial's pace so far, and long against the trial: the GPU idled (no work
+  // from the pools, or its nonces ran out). The launches after it refill the pipeline together,
+  // as at a trial's start, so this completion begins a new warm-up.
+  if (started_ && counted_ >= 2 && restarts_ < max_idle_restarts) {
+    const double gap = seconds - last_, pace = (last_ - *started_) / counted_;
+    if (gap > idle_gap_factor * pace && gap > idle_gap_fraction * trial_seconds_) {
+      ++restarts_;
+      started_.reset();
+      warm_up_ = 0;
+    }
   }
   if (!started_) {
     if (++warm_up_ < shape.streams) return;  // launched beside the previous shape's: not counted
@@ -114,6 +118,7 @@ void ShapeTrials::completed(const LaunchShape& shape, std::uint64_t hashes, doub
   if (elapsed < trial_seconds_) return;
   trials_[order_[next_]].mhs.push_back(static_cast<double>(hashes_) / elapsed / 1e6);
   ++next_;
+  restarts_ = 0;
   started_.reset();
   warm_up_ = 0;
 }

@@ -86,6 +86,37 @@ TEST(ShapeTrials, AnIdleGapStartsTheTrialAgain) {
   EXPECT_DOUBLE_EQ(t.trials()[0].mhs.at(0), 100);
 }
 
+// Idle gaps in every stretch of work: the trial starts again at most max_idle_restarts times,
+// then counts the gaps, so that tuning ends.
+TEST(ShapeTrials, ATrialStartsAgainAtMostThreeTimes) {
+  const LaunchShape a = with_registers(128), b = with_registers(96);
+  ShapeTrials t({a, b}, 1.0, 1);
+  double now = 0;
+  warm_up(t, a, now);
+  int completions = 0;
+  while (t.current() == a && completions < 1000) {
+    for (int i = 0; i < 5; ++i, ++completions) t.completed(a, 12'500'000, now += 0.125);
+    now += 2;
+  }
+  ASSERT_EQ(t.current(), b);
+  EXPECT_EQ(completions, 4 * 5 + 5);  // three restarts, then one stretch that ends the trial
+}
+
+// Between tiny launches a host's hiccup is many intervals long, but short against the trial.
+TEST(ShapeTrials, AGapShortAgainstTheTrialIsNotIdleness) {
+  const LaunchShape a = with_registers(128), b = with_registers(96);
+  ShapeTrials t({a, b}, 1.0, 1);
+  double now = 0;
+  warm_up(t, a, now);
+  int counted = 0;
+  for (; counted < 4; ++counted) t.completed(a, 12'500'000, now += 1.0 / 256);
+  t.completed(a, 12'500'000, now += 3.0 / 64);  // 12 intervals, but under a twentieth of the trial
+  for (++counted; t.current() == a && counted < 1000; ++counted) t.completed(a, 12'500'000, now += 1.0 / 256);
+  ASSERT_EQ(t.current(), b);
+  EXPECT_DOUBLE_EQ(now, 1.0);  // timed from its first start
+  EXPECT_DOUBLE_EQ(t.trials()[0].mhs.at(0), counted * 12.5);
+}
+
 // A job change's refill (about one launch, `streams` intervals) is not idleness: the trial goes
 // on through it.
 TEST(ShapeTrials, ARefillAfterAJobChangeIsPartOfTheTrial) {

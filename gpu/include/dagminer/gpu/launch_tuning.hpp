@@ -93,11 +93,15 @@ class ShapeTrials {
   // hands its shares over sooner (a share waits for its launch to end; one found then is stale
   // if the pool has moved on). The default's 2^23 strikes that balance (bench/gpu-notes.md).
   static constexpr double tie_fraction = 0.003;
-  // A trial whose next completion comes this many times its mean interval after the last one
-  // starts again: the GPU had no work in between (a pool reconnecting, its nonces spent), and an
-  // idle second in a 2 s trial would cost that shape its place. A job change's refill takes
-  // about one launch, `streams` intervals (at most 4 of the candidates').
+  // A trial whose next completion comes this many times its mean interval after the last one,
+  // and at least this fraction of the trial time, starts again: the GPU had no work in between
+  // (a pool reconnecting, its nonces spent), and an idle second in a 2 s trial would cost that
+  // shape its place. A job change's refill takes about one launch, `streams` intervals (at most 4
+  // of the candidates'); the fraction keeps a host's hiccup between tiny launches from counting.
+  // A trial starts again at most max_idle_restarts times, so that tuning always ends.
   static constexpr double idle_gap_factor = 8;
+  static constexpr double idle_gap_fraction = 0.05;
+  static constexpr int max_idle_restarts = 3;
   const std::vector<ShapeTrial>& trials() const { return trials_; }
 
  private:
@@ -109,6 +113,7 @@ class ShapeTrials {
   std::optional<double> started_;  // the completion that started it
   double last_ = 0;                // the latest completion counted (or the start)
   int counted_ = 0;                // completions counted since the start
+  int restarts_ = 0;               // of the running trial, after idle gaps
   std::uint64_t hashes_ = 0;       // their hashes
 };
 
