@@ -212,8 +212,14 @@ void write_all(int fd, const std::string& text, const std::filesystem::path& pat
 
 std::optional<LaunchShape> TunedShapeStore::find(const TuneKey& key) const {
   const std::string prefix = key.text() + '\t';
-  for (const auto& line : read_lines(path_))
-    if (line.starts_with(prefix)) return parse_launch_shape(std::string_view(line).substr(prefix.size()));
+  const std::vector<std::string> lines = read_lines(path_);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (!lines[i].starts_with(prefix)) continue;
+    const std::string_view text = std::string_view(lines[i]).substr(prefix.size());
+    if (auto shape = parse_launch_shape(text)) return shape;
+    throw std::runtime_error(path_.string() + " line " + std::to_string(i + 1) + ": not a launch shape: '" + std::string(text) +
+                             "' (the card tunes again and replaces it)");
+  }
   return std::nullopt;
 }
 

@@ -290,14 +290,27 @@ TEST(TunedShapeStore, KeepsOneShapePerKey) {
   EXPECT_EQ(lines, 2);
 }
 
-TEST(TunedShapeStore, AMalformedLineMatchesNothing) {
+// A key's line that is not a shape is an error naming the file and line (the device reports it
+// and tunes again); the save replaces it and keeps the other lines as they are.
+TEST(TunedShapeStore, AMalformedLineIsNamedAndReplaced) {
   const test::TempDir dir;
   const TunedShapeStore store(dir.path());
   const TuneKey k{"NVIDIA H200", 132, 1, std::nullopt, 13000, search_kernel_version, 2};
-  std::ofstream(store.path()) << k.text() << "\tblock=64 registers=72\n";
-  EXPECT_EQ(store.find(k), std::nullopt);
+  std::ofstream(store.path()) << "other\tblock=64\n" << k.text() << "\tblock=64 registers=72\n";
+  try {
+    (void)store.find(k);
+    ADD_FAILURE() << "a malformed line was taken";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), store.path().string() +
+                                         " line 2: not a launch shape: 'block=64 registers=72' (the card tunes again and "
+                                         "replaces it)");
+  }
   store.save(k, with_registers(96));
   EXPECT_EQ(store.find(k), with_registers(96));
+  std::ifstream in(store.path());
+  std::string first;
+  std::getline(in, first);
+  EXPECT_EQ(first, "other\tblock=64");
 }
 
 // Each card's worker saves from its own thread, and `dagminer tune` may run beside the daemon:

@@ -121,6 +121,8 @@ class ShapeTrials {
 class TunedShapeStore {
  public:
   explicit TunedShapeStore(std::filesystem::path directory);
+  // The key's shape; nullopt if none is stored. Throws std::runtime_error naming the file (and
+  // line) if it cannot be read or the key's line is not a valid shape.
   std::optional<LaunchShape> find(const TuneKey& key) const;
   // Replaces the key's line, writing the file anew (a temporary, synced, then a rename) under an
   // exclusive lock on tuned-launch-shapes.txt.lock, so that savers in other threads and processes
