@@ -261,9 +261,9 @@ TEST_F(ServiceTest, AChunkedBodyIsRefusedAndABodyWithALengthIsRead) {
   ASSERT_NE(port, 0) << d->log();
   boost::asio::io_context io;
   auto s = connect_to(io, port);
-  for (const std::string piece : {"POST /api/v1/pause HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + api_token +
-                                      "\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n",
-                                  std::string("\r"), std::string("\n")}) {
+  for (const std::string& piece : {"POST /api/v1/pause HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + api_token +
+                                       "\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n",
+                                   std::string("\r"), std::string("\n")}) {
     boost::asio::write(s, boost::asio::buffer(piece));
     std::this_thread::sleep_for(50ms);
   }
