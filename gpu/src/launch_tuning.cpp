@@ -163,7 +163,7 @@ TunedShapeStore::TunedShapeStore(std::filesystem::path directory) : path_(std::m
 
 namespace {
 
-// Lines "key<TAB>shape"; a line that does not parse is kept as it is but never matches. A file
+// Lines "key<TAB>shape"; a save keeps other keys' lines as they are and drops empty ones. A file
 // that is missing reads as empty; one that exists but cannot be read is an error, so that a
 // save does not replace the other cards' shapes with nothing.
 std::vector<std::string> read_lines(const std::filesystem::path& path) {
@@ -174,8 +174,7 @@ std::vector<std::string> read_lines(const std::filesystem::path& path) {
     if (std::filesystem::exists(path, ec) || ec) throw std::runtime_error("cannot read " + path.string());
     return lines;
   }
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) lines.push_back(line);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);  // empty ones too: line numbers
   return lines;
 }
 
@@ -237,7 +236,7 @@ void TunedShapeStore::save(const TuneKey& key, const LaunchShape& shape) const {
 
   const std::string prefix = key.text() + '\t';
   std::vector<std::string> lines = read_lines(path_);
-  std::erase_if(lines, [&](const std::string& l) { return l.starts_with(prefix); });
+  std::erase_if(lines, [&](const std::string& l) { return l.empty() || l.starts_with(prefix); });
   lines.push_back(prefix + to_string(shape));
   std::string text;
   for (const auto& l : lines) text += l + '\n';

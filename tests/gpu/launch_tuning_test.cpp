@@ -296,13 +296,13 @@ TEST(TunedShapeStore, AMalformedLineIsNamedAndReplaced) {
   const test::TempDir dir;
   const TunedShapeStore store(dir.path());
   const TuneKey k{"NVIDIA H200", 132, 1, std::nullopt, 13000, search_kernel_version, 2};
-  std::ofstream(store.path()) << "other\tblock=64\n" << k.text() << "\tblock=64 registers=72\n";
+  std::ofstream(store.path()) << "other\tblock=64\n\n" << k.text() << "\tblock=64 registers=72\n";
   try {
     (void)store.find(k);
     ADD_FAILURE() << "a malformed line was taken";
   } catch (const std::runtime_error& e) {
     EXPECT_EQ(std::string(e.what()), store.path().string() +
-                                         " line 2: not a launch shape: 'block=64 registers=72' (the card tunes again and "
+                                         " line 3: not a launch shape: 'block=64 registers=72' (the card tunes again and "
                                          "replaces it)");
   }
   store.save(k, with_registers(96));
