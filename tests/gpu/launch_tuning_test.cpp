@@ -67,14 +67,19 @@ TEST(ShapeTrials, RunsEachCandidateInTurnAndKeepsTheFastest) {
   EXPECT_EQ(t.current(), b);  // after tuning, every launch takes the best
 }
 
+// Two candidates, 1 s trials, one round; the first trial's warm-up done at time 0.
+class OneSecondTrials : public ::testing::Test {
+ protected:
+  const LaunchShape a = with_registers(128), b = with_registers(96);
+  ShapeTrials t{{a, b}, 1.0, 1};
+  double now = 0;
+  static constexpr std::uint64_t per_launch = 12'500'000;  // every 0.125 s: 100 MH/s
+  void SetUp() override { warm_up(t, a, now); }
+};
+
 // The pools went quiet for 5 s in the middle of a trial: counted, that shape would measure a
 // fraction of its rate and lose its place. The trial starts again (a new warm-up) after the gap.
-TEST(ShapeTrials, AnIdleGapStartsTheTrialAgain) {
-  const LaunchShape a = with_registers(128), b = with_registers(96);
-  ShapeTrials t({a, b}, 1.0, 1);
-  constexpr std::uint64_t per_launch = 12'500'000;  // every 0.125 s: 100 MH/s while there is work
-  double now = 0;
-  warm_up(t, a, now);
+TEST_F(OneSecondTrials, AnIdleGapStartsTheTrialAgain) {
   for (int i = 0; i < 3; ++i) t.completed(a, per_launch, now += 0.125);
   now += 5;                                                              // no work
   for (int i = 0; i < 3; ++i) t.completed(a, per_launch, now += 0.125);  // the refill: a new warm-up
@@ -88,14 +93,10 @@ TEST(ShapeTrials, AnIdleGapStartsTheTrialAgain) {
 
 // Idle gaps in every stretch of work: the trial starts again at most max_idle_restarts times,
 // then counts the gaps, so that tuning ends.
-TEST(ShapeTrials, ATrialStartsAgainAtMostThreeTimes) {
-  const LaunchShape a = with_registers(128), b = with_registers(96);
-  ShapeTrials t({a, b}, 1.0, 1);
-  double now = 0;
-  warm_up(t, a, now);
+TEST_F(OneSecondTrials, ATrialStartsAgainAtMostThreeTimes) {
   int completions = 0;
   while (t.current() == a && completions < 1000) {
-    for (int i = 0; i < 5; ++i, ++completions) t.completed(a, 12'500'000, now += 0.125);
+    for (int i = 0; i < 5; ++i, ++completions) t.completed(a, per_launch, now += 0.125);
     now += 2;
   }
   ASSERT_EQ(t.current(), b);
@@ -103,15 +104,11 @@ TEST(ShapeTrials, ATrialStartsAgainAtMostThreeTimes) {
 }
 
 // Between tiny launches a host's hiccup is many intervals long, but short against the trial.
-TEST(ShapeTrials, AGapShortAgainstTheTrialIsNotIdleness) {
-  const LaunchShape a = with_registers(128), b = with_registers(96);
-  ShapeTrials t({a, b}, 1.0, 1);
-  double now = 0;
-  warm_up(t, a, now);
+TEST_F(OneSecondTrials, AGapShortAgainstTheTrialIsNotIdleness) {
   int counted = 0;
-  for (; counted < 4; ++counted) t.completed(a, 12'500'000, now += 1.0 / 256);
-  t.completed(a, 12'500'000, now += 3.0 / 64);  // 12 intervals, but under a twentieth of the trial
-  for (++counted; t.current() == a && counted < 1000; ++counted) t.completed(a, 12'500'000, now += 1.0 / 256);
+  for (; counted < 4; ++counted) t.completed(a, per_launch, now += 1.0 / 256);
+  t.completed(a, per_launch, now += 3.0 / 64);  // 12 intervals, but under a twentieth of the trial
+  for (++counted; t.current() == a && counted < 1000; ++counted) t.completed(a, per_launch, now += 1.0 / 256);
   ASSERT_EQ(t.current(), b);
   EXPECT_DOUBLE_EQ(now, 1.0);  // timed from its first start
   EXPECT_DOUBLE_EQ(t.trials()[0].mhs.at(0), counted * 12.5);
@@ -119,12 +116,7 @@ TEST(ShapeTrials, AGapShortAgainstTheTrialIsNotIdleness) {
 
 // A job change's refill (about one launch, `streams` intervals) is not idleness: the trial goes
 // on through it.
-TEST(ShapeTrials, ARefillAfterAJobChangeIsPartOfTheTrial) {
-  const LaunchShape a = with_registers(128), b = with_registers(96);
-  ShapeTrials t({a, b}, 1.0, 1);
-  constexpr std::uint64_t per_launch = 12'500'000;
-  double now = 0;
-  warm_up(t, a, now);
+TEST_F(OneSecondTrials, ARefillAfterAJobChangeIsPartOfTheTrial) {
   for (int i = 0; i < 4; ++i) t.completed(a, per_launch, now += 0.125);
   t.completed(a, per_launch, now += 0.375);
   t.completed(a, per_launch, now += 0.125);
