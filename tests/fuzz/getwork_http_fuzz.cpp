@@ -15,7 +15,6 @@
 #include <string_view>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include "http.hpp"
