@@ -93,6 +93,7 @@ struct StreamSlot {
   std::uint64_t launch_id = 0;
   std::uint64_t tag = 0;
   LaunchShape shape;
+  std::uint64_t tuning = 0;       // the tuning the launch was a trial of (tuning_generation_), 0 for none
   std::shared_ptr<DagLease> dag;  // keeps the launch's DAG resident until it completes
   // When the launch was enqueued (steady clock ticks; 0 before): set by the launching thread
   // without the mutex, read by status() for the launch deadline.
@@ -361,6 +362,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
   void take(StreamSlot& slot, Pick& pick) {
     follow_dag(pick_epoch());
     pick.shape = current_shape();
+    slot.tuning = tuning_state_ == TuningReport::State::tuning ? tuning_generation_ : 0;
     choose(pick);
     slot.busy = true;
     slot.cancelled = false;
@@ -461,7 +463,9 @@ class CudaSearchDevice final : public GpuSearchDevice {
         replaced_hashes_.fetch_add(std::min<std::uint64_t>(header->searched, resident_hashes(s.shape)),
                                    std::memory_order_relaxed);
       s.busy = false;
-      if (tuning_state_ == TuningReport::State::tuning) {
+      // Only launches issued by this tuning count: those of the DAG before it may share the first
+      // candidate's shape, and would start its trial before its own launches ran.
+      if (tuning_state_ == TuningReport::State::tuning && s.tuning == tuning_generation_) {
         trials_->completed(s.shape, header->searched, tuning_seconds(s));
         if (trials_->finished()) {
           shape_ = trials_->best();
@@ -509,6 +513,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
       tuning_state_ = TuningReport::State::stored;
     } else {
       trials_.emplace(options_.tuning->candidates, options_.tuning->trial_seconds, options_.tuning->rounds);
+      ++tuning_generation_;
       tuning_state_ = TuningReport::State::tuning;
       // The trials' clock starts here, on a stream that holds only 8-byte copies: it is passed at
       // once. The one wait on the GPU under mutex_, once per DAG size tuned.
@@ -584,6 +589,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
   TuneKey key_;        // this card's; dag_bytes of the DAG launches mine now
   bool tuned_dag_ = false;
   std::optional<ShapeTrials> trials_;
+  std::uint64_t tuning_generation_ = 0;  // raised for each tuning begun
   TuningReport::State tuning_state_ = TuningReport::State::off;
   std::string store_error_;
   // The fault and its flags are set by the worker on an error, or by status() on a hung launch
