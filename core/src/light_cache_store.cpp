@@ -1,11 +1,11 @@
 #include "dagminer/core/light_cache_store.hpp"
 
+#include "dagminer/core/file_replace.hpp"
+
 #include <bit>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <random>
 #include <system_error>
 
 #include <fcntl.h>
@@ -65,26 +65,6 @@ struct InputFile {
   }
 };
 
-// Removes the temporary file unless it was renamed into place, so no failure leaves one behind.
-class TemporaryFile {
- public:
-  explicit TemporaryFile(std::filesystem::path path) : path_(std::move(path)) {}
-  ~TemporaryFile() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove(path_, ignored);
-  }
-  TemporaryFile(const TemporaryFile&) = delete;
-  TemporaryFile& operator=(const TemporaryFile&) = delete;
-  const std::filesystem::path& path() const noexcept { return path_; }
-  void rename_to(const std::filesystem::path& target) {
-    std::filesystem::rename(path_, target);
-    path_.clear();
-  }
-
- private:
-  std::filesystem::path path_;
-};
-
 }  // namespace
 
 std::filesystem::path LightCacheStore::default_directory() {
@@ -142,22 +122,7 @@ void LightCacheStore::save(const LightCache& cache) const {
   h.dataset_bytes = cache.dataset_bytes;
   h.checksum = checksum(cache.bytes());
 
-  // A name no other process or thread uses, in the same directory so the rename is atomic.
-  const auto final_path = path_for(cache.algo, cache.epoch);
-  auto tmp_path = final_path;
-  tmp_path += ".tmp." + std::to_string(getpid()) + "." + std::to_string(std::random_device{}());
-  TemporaryFile tmp(std::move(tmp_path));
-  {
-    std::ofstream out(tmp.path(), std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(&h), sizeof h);
-    out.write(reinterpret_cast<const char*>(cache.items.data()), static_cast<std::streamsize>(cache.bytes().size()));
-    out.flush();
-    if (!out) {
-      const int err = errno;
-      throw std::system_error(err ? err : EIO, std::generic_category(), "writing light cache " + tmp.path().string());
-    }
-  }
-  tmp.rename_to(final_path);
+  replace_file(path_for(cache.algo, cache.epoch), {std::as_bytes(std::span(&h, 1)), std::as_bytes(cache.bytes())});
 }
 
 LightCacheStore::Result LightCacheStore::get(Algorithm algo, int epoch, std::stop_token stop) const {

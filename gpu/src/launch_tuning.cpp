@@ -1,5 +1,7 @@
 #include "dagminer/gpu/launch_tuning.hpp"
 
+#include "dagminer/core/file_replace.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -178,34 +180,32 @@ std::vector<std::string> read_lines(const std::filesystem::path& path) {
   return lines;
 }
 
-[[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
+std::runtime_error failure(const std::string& what, const std::filesystem::path& path) {
   const int error = errno;  // before anything below may set it
-  throw std::runtime_error(what + " " + path.string() + ": " + std::system_category().message(error));
+  return std::runtime_error(what + " " + path.string() + ": " + std::system_category().message(error));
 }
 
-// An open file descriptor, closed on every path out.
-class Fd {
+// An exclusive lock on a file of its own, held until destruction (closing the file releases it).
+class LockFile {
  public:
-  Fd(const std::filesystem::path& path, int flags) : fd_(::open(path.c_str(), flags | O_CLOEXEC, 0644)) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
+  explicit LockFile(const std::filesystem::path& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (fd_ < 0) throw failure("cannot open", path);
+    int rc;
+    while ((rc = ::flock(fd_, LOCK_EX)) != 0 && errno == EINTR) {
+    }
+    if (rc != 0) {
+      const auto e = failure("cannot lock", path);
+      ::close(fd_);
+      throw e;
+    }
   }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
+  ~LockFile() { ::close(fd_); }
+  LockFile(const LockFile&) = delete;
+  LockFile& operator=(const LockFile&) = delete;
 
  private:
   int fd_;
 };
-
-void write_all(int fd, const std::string& text, const std::filesystem::path& path) {
-  for (std::size_t done = 0; done < text.size();) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail("cannot write", path);
-    done += static_cast<std::size_t>(n);
-  }
-}
 
 }  // namespace
 
@@ -228,11 +228,7 @@ void TunedShapeStore::save(const TuneKey& key, const LaunchShape& shape) const {
   // Every card's worker and a `dagminer tune` beside the daemon may save at once: the read, the
   // rewrite and the rename happen under an exclusive lock on a file of their own, which stays
   // (flock conflicts between open files, so this orders threads as well as processes).
-  const std::filesystem::path lock_path = path_.string() + ".lock";
-  const Fd lock(lock_path, O_RDWR | O_CREAT);
-  if (lock.get() < 0) fail("cannot open", lock_path);
-  while (::flock(lock.get(), LOCK_EX) != 0)
-    if (errno != EINTR) fail("cannot lock", lock_path);
+  const LockFile lock(path_.string() + ".lock");
 
   const std::string prefix = key.text() + '\t';
   std::vector<std::string> lines = read_lines(path_);
@@ -240,17 +236,7 @@ void TunedShapeStore::save(const TuneKey& key, const LaunchShape& shape) const {
   lines.push_back(prefix + to_string(shape));
   std::string text;
   for (const auto& l : lines) text += l + '\n';
-
-  // Written in full and synced before the rename, so a crash leaves the old file or the new one.
-  const std::filesystem::path tmp = path_.string() + ".tmp";
-  {
-    const Fd out(tmp, O_WRONLY | O_CREAT | O_TRUNC);
-    if (out.get() < 0) fail("cannot write", tmp);
-    write_all(out.get(), text, tmp);
-    if (::fsync(out.get()) != 0) fail("cannot sync", tmp);
-  }
-  std::filesystem::rename(tmp, path_, ec);
-  if (ec) throw std::runtime_error("cannot replace " + path_.string() + ": " + ec.message());
+  replace_file(path_, {std::as_bytes(std::span(text))});
 }
 
 }  // namespace dagminer::gpu
