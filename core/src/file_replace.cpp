@@ -1,5 +1,7 @@
 #include "dagminer/core/file_replace.hpp"
 
+#include "dagminer/core/file_descriptor.hpp"
+
 #include <cerrno>
 #include <random>
 #include <string>
@@ -21,10 +23,10 @@ class TemporaryFile {
  public:
   explicit TemporaryFile(std::filesystem::path path)
       : path_(std::move(path)), fd_(::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) {
-    if (fd_ < 0) fail("cannot create", path_);
+    if (!fd_.is_open()) fail("cannot create", path_);
   }
   ~TemporaryFile() {
-    if (fd_ >= 0) ::close(fd_);
+    fd_ = {};  // closed before the file is removed
     std::error_code ignored;
     if (!path_.empty()) std::filesystem::remove(path_, ignored);
   }
@@ -33,24 +35,22 @@ class TemporaryFile {
 
   void write(std::span<const std::byte> bytes) {
     while (!bytes.empty()) {
-      const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+      const ssize_t n = ::write(fd_.get(), bytes.data(), bytes.size());
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) fail("cannot write", path_);
       bytes = bytes.subspan(static_cast<std::size_t>(n));
     }
   }
   void sync_and_rename_to(const std::filesystem::path& target) {
-    if (::fsync(fd_) != 0) fail("cannot sync", path_);
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail("cannot write", path_);
+    if (::fsync(fd_.get()) != 0) fail("cannot sync", path_);
+    if (!fd_.close()) fail("cannot write", path_);
     std::filesystem::rename(path_, target);  // throws filesystem_error naming both
     path_.clear();
   }
 
  private:
   std::filesystem::path path_;
-  int fd_;
+  FileDescriptor fd_;
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "dagminer/core/light_cache_store.hpp"
 
+#include "dagminer/core/file_descriptor.hpp"
 #include "dagminer/core/file_replace.hpp"
 
 #include <bit>
@@ -46,24 +47,18 @@ std::uint64_t checksum(std::span<const std::uint8_t> bytes) noexcept {
   return h ^ (h >> 29);
 }
 
-// A read-only file descriptor, closed on every path out.
-struct InputFile {
-  int fd;
-  ~InputFile() {
-    if (fd >= 0) ::close(fd);
+// Reads exactly `size` bytes, or says it could not (an error, or the file ended first).
+bool read_exact(const FileDescriptor& in, void* out, std::size_t size) {
+  auto* bytes = static_cast<char*>(out);
+  while (size > 0) {
+    const ssize_t n = ::read(in.get(), bytes, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes += n;
+    size -= static_cast<std::size_t>(n);
   }
-  bool read_exact(void* out, std::size_t size) const {
-    auto* bytes = static_cast<char*>(out);
-    while (size > 0) {
-      const ssize_t n = ::read(fd, bytes, size);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      bytes += n;
-      size -= static_cast<std::size_t>(n);
-    }
-    return true;
-  }
-};
+  return true;
+}
 
 }  // namespace
 
@@ -88,11 +83,11 @@ std::filesystem::path LightCacheStore::path_for(Algorithm algo, int epoch) const
 std::optional<LightCache> LightCacheStore::load(Algorithm algo, int epoch) const {
   // Opened without blocking and read only if it is a regular file: a FIFO or a device at the path
   // would block the build, and a stop waiting for it, forever. Anything else counts as damaged.
-  const InputFile in{::open(path_for(algo, epoch).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
+  const FileDescriptor in(::open(path_for(algo, epoch).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   struct stat st {};
-  if (in.fd < 0 || ::fstat(in.fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  if (!in.is_open() || ::fstat(in.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   FileHeader h;
-  if (!in.read_exact(&h, sizeof h)) return std::nullopt;
+  if (!read_exact(in, &h, sizeof h)) return std::nullopt;
   LightCache c;
   c.algo = algo;
   c.epoch = epoch;
@@ -106,7 +101,7 @@ std::optional<LightCache> LightCacheStore::load(Algorithm algo, int epoch) const
   const std::uint64_t payload_bytes = items * sizeof(Item64);
   if (static_cast<std::uint64_t>(st.st_size) != sizeof h + payload_bytes) return std::nullopt;  // truncated or trailing garbage
   c.items = allocate_light_cache_items(items);
-  if (!in.read_exact(c.items.data(), payload_bytes)) return std::nullopt;
+  if (!read_exact(in, c.items.data(), payload_bytes)) return std::nullopt;
   if (checksum(c.bytes()) != h.checksum) return std::nullopt;
   return c;
 }

@@ -1,6 +1,7 @@
 #include "dagminer/daemon/config.hpp"
 
 #include "dagminer/core/ethash.hpp"
+#include "dagminer/core/file_descriptor.hpp"
 #include "dagminer/core/pool_url.hpp"
 #include "dagminer/gpu/launch_tuning.hpp"
 
@@ -650,21 +651,17 @@ FileText problem(std::string why) { return {{}, std::move(why)}; }
 // Only a regular file is read, opened without blocking (a FIFO with no writer would hang the
 // daemon), and only up to the size cap (/dev/zero never ends).
 FileText read_config_text(const std::filesystem::path& file) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return problem(std::string("cannot read the file: ") + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  const FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.is_open()) return problem(std::string("cannot read the file: ") + std::strerror(errno));
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
     return problem("not a regular file (a directory, FIFO or device): give the path of the YAML file");
   const std::string too_large = "larger than " + std::to_string(max_config_bytes >> 20) + " MiB: not a configuration file";
   if (static_cast<std::uint64_t>(st.st_size) > max_config_bytes) return problem(too_large);
   std::string text(max_config_bytes + 1, '\0');  // one byte more shows a file that grew since fstat
   std::size_t size = 0;
   while (size < text.size()) {
-    const ssize_t n = ::read(fd, text.data() + size, text.size() - size);
+    const ssize_t n = ::read(fd.get(), text.data() + size, text.size() - size);
     if (n == 0) break;
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return problem(std::string("cannot read the file: ") + std::strerror(errno));

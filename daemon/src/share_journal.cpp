@@ -14,21 +14,9 @@
 
 namespace dagminer {
 
-ShareJournal::Descriptor& ShareJournal::Descriptor::operator=(Descriptor&& o) noexcept {
-  if (this != &o) {
-    if (fd >= 0) ::close(fd);
-    fd = std::exchange(o.fd, -1);
-  }
-  return *this;
-}
-
-ShareJournal::Descriptor::~Descriptor() {
-  if (fd >= 0) ::close(fd);
-}
-
 ShareJournal::ShareJournal(const std::filesystem::path& file)
     : file_(::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)), path_(file) {
-  if (file_.fd < 0) throw std::system_error(errno, std::generic_category(), "share journal " + file.string());
+  if (!file_.is_open()) throw std::system_error(errno, std::generic_category(), "share journal " + file.string());
 }
 
 ShareJournal::~ShareJournal() {
@@ -38,16 +26,16 @@ ShareJournal::~ShareJournal() {
 // One record is written whole or not at all: a short write (a disk filling up) is cut off again.
 int ShareJournal::append(const std::string& text) {
   struct stat before {};
-  const bool sized = ::fstat(file_.fd, &before) == 0 && S_ISREG(before.st_mode);
+  const bool sized = ::fstat(file_.get(), &before) == 0 && S_ISREG(before.st_mode);
   std::size_t written = 0;
   int error = 0;
   while (written < text.size() && error == 0) {
-    const ssize_t n = ::write(file_.fd, text.data() + written, text.size() - written);
+    const ssize_t n = ::write(file_.get(), text.data() + written, text.size() - written);
     if (n > 0) written += static_cast<std::size_t>(n);
     else if (n == 0) error = EIO;
     else if (errno != EINTR) error = errno;
   }
-  if (error != 0 && written > 0 && !(sized && ::ftruncate(file_.fd, before.st_size) == 0)) torn_ = true;
+  if (error != 0 && written > 0 && !(sized && ::ftruncate(file_.get(), before.st_size) == 0)) torn_ = true;
   return error;
 }
 

@@ -1,8 +1,10 @@
 #include "dagminer/gpu/launch_tuning.hpp"
 
+#include "dagminer/core/file_descriptor.hpp"
 #include "dagminer/core/file_replace.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <fstream>
 #include <numeric>
@@ -189,22 +191,15 @@ std::runtime_error failure(const std::string& what, const std::filesystem::path&
 class LockFile {
  public:
   explicit LockFile(const std::filesystem::path& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    if (fd_ < 0) throw failure("cannot open", path);
+    if (!fd_.is_open()) throw failure("cannot open", path);
     int rc;
-    while ((rc = ::flock(fd_, LOCK_EX)) != 0 && errno == EINTR) {
+    while ((rc = ::flock(fd_.get(), LOCK_EX)) != 0 && errno == EINTR) {
     }
-    if (rc != 0) {
-      const auto e = failure("cannot lock", path);
-      ::close(fd_);
-      throw e;
-    }
+    if (rc != 0) throw failure("cannot lock", path);
   }
-  ~LockFile() { ::close(fd_); }
-  LockFile(const LockFile&) = delete;
-  LockFile& operator=(const LockFile&) = delete;
 
  private:
-  int fd_;
+  FileDescriptor fd_;
 };
 
 }  // namespace

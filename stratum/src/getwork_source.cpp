@@ -22,6 +22,7 @@
 #include "dagminer/stratum/protocol.hpp"
 #include "dialect.hpp"
 #include "http.hpp"
+#include "job_source_state.hpp"
 #include "transport.hpp"
 
 namespace dagminer::stratum {
@@ -72,11 +73,9 @@ class Deadline {
   std::shared_ptr<bool> expired_;
 };
 
-}  // namespace
-
-class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
+class GetworkSourceState final : public JobSourceHandle::State, public std::enable_shared_from_this<GetworkSourceState> {
  public:
-  Impl(asio::any_io_executor executor, PoolConfig config, Callbacks callbacks)
+  GetworkSourceState(asio::any_io_executor executor, PoolConfig config, Callbacks callbacks)
       : executor_(std::move(executor)),
         config_(std::move(config)),
         url_(parse_pool_url(config_.url)),
@@ -95,7 +94,7 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
     for (auto& byte : client_id_) byte = static_cast<std::uint8_t>(random_());
   }
 
-  void start() {
+  void start() override {
     stopped_ = false;
     if (config_.notify_listen && !acceptor_.is_open()) listen_for_pushes(*config_.notify_listen);
     if (running_) return;  // a loop still unwinding from stop() carries on
@@ -104,7 +103,7 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
     if (config_.hashrate_interval.count() > 0) asio::co_spawn(executor_, hashrate_loop(shared_from_this()), asio::detached);
   }
 
-  void stop() {
+  void stop() override {
     if (stopped_) return;
     stopped_ = true;
     poll_timer_.cancel();
@@ -119,9 +118,9 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
     if (state_ != ConnectionState::disconnected) set_state(ConnectionState::disconnected, "stopped");
   }
 
-  void drop_callbacks() { callbacks_ = {}; }
+  void drop_callbacks() override { callbacks_ = {}; }
 
-  std::uint64_t submit(const Share& share) {
+  std::uint64_t submit(const Share& share) override {
     const std::uint64_t id = next_share_id_++;
     if (!current_ || current_->header != share.header) {
       report(id, {ShareOutcome::stale, 0, "block " + share.job_id + " is no longer the node's work", {}});
@@ -134,16 +133,17 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
     return id;
   }
 
-  bool holds(std::uint64_t share_id) const noexcept {
+  bool holds(std::uint64_t share_id) const noexcept override {
     return std::any_of(held_.begin(), held_.end(), [&](const auto& h) { return h.first == share_id; });
   }
-  void set_hashrate(double hs) { hashrate_ = std::max(0.0, hs); }
+  void set_hashrate(double hs) override { hashrate_ = std::max(0.0, hs); }
 
-  const PoolConfig& config() const noexcept { return config_; }
-  ConnectionState state() const noexcept { return state_; }
-  bool alive() const noexcept { return state_ == ConnectionState::authorized && current_.has_value(); }
-  std::optional<std::chrono::milliseconds> latency() const noexcept { return alive() ? latency_ : std::nullopt; }
-  JobSourceCounters counters() const noexcept { return counters_; }
+  const PoolConfig& config() const noexcept override { return config_; }
+  ConnectionState state() const noexcept override { return state_; }
+  bool alive() const noexcept override { return state_ == ConnectionState::authorized && current_.has_value(); }
+  std::optional<std::chrono::milliseconds> latency() const noexcept override { return alive() ? latency_ : std::nullopt; }
+  PoolProtocol protocol() const noexcept override { return PoolProtocol::getwork; }
+  JobSourceCounters counters() const noexcept override { return counters_; }
 
  private:
   // --- Callbacks, always posted so that none runs inside a call into the source ---
@@ -235,7 +235,7 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
 
   // --- Polling ---
 
-  static awaitable<void> poll_loop(std::shared_ptr<Impl> self) {
+  static awaitable<void> poll_loop(std::shared_ptr<GetworkSourceState> self) {
     unsigned failures = 0;
     while (!self->stopped_) {
       std::chrono::milliseconds delay = self->config_.getwork_poll;
@@ -358,7 +358,7 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
 
   // --- Shares ---
 
-  static awaitable<void> send_share(std::shared_ptr<Impl> self, std::uint64_t id, Share share) {
+  static awaitable<void> send_share(std::shared_ptr<GetworkSourceState> self, std::uint64_t id, Share share) {
     ++self->counters_.shares_sent;
     const auto sent_at = Clock::now();
     const json::array params{json::string("0x" + to_hex_u64(share.nonce)), json::string("0x" + to_hex(share.header)),
@@ -392,7 +392,7 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
     }
   }
 
-  static awaitable<void> hashrate_loop(std::shared_ptr<Impl> self) {
+  static awaitable<void> hashrate_loop(std::shared_ptr<GetworkSourceState> self) {
     while (!self->stopped_) {
       self->hashrate_timer_.expires_after(self->config_.hashrate_interval);
       boost::system::error_code ec;
@@ -423,7 +423,7 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
     }
   }
 
-  static awaitable<void> accept_pushes(std::shared_ptr<Impl> self) {
+  static awaitable<void> accept_pushes(std::shared_ptr<GetworkSourceState> self) {
     while (!self->stopped_ && self->acceptor_.is_open()) {
       boost::system::error_code ec;
       tcp::socket socket = co_await self->acceptor_.async_accept(asio::redirect_error(use_awaitable, ec));
@@ -434,7 +434,7 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
     }
   }
 
-  static awaitable<void> serve_pushes(std::shared_ptr<Impl> self, tcp::socket socket) {
+  static awaitable<void> serve_pushes(std::shared_ptr<GetworkSourceState> self, tcp::socket socket) {
     ++self->push_connections_;
     auto transport = std::make_shared<Transport>(std::move(socket), nullptr);
     HttpReader reader;
@@ -520,29 +520,9 @@ class GetworkSource::Impl : public std::enable_shared_from_this<Impl> {
   double hashrate_ = 0;
 };
 
-GetworkSource::GetworkSource(asio::any_io_executor executor, PoolConfig config, Callbacks callbacks) {
-  const std::string name = config.name;
-  try {
-    impl_ = std::make_shared<Impl>(std::move(executor), std::move(config), std::move(callbacks));
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument("pool " + name + ": " + e.what());
-  }
-}
+}  // namespace
 
-GetworkSource::~GetworkSource() {
-  impl_->drop_callbacks();
-  impl_->stop();
-}
-
-void GetworkSource::start() { impl_->start(); }
-void GetworkSource::stop() { impl_->stop(); }
-std::uint64_t GetworkSource::submit(const Share& share) { return impl_->submit(share); }
-bool GetworkSource::holds(std::uint64_t share_id) const noexcept { return impl_->holds(share_id); }
-void GetworkSource::set_hashrate(double hs) { impl_->set_hashrate(hs); }
-const PoolConfig& GetworkSource::config() const noexcept { return impl_->config(); }
-ConnectionState GetworkSource::state() const noexcept { return impl_->state(); }
-bool GetworkSource::alive() const noexcept { return impl_->alive(); }
-std::optional<std::chrono::milliseconds> GetworkSource::latency() const noexcept { return impl_->latency(); }
-JobSourceCounters GetworkSource::counters() const noexcept { return impl_->counters(); }
+GetworkSource::GetworkSource(asio::any_io_executor executor, PoolConfig config, Callbacks callbacks)
+    : JobSourceHandle(make_source_state<GetworkSourceState>(std::move(executor), std::move(config), std::move(callbacks))) {}
 
 }  // namespace dagminer::stratum

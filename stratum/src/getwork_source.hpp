@@ -2,8 +2,6 @@
 // to stratum/; make_job_source picks it for getwork+http:// and getwork+https:// URLs.
 #pragma once
 
-#include <memory>
-
 #include "dagminer/stratum/job_source.hpp"
 
 namespace dagminer::stratum {
@@ -13,32 +11,10 @@ namespace dagminer::stratum {
 // are blocks; eth_submitHashrate reports the rate. With notify_listen, the node's --miner.notify
 // POSTs make a job at once. Any failed request makes the node dead until a poll succeeds, polls
 // backing off meanwhile; shares found while it is dead are held for its return.
-class GetworkSource final : public JobSource {
+class GetworkSource final : public JobSourceHandle {
  public:
   // Throws std::invalid_argument when the URL is not a getwork URL or the settings cannot be used.
   GetworkSource(boost::asio::any_io_executor executor, PoolConfig config, Callbacks callbacks);
-  // Stops (without waiting) and drops the callbacks: none is called after destruction.
-  ~GetworkSource() override;
-  GetworkSource(const GetworkSource&) = delete;
-  GetworkSource& operator=(const GetworkSource&) = delete;
-
-  void start() override;
-  void stop() override;
-  std::uint64_t submit(const Share& share) override;
-  bool holds(std::uint64_t share_id) const noexcept override;
-  void set_hashrate(double hashes_per_second) override;
-
-  const PoolConfig& config() const noexcept override;
-  ConnectionState state() const noexcept override;
-  bool alive() const noexcept override;
-  PoolProtocol protocol() const noexcept override { return PoolProtocol::getwork; }
-  std::optional<std::chrono::milliseconds> latency() const noexcept override;
-  JobSourceCounters counters() const noexcept override;
-
-  class Impl;
-
- private:
-  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace dagminer::stratum

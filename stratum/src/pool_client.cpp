@@ -20,6 +20,7 @@
 
 #include "dagminer/stratum/protocol.hpp"
 #include "getwork_source.hpp"
+#include "job_source_state.hpp"
 #include "pool_jobs.hpp"
 #include "session.hpp"
 #include "transport.hpp"
@@ -63,11 +64,11 @@ DialectSettings dialect_settings(const PoolConfig& config, const PoolUrl& url, s
   return s;
 }
 
-}  // namespace
-
-class PoolClient::Impl : public std::enable_shared_from_this<Impl>, private SessionOwner {
+class PoolClientState final : public JobSourceHandle::State,
+                              public std::enable_shared_from_this<PoolClientState>,
+                              private SessionOwner {
  public:
-  Impl(asio::any_io_executor executor, PoolConfig config, Callbacks callbacks)
+  PoolClientState(asio::any_io_executor executor, PoolConfig config, Callbacks callbacks)
       : executor_(std::move(executor)),
         config_(std::move(config)),
         url_(parse_pool_url(config_.url)),
@@ -85,14 +86,14 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl>, private Sess
     }
   }
 
-  void start() {
+  void start() override {
     stopped_ = false;
     if (running_) return;  // a loop still unwinding from stop() carries on
     running_ = true;
     asio::co_spawn(executor_, run(shared_from_this()), asio::detached);
   }
 
-  void stop() {
+  void stop() override {
     if (stopped_) return;
     stopped_ = true;
     retry_timer_.cancel();
@@ -102,9 +103,9 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl>, private Sess
     if (state_ != ConnectionState::disconnected) set_state(ConnectionState::disconnected, "stopped");
   }
 
-  void drop_callbacks() { callbacks_ = {}; }
+  void drop_callbacks() override { callbacks_ = {}; }
 
-  std::uint64_t submit(const Share& share) {
+  std::uint64_t submit(const Share& share) override {
     const std::uint64_t id = next_share_id_++;
     const bool connected = session_ && session_->has_job() && connection_open();
     // Between connections a share is held if its job was valid when the connection ended.
@@ -116,17 +117,19 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl>, private Sess
     return id;
   }
 
-  bool holds(std::uint64_t share_id) const noexcept { return jobs_.holds(share_id); }
-  void set_hashrate(double hs) { hashrate_ = std::max(0.0, hs); }
+  bool holds(std::uint64_t share_id) const noexcept override { return jobs_.holds(share_id); }
+  void set_hashrate(double hs) override { hashrate_ = std::max(0.0, hs); }
 
-  const PoolConfig& config() const noexcept { return config_; }
-  ConnectionState state() const noexcept { return state_; }
-  bool alive() const noexcept {
+  const PoolConfig& config() const noexcept override { return config_; }
+  ConnectionState state() const noexcept override { return state_; }
+  bool alive() const noexcept override {
     return state_ == ConnectionState::authorized && session_ && session_->has_job() && connection_open();
   }
-  PoolProtocol protocol() const noexcept { return protocol_; }
-  std::optional<std::chrono::milliseconds> latency() const noexcept { return session_ ? session_->latency() : std::nullopt; }
-  JobSourceCounters counters() const noexcept { return counters_; }
+  PoolProtocol protocol() const noexcept override { return protocol_; }
+  std::optional<std::chrono::milliseconds> latency() const noexcept override {
+    return session_ ? session_->latency() : std::nullopt;
+  }
+  JobSourceCounters counters() const noexcept override { return counters_; }
 
  private:
   bool connection_open() const noexcept { return transport_ && transport_->is_open(); }
@@ -173,7 +176,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl>, private Sess
   // --- connection life ---
 
   // Connect, serve, back off, repeat until stopped.
-  static awaitable<void> run(std::shared_ptr<Impl> self) {
+  static awaitable<void> run(std::shared_ptr<PoolClientState> self) {
     unsigned failures = 0;
     std::optional<Redirect> redirect;
     while (!self->stopped_) {
@@ -272,7 +275,7 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl>, private Sess
   // The session's deadlines (connecting, unanswered requests, no job) and periodic requests. A
   // deadline missed closes the session, which closes the transport and so ends the conversation;
   // the watchdog ends at its next look after the session has closed, whoever closed it.
-  static awaitable<void> watchdog(std::shared_ptr<Impl> self, std::shared_ptr<Session> session) {
+  static awaitable<void> watchdog(std::shared_ptr<PoolClientState> self, std::shared_ptr<Session> session) {
     asio::steady_timer timer(self->executor_);
     const auto period = watchdog_period(self->config_);
     while (!session->closed()) {
@@ -309,34 +312,13 @@ class PoolClient::Impl : public std::enable_shared_from_this<Impl>, private Sess
   double hashrate_ = 0;
 };
 
+}  // namespace
+
 PoolClient::PoolClient(asio::io_context& io, PoolConfig config, Callbacks callbacks)
     : PoolClient(io.get_executor(), std::move(config), std::move(callbacks)) {}
 
-PoolClient::PoolClient(asio::any_io_executor executor, PoolConfig config, Callbacks callbacks) {
-  const std::string name = config.name;
-  try {
-    impl_ = std::make_shared<Impl>(std::move(executor), std::move(config), std::move(callbacks));
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument("pool " + name + ": " + e.what());
-  }
-}
-
-PoolClient::~PoolClient() {
-  impl_->drop_callbacks();
-  impl_->stop();
-}
-
-void PoolClient::start() { impl_->start(); }
-void PoolClient::stop() { impl_->stop(); }
-std::uint64_t PoolClient::submit(const Share& share) { return impl_->submit(share); }
-bool PoolClient::holds(std::uint64_t share_id) const noexcept { return impl_->holds(share_id); }
-void PoolClient::set_hashrate(double hs) { impl_->set_hashrate(hs); }
-const PoolConfig& PoolClient::config() const noexcept { return impl_->config(); }
-ConnectionState PoolClient::state() const noexcept { return impl_->state(); }
-bool PoolClient::alive() const noexcept { return impl_->alive(); }
-PoolProtocol PoolClient::protocol() const noexcept { return impl_->protocol(); }
-std::optional<std::chrono::milliseconds> PoolClient::latency() const noexcept { return impl_->latency(); }
-JobSourceCounters PoolClient::counters() const noexcept { return impl_->counters(); }
+PoolClient::PoolClient(asio::any_io_executor executor, PoolConfig config, Callbacks callbacks)
+    : JobSourceHandle(make_source_state<PoolClientState>(std::move(executor), std::move(config), std::move(callbacks))) {}
 
 std::unique_ptr<JobSource> make_job_source(boost::asio::any_io_executor executor, PoolConfig config,
                                            JobSource::Callbacks callbacks) {

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
-#include <utility>
 
+#include "dagminer/core/file_descriptor.hpp"
 #include "dagminer/core/job.hpp"
 
 namespace dagminer {
@@ -21,25 +21,15 @@ class ShareJournal {
   ShareJournal& operator=(ShareJournal&&) noexcept = default;
   ~ShareJournal();  // says how many records were lost if writing still fails
 
-  bool enabled() const noexcept { return file_.fd >= 0; }
+  bool enabled() const noexcept { return file_.is_open(); }
   void record(const Share& share, const ShareResult& result);
   std::uint64_t errors() const noexcept { return errors_; }  // records not written since the file was opened
 
  private:
-  // Owns the file descriptor; a move leaves -1 behind.
-  struct Descriptor {
-    int fd = -1;
-    Descriptor() = default;
-    explicit Descriptor(int f) noexcept : fd(f) {}
-    Descriptor(Descriptor&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
-    Descriptor& operator=(Descriptor&& o) noexcept;
-    ~Descriptor();
-  };
-
   int append(const std::string& text);  // 0, or the errno of a write that failed
   void end_failure_episode(const char* how);
 
-  Descriptor file_;
+  FileDescriptor file_;
   std::filesystem::path path_;
   std::uint64_t errors_ = 0;
   std::uint64_t lost_in_episode_ = 0;  // records lost since the last successful write

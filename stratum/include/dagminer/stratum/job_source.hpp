@@ -66,6 +66,36 @@ class JobSource {
   virtual JobSourceCounters counters() const noexcept = 0;
 };
 
+// The owner's side of a source whose state outlives it in pending asynchronous operations, which
+// share the state. Every call is passed on to the state; destruction stops the source without
+// waiting and drops its callbacks, so none is called after it.
+class JobSourceHandle : public JobSource {
+ public:
+  class State;  // a protocol's source: the calls above, and dropping its callbacks
+
+  ~JobSourceHandle() override;
+  JobSourceHandle(const JobSourceHandle&) = delete;
+  JobSourceHandle& operator=(const JobSourceHandle&) = delete;
+
+  void start() override;
+  void stop() override;
+  std::uint64_t submit(const Share& share) override;
+  bool holds(std::uint64_t share_id) const noexcept override;
+  void set_hashrate(double hashes_per_second) override;
+  const PoolConfig& config() const noexcept override;
+  ConnectionState state() const noexcept override;
+  bool alive() const noexcept override;
+  PoolProtocol protocol() const noexcept override;
+  std::optional<std::chrono::milliseconds> latency() const noexcept override;
+  JobSourceCounters counters() const noexcept override;
+
+ protected:
+  explicit JobSourceHandle(std::shared_ptr<State> state) noexcept;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
 // The source for a pool's URL. Throws std::invalid_argument naming the pool when its settings
 // cannot be used (the configuration loader checks the same things first).
 std::unique_ptr<JobSource> make_job_source(boost::asio::any_io_executor executor, PoolConfig config,
