@@ -229,6 +229,12 @@ class GetworkSourceState final : public JobSourceHandle::State, public std::enab
       } catch (const ProtocolError& e) {
         ++counters_.protocol_errors;
         throw NodeFault(std::string("malformed answer to ") + method + ": " + e.what(), true);
+      } catch (const NodeFault&) {
+        throw;
+      } catch (const std::exception& e) {
+        // Anything else (a TLS setting that cannot be used, such as an unreadable ca_file) is the
+        // node's connection failing too: retried with backoff and said, never the end of the loop.
+        throw NodeFault(e.what(), sent);
       }
     }
   }

@@ -325,5 +325,29 @@ TEST_F(Getwork, HttpsWithThePinnedCertificate) {
   EXPECT_FALSE(unpinned.source->alive());
 }
 
+// A TLS setting that cannot be used (here a ca_file that is not there) fails each attempt with
+// the reason, and polling goes on with backoff: the loop never ends silently.
+TEST_F(Getwork, AnUnusableCaFileIsSaidAndRetried) {
+  test::TempDir dir;
+  const test::Certificate cert = test::make_self_signed(dir.path());
+  GetworkNodeConfig config = node_config();
+  config.tls_cert = cert.cert.string();
+  config.tls_key = cert.key.string();
+  SoloRig rig(config);
+  const std::string missing = (dir.path() / "absent-ca.pem").string();
+  rig.connect([&](PoolConfig& p) { p.tls.ca_file = missing; });
+  const auto failures = [&] {
+    std::size_t n = 0;
+    for (const auto& [state, why] : rig.recorder.states)
+      n += state == ConnectionState::disconnected && why.find("ca_file") != std::string::npos;
+    return n;
+  };
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return failures() >= 1; })) << "no failure naming the ca_file";
+  // Backing off 50 ms doubling to 200 ms: attempts go on.
+  EXPECT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.count_state(ConnectionState::connecting) >= 3; }));
+  EXPECT_FALSE(rig.source->alive());
+  EXPECT_EQ(rig.node->stats().requests, 0u);
+}
+
 }  // namespace
 }  // namespace dagminer::stratum
