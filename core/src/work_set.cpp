@@ -29,7 +29,10 @@ void WeightedWorkSet::assign(std::vector<WorkItem> items) {
       kept_cursors.push_back(cursor);
       continue;
     }
-    old->weight = item.weight;  // the rest of a kept item is as first assigned: its nonces are half searched
+    // Its weight and share boundary follow the new assignment (the boundary moves once the
+    // devices' rate is measured); its nonces are as first assigned: they are half searched.
+    old->weight = item.weight;
+    old->boundary = item.boundary;
     kept_items.push_back(std::move(*old));
     kept_cursors.push_back(cursors_[static_cast<std::size_t>(old - items_.begin())]);
   }

@@ -1,5 +1,7 @@
 #include "dagminer/daemon/device_record.hpp"
 
+#include <bit>
+
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
@@ -11,7 +13,7 @@ DeviceRecord::DeviceRecord(std::unique_ptr<SearchDevice> device) : device_(std::
 
 void DeviceRecord::give_work(std::vector<WorkItem> items, Clock::time_point now) {
   WorkSignature signature;
-  for (const auto& item : items) signature.emplace_back(item.tag, item.weight);
+  for (const auto& item : items) signature.push_back({item.tag, item.weight, std::bit_width(item.boundary)});
   if (signature == work_) return;
   if (work_.empty()) last_progress_ = now;
   work_ = std::move(signature);

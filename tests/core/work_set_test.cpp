@@ -129,7 +129,7 @@ TEST(WorkSet, NewItemIsServedFirstWhateverItsWeight) {
   EXPECT_EQ(counts.at(2), 1);
 }
 
-TEST(WorkSet, ReSetItemKeepsItsCursorAndTakesTheNewWeight) {
+TEST(WorkSet, ReSetItemKeepsItsCursorAndTakesTheNewWeightAndBoundary) {
   WeightedWorkSet set;
   set.assign({item(1, 1, 1000, 0)});
   EXPECT_EQ(set.next(10)->first_nonce, 0u);
@@ -143,6 +143,10 @@ TEST(WorkSet, ReSetItemKeepsItsCursorAndTakesTheNewWeight) {
   EXPECT_EQ(kept->first_nonce, 20u);
   EXPECT_FALSE(kept->item_first);
   EXPECT_EQ(set.items().at(1).weight, 3u);
+  auto harder = item(1, 3, 1000, 0);
+  harder.boundary = 12345;  // the share boundary follows too
+  set.assign({item(2, 1), harder});
+  EXPECT_EQ(set.items().at(1).boundary, 12345u);
   const auto counts = count_by_tag(tags_served(set, 400));
   EXPECT_EQ(counts.at(1), 300);
   EXPECT_EQ(counts.at(2), 100);

@@ -43,14 +43,15 @@ class FakeDevice final : public SearchDevice {
   Seen& seen_;
 };
 
-WorkItem item(std::uint64_t tag, std::uint32_t weight) {
+WorkItem item(std::uint64_t tag, std::uint32_t weight, std::uint64_t boundary = 1u << 20) {
   WorkItem w;
   w.tag = tag;
   w.weight = weight;
+  w.boundary = boundary;
   return w;
 }
 
-TEST(DeviceRecord, TakesWorkOnlyWhenTheJobsOrWeightsChange) {
+TEST(DeviceRecord, TakesWorkOnlyWhenTheJobsWeightsOrBoundariesChange) {
   FakeDevice::Seen seen;
   DeviceRecord d(std::make_unique<FakeDevice>(seen));
   EXPECT_EQ(d.id(), "fake0");
@@ -61,6 +62,14 @@ TEST(DeviceRecord, TakesWorkOnlyWhenTheJobsOrWeightsChange) {
   EXPECT_EQ(seen.work_updates, 1);
   d.give_work({item(1, 1), item(2, 1)}, t0);
   EXPECT_EQ(seen.work_updates, 2);
+  // The share boundary of a job moves when the measured rate replaces the assumed one: by less
+  // than 2x it is the same work (the rate wanders a little every second), by 2x or more new.
+  d.give_work({item(1, 1, (1u << 20) + (1u << 19)), item(2, 1)}, t0);
+  EXPECT_EQ(seen.work_updates, 2);
+  d.give_work({item(1, 1, 1u << 21), item(2, 1)}, t0);
+  EXPECT_EQ(seen.work_updates, 3);
+  d.give_work({item(1, 1, 1u << 21), item(2, 1, 1u << 15)}, t0);
+  EXPECT_EQ(seen.work_updates, 4);
   EXPECT_TRUE(d.has_work());
   seen.fail_next = true;  // a lost device is logged, not thrown
   d.give_work({}, t0);

@@ -149,6 +149,23 @@ TEST_F(EngineTest, ATinyPoolDifficultyIsRaisedToTheMaximumShareRate) {
   EXPECT_EQ(log.count("at 1e+06 H/s"), 0u) << "the rate assumed before a measurement was named: " << log.text();
 }
 
+// Before the rate is measured the share target is set for a rate above any device's; once it is,
+// the devices take the measured one within the job: a pool that sends one job and no other still
+// gets max_share_rate shares.
+TEST_F(EngineTest, TheMeasuredRatesTargetReachesTheDevicesWithinAJob) {
+  auto one_job = simulator("one-job", 1e-300);
+  one_job.job_interval = 0ms;  // the first job only
+  const auto pool = pools_.add(one_job);
+  Config config = engine_config({{"one-job", pools_.url(pool)}}, Strategy::failover);
+  config.pools[0].max_share_rate = 2;
+  config.pools[0].job_timeout = std::chrono::seconds(60);  // no reconnect, which would bring the job again
+  Engine& engine = start(std::move(config));
+  EXPECT_TRUE(run_until([&] { return engine.ledger().pool("one-job").found >= 4; }, 30s))
+      << engine.ledger().pool("one-job").found << " shares";
+  ASSERT_TRUE(stop());
+  EXPECT_EQ(pools_.totals(pool).jobs, 1u);
+}
+
 TEST_F(EngineTest, FailsOverToTheBackupWhenTheMainPoolDies) {
   const auto primary = pools_.add(simulator("primary"));
   const auto backup = pools_.add(simulator("backup"));

@@ -60,7 +60,13 @@ class DeviceRecord {
   std::optional<std::string> job_switch_report() const;
 
  private:
-  using WorkSignature = std::vector<std::pair<std::uint64_t, std::uint32_t>>;  // (tag, weight) per item
+  struct ItemSignature {
+    std::uint64_t tag;
+    std::uint32_t weight;
+    int boundary_bits;  // the share boundary's bit width: a change of 2x or more is new work
+    bool operator==(const ItemSignature&) const = default;
+  };
+  using WorkSignature = std::vector<ItemSignature>;
 
   void log_launch(std::optional<LaunchReport> launch);
 
