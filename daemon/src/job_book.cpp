@@ -4,6 +4,7 @@ namespace dagminer {
 
 JobTag JobBook::add(const std::string& pool, Job job) {
   PoolJobs& mine = pools_[pool];
+  if (const auto current = find(mine.current); current && current->job.same_work(job)) return mine.current;
   if (job.clean)
     for (auto tag : mine.recent)
       if (auto j = jobs_.find(tag); j != jobs_.end()) j->second->valid = false;

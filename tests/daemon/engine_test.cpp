@@ -9,6 +9,7 @@
 #include <functional>
 #include <iterator>
 #include <random>
+#include <set>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -276,6 +277,38 @@ TEST_F(EngineTest, APoolNoSourceCanUseDoesNotStopTheOthers) {
   ASSERT_TRUE(run_until([&] { return accepted("good") >= 3; }, 60s));
   ASSERT_TRUE(stop());
   EXPECT_TRUE(engine.ledger().total().balanced());
+}
+
+// EthProxy has no extranonce: after a reconnect the pool sends the same job, whose nonces the
+// devices go on after, so no share is found and sent twice (the simulator's duplicate check is
+// per connection, so the journal is what tells).
+TEST_F(EngineTest, TheSameJobAfterAReconnectIsNotSearchedAgain) {
+  const TempDir dir;
+  auto proxy = simulator("proxy");
+  proxy.dialect = PoolProtocol::ethproxy;
+  proxy.job_interval = 0ms;  // one job for the whole test
+  const auto pool = pools_.add(proxy);
+  Config config = engine_config({{"proxy", pools_.url(pool)}}, Strategy::failover);
+  config.pools[0].job_timeout = std::chrono::seconds(60);
+  config.pools[0].max_share_rate = 100000;  // the pool's target from the first hash: every share of the nonces searched is found
+  config.share_journal = dir.path() / "shares.jsonl";
+  Engine& engine = start(config);
+  ASSERT_TRUE(run_until([&] { return accepted("proxy") >= 3; }, 60s));
+  pools_.with(pool, [](stratum::PoolSimulator& p) {
+    p.inject(stratum::Fault::drop_connections);
+    return 0;
+  });
+  ASSERT_TRUE(run_until([&] { return pools_.totals(pool).jobs >= 2; }, 30s));  // sent again to the new connection
+  const auto before = accepted("proxy");
+  ASSERT_TRUE(run_until([&] { return accepted("proxy") >= before + 3; }, 60s));
+  ASSERT_TRUE(stop());
+  EXPECT_EQ(pools_.totals(pool).jobs, 2u);  // the one job, once a connection
+  std::set<std::pair<std::string, std::string>> sent;
+  std::ifstream in(dir.path() / "shares.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const auto v = boost::json::parse(line).as_object();
+    EXPECT_TRUE(sent.emplace(v.at("job").as_string(), v.at("nonce").as_string()).second) << "found twice: " << line;
+  }
 }
 
 TEST_F(EngineTest, AReloadWithAnUnusableJournalKeepsTheRunningOne) {

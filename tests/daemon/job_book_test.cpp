@@ -41,6 +41,28 @@ TEST(JobBook, ACleanJobInvalidatesOnlyItsPoolsEarlierJobs) {
   EXPECT_TRUE(book.find(b1)->valid);
 }
 
+TEST(JobBook, TheCurrentJobSentAgainKeepsItsTag) {
+  JobBook book;
+  const auto a1 = book.add("a", job("a", "1"));
+  const auto a2 = book.add("a", job("a", "2", true));
+  EXPECT_EQ(book.add("a", job("a", "2", true)), a2);  // after a reconnect: the same work
+  EXPECT_TRUE(book.find(a2)->valid);
+  EXPECT_FALSE(book.find(a1)->valid);
+  // Anything a device searches or the pool checks that differs is a new job.
+  auto other_nonces = job("a", "2", true);
+  other_nonces.nonces = *NonceSpace::from_extranonce_hex("ab");
+  const auto a3 = book.add("a", other_nonces);
+  EXPECT_NE(a3, a2);
+  EXPECT_FALSE(book.find(a2)->valid);
+  auto other_target = other_nonces;
+  other_target.target = target_from_difficulty(2);
+  EXPECT_NE(book.add("a", other_target), a3);
+  // An earlier job sent again is not the current one: a new tag.
+  const auto a4 = book.current_tag("a");
+  book.add("a", job("a", "5"));
+  EXPECT_NE(book.add("a", other_target), a4);
+}
+
 TEST(JobBook, APoolsOldestJobsExpire) {
   JobBook book;
   const auto first = book.add("a", job("a", "first"));

@@ -28,7 +28,11 @@ struct Job {
   std::optional<std::uint64_t> height;
   Clock::time_point received{};
 
-  bool same_work(const Job& o) const noexcept { return pool == o.pool && id == o.id && header == o.header; }
+  // The same job sent again (after a reconnect): nothing a device searches or a pool checks differs.
+  bool same_work(const Job& o) const noexcept {
+    return pool == o.pool && id == o.id && algo == o.algo && epoch == o.epoch && header == o.header && target == o.target &&
+           nonces == o.nonces;
+  }
 };
 
 // A verified solution for a job, on its way to the pool that produced the job.

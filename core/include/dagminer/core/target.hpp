@@ -60,6 +60,8 @@ class NonceSpace {
   // The miner part as submitted: exactly 2 * (8 - n) hex digits.
   std::string miner_part_hex(std::uint64_t nonce) const;
 
+  bool operator==(const NonceSpace&) const = default;
+
  private:
   std::uint64_t prefix_ = 0;
   std::size_t bytes_ = 0;

@@ -29,7 +29,9 @@ class JobBook {
   static constexpr std::size_t jobs_kept_per_pool = 64;
 
   // Files a pool's new job as its current one. A clean job makes the pool's earlier jobs invalid
-  // (shares found for them are stale).
+  // (shares found for them are stale). The current job sent again unchanged (after a reconnect,
+  // or by a node back with its work) keeps its tag: the devices go on after the nonces they
+  // searched, so no share is found and sent twice.
   JobTag add(const std::string& pool, Job job);
   // Null when the tag is unknown: never issued, or expired.
   std::shared_ptr<JobRecord> find(JobTag tag) const;
