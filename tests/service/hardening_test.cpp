@@ -301,7 +301,7 @@ TEST_F(ServiceTest, APoolOfTheOtherAlgorithmIsNamedMarkedAndLeftUntilItsCoolDown
   std::string config = service_config(pools_.url(pool_), "strategy: split\nmax_share_rate: 20\n",
                                       "{listen: '127.0.0.1:0', token: " + api_token + "}");
   config.insert(config.find("devices: cpu"),
-                "  - {name: etc, url: '" + pools_.url(etc_pool) + "', user: testwallet, rejection_cooldown: 6s}\n");
+                "  - {name: etc, url: '" + pools_.url(etc_pool) + "', user: testwallet, rejection_cooldown: 10s}\n");
   DaemonProcess d(config);
   const std::uint16_t port = api_port(d);
   ASSERT_NE(port, 0) << d.log();
@@ -335,7 +335,7 @@ TEST_F(ServiceTest, APoolOfTheOtherAlgorithmIsNamedMarkedAndLeftUntilItsCoolDown
 
   // After the cool-down it is tried again, rejects again and is marked again.
   const int found_marked = found("etc");
-  ASSERT_TRUE(eventually([&] { return found("etc") > found_marked; }, 20s)) << d.log();
+  ASSERT_TRUE(eventually([&] { return found("etc") > found_marked; }, 25s)) << d.log();
   ASSERT_TRUE(eventually([&] { return d.count_in_log("the pool likely computes etchash") == 2; }, 30s)) << d.log();
   EXPECT_EQ(pools_.totals(etc_pool).accepted, 0u);
   stop_cleanly(d);

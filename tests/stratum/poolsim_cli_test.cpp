@@ -85,7 +85,7 @@ TEST(PoolsimCommand, HelpDocumentsEveryOptionAndFault) {
 
 TEST(PoolsimCommand, ServesAClientAndPrintsTheSummaryOnSigterm) {
   Child child({"poolsim", "--port", "0", "--dialect", "es1", "--difficulty", "1e-9", "--job-interval", "0", "--log-level", "off",
-               "--fault", "reconnect@300ms", "--cache-dir", test::shared_cache_directory().string()});
+               "--fault", "reconnect@3s", "--cache-dir", test::shared_cache_directory().string()});
   const std::string first = child.line();
   const std::string prefix = "poolsim: listening on ";
   ASSERT_EQ(first.substr(0, prefix.size()), prefix) << first;
