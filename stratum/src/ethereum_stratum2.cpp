@@ -3,6 +3,8 @@
 // mining.authorize (whose result is the worker's token), mining.set for the next job's epoch,
 // target, algorithm and extranonce, mining.notify [job, height, header, clean], mining.noop to
 // stay visible to a pool that drops silent miners, mining.bye, 16-bit request ids.
+#include <algorithm>
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
@@ -14,6 +16,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::uint64_t max_id = 0xffff;
+constexpr std::uint64_t max_server_timeout = 24 * 3600;  // seconds
 
 // EIP-1571 2xx codes: accepted, with a remark.
 bool accepted_with_remark(int code) { return code >= 200 && code < 300; }
@@ -104,7 +107,10 @@ class EthereumStratum2 final : public Dialect {
       return refused("the pool does not speak EthereumStratum/2.0.0");
     if (const auto* enc = o.if_contains("encoding"); enc && enc->is_string() && enc->get_string() != "plain")
       return refused("the pool requires " + printable(enc->get_string()) + " encoding, which dagminer does not support");
-    if (const auto* t = o.if_contains("timeout")) server_timeout_ = std::chrono::seconds(decode_hex_number(*t, "timeout"));
+    // Any number may come: held to a day (keepalives every 12 h at the most), so that it always
+    // fits a duration.
+    if (const auto* t = o.if_contains("timeout"))
+      server_timeout_ = std::chrono::seconds(std::min<std::uint64_t>(decode_hex_number(*t, "timeout"), max_server_timeout));
     const auto* resume = o.if_contains("resume");
     const bool resumes = resume && (*resume == json::value(true) || *resume == json::value("1"));
     const auto& memory = settings_.es2_resume;

@@ -156,6 +156,17 @@ TEST(EthereumStratum2, HelloSubscribeAuthorizeGivesTheToken) {
   EXPECT_EQ(d->max_request_id(), 0xffffu);
 }
 
+TEST(EthereumStratum2, AnyTimeoutIsHeldToADay) {
+  for (const char* timeout : {"ffffffffffffffff", "20c49ba5e353f8", "15181"}) {  // 2^64 - 1, past nanoseconds, a day
+    auto d = make_dialect(PoolProtocol::ethereum_stratum_2, settings());
+    d->on_reply(Request::hello, decode_message(std::string(R"({"id":1,"result":{"proto":"EthereumStratum/2.0.0","timeout":")") +
+                                               timeout + R"("}})"));
+    EXPECT_FALSE(d->keepalive(10s)) << timeout;
+    EXPECT_FALSE(d->keepalive(12h - 1s)) << timeout;
+    EXPECT_TRUE(d->keepalive(12h)) << timeout;
+  }
+}
+
 TEST(EthereumStratum2, RefusesAnotherProtocolOrEncoding) {
   auto d = make_dialect(PoolProtocol::ethereum_stratum_2, settings());
   EXPECT_EQ(d->on_reply(Request::hello, decode_message(R"({"id":1,"result":{"proto":"EthereumStratum/1.0.0"}})")).verdict,
