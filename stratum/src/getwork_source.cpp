@@ -270,12 +270,13 @@ class GetworkSourceState final : public JobSourceHandle::State, public std::enab
     if (state_ == ConnectionState::disconnected || state_ == ConnectionState::auth_failed)
       set_state(ConnectionState::connecting, to_string(url_));
     const json::value no_params = json::array();
+    const std::uint64_t pushes_before = pushes_taken_;
     const Message reply = co_await call("eth_getWork", no_params);
     // A node still syncing, or without an etherbase, answers with an error.
     if (reply.error) throw NodeFault("eth_getWork failed: " + error_text(*reply.error), true);
     bool new_work = false;
     try {
-      new_work = take_work(decode_ethproxy_work(reply.result), last_read_);
+      new_work = take_work(decode_ethproxy_work(reply.result), last_read_, pushes_taken_ != pushes_before);
     } catch (const ProtocolError& e) {
       ++counters_.protocol_errors;
       throw NodeFault(std::string("unusable eth_getWork answer: ") + e.what(), true);
@@ -319,10 +320,12 @@ class GetworkSourceState final : public JobSourceHandle::State, public std::enab
   }
 
   // A work package from a poll or a push; a new header is a new clean job. Returns whether it was.
-  bool take_work(const WorkNotice& notice, Clock::time_point received) {
+  // `may_be_late`: a push (delivered late, or not the node's), or a poll under way when a push was
+  // taken, may carry work older than the current; a lower block from it is left. A poll begun
+  // after the last push is the node's word, a lower block too (a reorganisation, or a wrong push).
+  bool take_work(const WorkNotice& notice, Clock::time_point received, bool may_be_late) {
     if (current_ && current_->header == notice.header) return false;
-    // A poll answered after a push for a later block carries older work.
-    if (current_ && current_->height && notice.height && *notice.height < *current_->height) return false;
+    if (may_be_late && current_ && current_->height && notice.height && *notice.height < *current_->height) return false;
     Job job = job_of(notice);
     job.received = push_received_.value_or(received);
     push_received_.reset();
@@ -482,7 +485,8 @@ class GetworkSourceState final : public JobSourceHandle::State, public std::enab
 
   void take_push(const PushedWork& pushed, Clock::time_point received) {
     if (pushed.work) {
-      take_work(*pushed.work, received);
+      ++pushes_taken_;
+      take_work(*pushed.work, received, true);
       return;
     }
 
@@ -520,6 +524,7 @@ class GetworkSourceState final : public JobSourceHandle::State, public std::enab
   std::vector<std::unique_ptr<Connection>> idle_;
   std::vector<std::weak_ptr<Transport>> open_;
   std::size_t push_connections_ = 0;
+  std::uint64_t pushes_taken_ = 0;  // work packages pushed: a poll answered after one may be older
 
   std::vector<std::pair<std::uint64_t, Share>> held_;
   std::uint64_t next_share_id_ = 1;

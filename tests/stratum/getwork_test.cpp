@@ -6,8 +6,11 @@
 
 #include <regex>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "dagminer/core/hex.hpp"
 #include "dagminer/stratum/getwork_node.hpp"
 #include "dagminer/stratum/protocol.hpp"
 #include "harness.hpp"
@@ -279,6 +282,37 @@ TEST_P(GetworkPushes, APushedBlockIsAJobAtOnce) {
   EXPECT_GE(job.received, pushed_at);
   EXPECT_TRUE(test::run_until(rig.io, [&] { return rig.node->stats().pushes == 1; }));
   EXPECT_EQ(rig.submit(rig.share()).outcome, ShareOutcome::accepted);
+}
+
+// A push for a block far ahead that the node never gave (pushes are not authenticated) holds only
+// until the next poll: the node's own work is taken again though its block is lower, and its next
+// block after that.
+TEST_F(Getwork, AWrongPushHoldsOnlyUntilTheNextPoll) {
+  const std::uint16_t port = test::free_loopback_port();
+  SoloRig rig(node_config());
+  rig.connect([&](PoolConfig& p) {
+    p.getwork_poll = 100ms;
+    p.notify_listen = ListenAddress{"127.0.0.1", port};
+  });
+  ASSERT_TRUE(rig.wait_jobs(1));
+  const Hash256 theirs = rig.node->header();
+  Hash256 wrong = theirs;
+  wrong[0] ^= 0xff;
+  const std::string body = "[\"0x" + to_hex(wrong) + "\",\"0x" + to_hex(seed_of_epoch(Algorithm::ethash, 0)) + "\",\"0x" +
+                           to_hex(target_from_difficulty(1).be) + "\",\"0x" + hex_number(rig.node->block() + 1000) + "\"]";
+  {  // written and closed at once: the listener reads it from the socket when the loop runs
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket socket(io);
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    boost::asio::write(socket, boost::asio::buffer("POST / HTTP/1.1\r\nHost: miner\r\nContent-Type: application/json\r\n"
+                                                   "Connection: close\r\nContent-Length: " +
+                                                   std::to_string(body.size()) + "\r\n\r\n" + body));
+  }
+  const auto current = [&] { return rig.recorder.jobs.back().header; };
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return current() == wrong; }));
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return current() == theirs; }));
+  rig.node->new_block();
+  EXPECT_TRUE(test::run_until(rig.io, [&] { return current() == rig.node->header(); }));
 }
 
 INSTANTIATE_TEST_SUITE_P(Forms, GetworkPushes, ::testing::Bool(),
