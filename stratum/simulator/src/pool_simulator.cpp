@@ -3,6 +3,7 @@
 // is said on the wire is each dialect's server side's business (dialect_server.hpp).
 #include "dagminer/stratum/pool_simulator.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -138,8 +139,9 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
   }
 
   std::vector<SessionStats> sessions() const {
-    std::vector<SessionStats> out;
+    std::vector<SessionStats> out = ended_;
     for (const auto& [id, s] : sessions_) out.push_back(s->stats);
+    std::sort(out.begin(), out.end(), [](const SessionStats& a, const SessionStats& b) { return a.id < b.id; });
     return out;
   }
   SessionStats totals() const { return sum_sessions(sessions()); }
@@ -324,6 +326,10 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
     s->transport->close();
     s->stats.open = false;
     spdlog::info("poolsim {}: session {} ended: {}", self->config_.name, s->stats.id, why);
+    // Its numbers stay for the summary; its connection and the shares it sent go (a long run
+    // with miners reconnecting would keep every one).
+    self->ended_.push_back(s->stats);
+    self->sessions_.erase(s->stats.id);
   }
 
   // A line from the miner: its first request fixes the session's dialect.
@@ -384,7 +390,8 @@ class PoolSimulator::Impl final : public std::enable_shared_from_this<Impl>, pri
   std::uint64_t extranonce_base_ = 0;
   std::uint64_t extranonce_counter_ = 0;
   std::uint64_t session_counter_ = 0;
-  std::map<std::uint64_t, std::shared_ptr<MinerSession>> sessions_;
+  std::map<std::uint64_t, std::shared_ptr<MinerSession>> sessions_;  // open
+  std::vector<SessionStats> ended_;                                  // in the order they ended
 
   std::unique_ptr<DialectServer> ethproxy_ = make_ethproxy_server(*this);
   std::unique_ptr<DialectServer> es1_ = make_es1_server(*this);
