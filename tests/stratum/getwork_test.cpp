@@ -4,7 +4,9 @@
 // work in both of core-geth's forms, HTTP Basic credentials and HTTPS.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
+#include <string_view>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
@@ -335,12 +337,25 @@ TEST_F(Getwork, BasicCredentialsFromTheUrl) {
   EXPECT_GE(wrong.node->stats().unauthorized, 1u);
 }
 
-TEST_F(Getwork, HttpsWithThePinnedCertificate) {
-  test::TempDir dir;
-  const test::Certificate cert = test::make_self_signed(dir.path());
+// A node serving HTTPS with the certificate.
+GetworkNodeConfig https_node_config(const test::Certificate& cert) {
   GetworkNodeConfig config = node_config();
   config.tls_cert = cert.cert.string();
   config.tls_key = cert.key.string();
+  return config;
+}
+
+// How often the source went down for a reason that says `what`.
+std::size_t disconnects_saying(const test::Recorder& recorder, std::string_view what) {
+  return static_cast<std::size_t>(std::count_if(recorder.states.begin(), recorder.states.end(), [&](const auto& s) {
+    return s.first == ConnectionState::disconnected && s.second.find(what) != std::string::npos;
+  }));
+}
+
+TEST_F(Getwork, HttpsWithThePinnedCertificate) {
+  test::TempDir dir;
+  const test::Certificate cert = test::make_self_signed(dir.path());
+  const GetworkNodeConfig config = https_node_config(cert);
   SoloRig rig(config);
   EXPECT_EQ(rig.node->url().substr(0, 16), "getwork+https://");
   rig.connect([&](PoolConfig& p) { p.tls.fingerprint = cert.fingerprint; });
@@ -350,12 +365,7 @@ TEST_F(Getwork, HttpsWithThePinnedCertificate) {
   // Without the pin the self-signed certificate is refused, and the reason says so.
   SoloRig unpinned(config);
   unpinned.connect();
-  const auto refused = [&] {
-    for (const auto& [state, why] : unpinned.recorder.states)
-      if (state == ConnectionState::disconnected && why.find("certificate") != std::string::npos) return true;
-    return false;
-  };
-  EXPECT_TRUE(test::run_until(unpinned.io, refused));
+  EXPECT_TRUE(test::run_until(unpinned.io, [&] { return disconnects_saying(unpinned.recorder, "certificate") > 0; }));
   EXPECT_FALSE(unpinned.source->alive());
 }
 
@@ -363,20 +373,11 @@ TEST_F(Getwork, HttpsWithThePinnedCertificate) {
 // the reason, and polling goes on with backoff: the loop never ends silently.
 TEST_F(Getwork, AnUnusableCaFileIsSaidAndRetried) {
   test::TempDir dir;
-  const test::Certificate cert = test::make_self_signed(dir.path());
-  GetworkNodeConfig config = node_config();
-  config.tls_cert = cert.cert.string();
-  config.tls_key = cert.key.string();
-  SoloRig rig(config);
+  SoloRig rig(https_node_config(test::make_self_signed(dir.path())));
   const std::string missing = (dir.path() / "absent-ca.pem").string();
   rig.connect([&](PoolConfig& p) { p.tls.ca_file = missing; });
-  const auto failures = [&] {
-    std::size_t n = 0;
-    for (const auto& [state, why] : rig.recorder.states)
-      n += state == ConnectionState::disconnected && why.find("ca_file") != std::string::npos;
-    return n;
-  };
-  ASSERT_TRUE(test::run_until(rig.io, [&] { return failures() >= 1; })) << "no failure naming the ca_file";
+  ASSERT_TRUE(test::run_until(rig.io, [&] { return disconnects_saying(rig.recorder, "ca_file") > 0; }))
+      << "no failure naming the ca_file";
   // Backing off 50 ms doubling to 200 ms: attempts go on.
   EXPECT_TRUE(test::run_until(rig.io, [&] { return rig.recorder.count_state(ConnectionState::connecting) >= 3; }));
   EXPECT_FALSE(rig.source->alive());
