@@ -24,11 +24,12 @@ std::vector<SelectedPool> PoolSelector::select(std::span<const PoolCandidate> po
     current_ = alive.empty() ? std::string() : alive.front()->name;  // lost (or no) pool: best alive now
   } else {
     for (auto it = alive.begin(); it != current; ++it)
-      if (now - (*it)->alive_since >= fallback_after_) {  // a better pool, stable long enough
+      if (!ever_alive_.count((*it)->name) || now - (*it)->alive_since >= fallback_after_) {  // a better pool, new or stable
         current_ = (*it)->name;
         break;
       }
   }
+  for (auto* p : alive) ever_alive_.insert(p->name);
   if (current_.empty()) return {};
   const auto chosen = std::find_if(alive.begin(), alive.end(), [&](auto* p) { return p->name == current_; });
   return {{current_, (*chosen)->weight}};

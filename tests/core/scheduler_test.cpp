@@ -44,8 +44,9 @@ TEST(PoolSelector, FailoverFallsBackOnlyAfterTheBetterPoolIsStable) {
   const auto t0 = Clock::now();
   PoolSelector s(Strategy::failover, 120s);
   Pools p = three_pools(t0);
+  EXPECT_EQ(chosen(s, p, t0), "primary");
   p["primary"].alive = false;
-  EXPECT_EQ(chosen(s, p, t0), "secondary");
+  EXPECT_EQ(chosen(s, p, t0 + 1s), "secondary");
   p["primary"].alive = true;
   p["primary"].alive_since = t0 + 10s;
   EXPECT_EQ(chosen(s, p, t0 + 10s), "secondary");
@@ -58,6 +59,29 @@ TEST(PoolSelector, FailoverFallsBackOnlyAfterTheBetterPoolIsStable) {
   p["primary"].alive_since = t0 + 132s;
   EXPECT_EQ(chosen(s, p, t0 + 200s), "secondary");
   EXPECT_EQ(chosen(s, p, t0 + 252s), "primary");
+}
+
+// At the start the pools' first jobs come in any order: a better pool alive for the first time
+// takes over at once (nothing says it is unstable), only one that was lost waits fallback_after.
+TEST(PoolSelector, FailoverTakesABetterPoolAliveForTheFirstTimeAtOnce) {
+  const auto t0 = Clock::now();
+  PoolSelector s(Strategy::failover, 120s);
+  Pools p = three_pools(t0);
+  p["primary"].alive = false;
+  p["secondary"].alive = false;
+  EXPECT_EQ(chosen(s, p, t0), "tertiary");
+  p["secondary"].alive = true;
+  p["secondary"].alive_since = t0 + 1s;
+  EXPECT_EQ(chosen(s, p, t0 + 1s), "secondary");
+  p["primary"].alive = true;
+  p["primary"].alive_since = t0 + 600s;  // down at the start, up ten minutes later: new too
+  EXPECT_EQ(chosen(s, p, t0 + 600s), "primary");
+  p["primary"].alive = false;
+  EXPECT_EQ(chosen(s, p, t0 + 601s), "secondary");
+  p["primary"].alive = true;
+  p["primary"].alive_since = t0 + 602s;
+  EXPECT_EQ(chosen(s, p, t0 + 602s), "secondary");  // back after a loss: it waits
+  EXPECT_EQ(chosen(s, p, t0 + 722s), "primary");
 }
 
 TEST(PoolSelector, FailoverSkipsDisabledPoolsAndHonoursPriorityOverOrder) {

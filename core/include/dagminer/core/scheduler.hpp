@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -42,14 +43,16 @@ class PoolSelector {
       : strategy_(strategy), fallback_after_(fallback_after) {}
 
   // failover: the first alive pool by priority (then config order); once mining a pool, a
-  // better one takes over only after being alive for fallback_after. split: every alive pool,
-  // by weight. Empty when no pool is alive.
+  // better one takes over once alive for fallback_after, or at once when alive for the first
+  // time (at the start, the primary's first job may come after the backup's: nothing says it is
+  // unstable). split: every alive pool, by weight. Empty when no pool is alive.
   std::vector<SelectedPool> select(std::span<const PoolCandidate> pools, Clock::time_point now);
 
  private:
   Strategy strategy_;
   std::chrono::milliseconds fallback_after_;
-  std::string current_;  // failover: the pool being mined
+  std::string current_;               // failover: the pool being mined
+  std::set<std::string> ever_alive_;  // failover: pools seen alive by an earlier select()
 };
 
 // Device `index` of `count` gets this part of a job's miner-owned nonces: disjoint slices, so
