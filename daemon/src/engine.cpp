@@ -148,7 +148,7 @@ void Engine::on_job(const std::string& name, Job job) {
   }
   epochs_.get(record->job.algo, record->job.epoch, [this, record](std::shared_ptr<const LightCache> cache) {
     record->cache = std::move(cache);
-    if (config_.prepare_next_epoch) next_epoch_.schedule_successor(record->job.algo, record->job.epoch, Clock::now());
+    if (prepares_after(record->job.epoch)) next_epoch_.schedule_successor(record->job.algo, record->job.epoch, Clock::now());
     reschedule();
   });
 }
@@ -258,10 +258,13 @@ std::set<EpochProvider::Key> Engine::wanted_epochs() const {
   for (const auto& [name, p] : pools_)
     if (const auto current = jobs_.current(name)) {
       wanted.insert({current->job.algo, current->job.epoch});
-      if (config_.prepare_next_epoch) wanted.insert({current->job.algo, current->job.epoch + 1});
+      if (prepares_after(current->job.epoch)) wanted.insert({current->job.algo, current->job.epoch + 1});
     }
   return wanted;
 }
+
+// The next epoch is prepared ahead where it is wanted and one the daemon would mine (max_epoch).
+bool Engine::prepares_after(int epoch) const { return config_.prepare_next_epoch && epoch < config_.max_epoch; }
 
 // Each selected pool's current job, in this device's slice of the job's nonces.
 std::vector<WorkItem> Engine::work_for(const std::vector<SelectedPool>& selection, std::size_t device) {
@@ -418,9 +421,16 @@ void Engine::reload(Config config) {
   }
   if (!config.prepare_next_epoch) next_epoch_.cancel();
   epochs_.set_memory_budget(config.light_cache_memory);
-  if (config.devices.all_gpus != config_.devices.all_gpus || config.devices.gpus != config_.devices.gpus ||
-      config.devices.cpu != config_.devices.cpu || config.devices.cpu_threads != config_.devices.cpu_threads)
-    spdlog::warn("device selection changed: it takes effect at the next restart");
+  // Read only when the devices are opened: said, so that a reload is not taken for their change.
+  std::string at_restart;
+  const auto changed = [&](bool differs, const char* key) {
+    if (differs) at_restart += (at_restart.empty() ? "" : ", ") + std::string(key);
+  };
+  changed(config.devices != config_.devices, "devices");
+  changed(config.memory != config_.memory, "memory_budget");
+  changed(config.launch_shapes != config_.launch_shapes, "launch_shapes");
+  changed(config.light_cache_dir != config_.light_cache_dir, "light_cache_dir");
+  if (!at_restart.empty()) spdlog::warn("changed: {}; this takes effect at the next restart", at_restart);
   config_ = std::move(config);
   reschedule();
 }
@@ -433,13 +443,16 @@ void Engine::stop(std::chrono::milliseconds grace, std::function<void()> done) {
   boost::asio::co_spawn(io_, settle_and_close(Clock::now() + grace, std::move(done)), boost::asio::detached);
 }
 
-// Gives pending shares their replies, up to the deadline, then closes the pools (which settles
-// the rest as timed out).
+// Checks the candidates the stopped devices delivered last (a GPU's final launches) and gives
+// pending shares their replies, up to the deadline, then closes the pools (which settles the
+// rest as timed out).
 boost::asio::awaitable<void> Engine::settle_and_close(Clock::time_point deadline, std::function<void()> done) {
-  while (shares_.pending() > 0 && Clock::now() < deadline) {
+  while ((shares_.pending() > 0 || shares_.checking() > 0) && Clock::now() < deadline) {
     stop_timer_.expires_after(stop_poll);
     co_await stop_timer_.async_wait(wait_result);
   }
+  if (const auto unchecked = shares_.checking())
+    spdlog::warn("{} candidates were still in their CPU check at the shutdown deadline: not sent", unchecked);
   for (auto& [name, p] : pools_) close(p, "shutdown");
   log_summary();
   for (const auto& d : devices_)
@@ -452,7 +465,7 @@ std::vector<PoolStatus> Engine::pools() const {
   for (const auto& [name, p] : pools_) {
     PoolStatus s{name,     redact_credentials(p.config.url), p.config.enabled, p.alive, false, {}, -1, ledger().pool(name), {},
                  p.problem};
-    for (const auto& m : mining_) s.mining = s.mining || m.pool == name;
+    for (const auto& m : mining_) s.mining = s.mining || (m.pool == name && !paused_);  // paused: no pool is mined
     if (p.client) s.latency = p.client->latency();
     if (p.client) s.blocks_found = p.client->counters().blocks_found;
     if (const auto current = jobs_.current(name)) {

@@ -23,6 +23,7 @@ void ShareRouter::on_candidate(const std::string& device, const Candidate& candi
     ledger_.resolved("(expired)", device, {ShareOutcome::stale, 0, "job expired", {}}, 0);
     return;
   }
+  ++checking_;
   boost::asio::post(verifiers_, [this, device, record, candidate] {
     name_thread("verify");
     HashResult hash = hashimoto_light(*record->cache, record->job.header, candidate.nonce);
@@ -32,6 +33,7 @@ void ShareRouter::on_candidate(const std::string& device, const Candidate& candi
 
 void ShareRouter::on_verified(const std::string& device, std::shared_ptr<const JobRecord> record, Candidate candidate,
                               HashResult hash) {
+  --checking_;
   const Job& job = record->job;
   if (hash.mix_hash != candidate.mix_hash) {
     ledger_.hardware_error(job.pool, device);

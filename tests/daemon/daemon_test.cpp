@@ -278,10 +278,11 @@ TEST_F(DaemonTest, ReloadAppliesOnlyWhatChangedAndRefusesAnInvalidFile) {
   const auto before = pools_.totals(a).accepted;
   ASSERT_TRUE(eventually([&] { return pools_.totals(a).accepted >= before + 2; }, 60s)) << d.log();
 
-  // Remove a pool: its connection closes.
-  d.rewrite_config(daemon_config({{"beta", pools_.url(b)}}, "split"));
+  // Remove a pool: its connection closes. A setting read only at the start is said to wait for it.
+  d.rewrite_config(daemon_config({{"beta", pools_.url(b)}}, "split", "", "cpu", d.dir() / "other-caches"));
   d.signal(SIGHUP);
   EXPECT_TRUE(eventually([&] { return !sessions(a)[0].open; }, 10s)) << d.log();
+  EXPECT_TRUE(d.wait_for_log("changed: light_cache_dir; this takes effect at the next restart", 5s)) << d.log();
   EXPECT_TRUE(d.running());
   stop_cleanly(d);
 }

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <mutex>
 #include <random>
 #include <set>
 
@@ -70,6 +71,47 @@ const PoolStatus& status_of(const std::vector<PoolStatus>& pools, const std::str
     if (p.name == name) return p;
   throw std::out_of_range(name);
 }
+
+// The CPU backend, its candidates held back until stop(): as a GPU's last launches complete in
+// its drain, after the engine has begun to stop.
+class LastLaunchesDevice final : public SearchDevice {
+ public:
+  DeviceInfo describe() const override { return cpu_.describe(); }
+  void prepare(std::shared_ptr<const LightCache> epoch) override { cpu_.prepare(std::move(epoch)); }
+  void set_work(std::vector<WorkItem> work) override { cpu_.set_work(std::move(work)); }
+  void start(DeviceSinks sinks) override {
+    deliver_ = std::move(sinks.candidate);
+    sinks.candidate = [this](const Candidate& c) {
+      std::lock_guard lock(mutex_);
+      held_.push_back(c);
+    };
+    cpu_.start(std::move(sinks));
+  }
+  void stop() override {
+    cpu_.stop();
+    std::lock_guard lock(mutex_);
+    for (const auto& c : held_) deliver_(c);
+    delivered_ += held_.size();
+    held_.clear();
+  }
+  DeviceCounters counters() const override { return cpu_.counters(); }
+  DeviceStatusReport status() const override { return cpu_.status(); }
+  std::size_t held() const {
+    std::lock_guard lock(mutex_);
+    return held_.size();
+  }
+  std::size_t delivered() const {
+    std::lock_guard lock(mutex_);
+    return delivered_;
+  }
+
+ private:
+  CpuSearchDevice cpu_{1, 16, "gpu0"};
+  std::function<void(const Candidate&)> deliver_;
+  mutable std::mutex mutex_;
+  std::vector<Candidate> held_;
+  std::size_t delivered_ = 0;
+};
 
 class EngineTest : public ::testing::Test {
  protected:
@@ -279,6 +321,43 @@ TEST_F(EngineTest, APoolNoSourceCanUseDoesNotStopTheOthers) {
   ASSERT_TRUE(run_until([&] { return accepted("good") >= 3; }, 60s));
   ASSERT_TRUE(stop());
   EXPECT_TRUE(engine.ledger().total().balanced());
+}
+
+// A pool at max_epoch: the epoch after it, which would be refused, is not prepared ahead.
+TEST_F(EngineTest, TheEpochPastMaxEpochIsNotPreparedAhead) {
+  const CapturedLog log;
+  const auto pool = pools_.add(simulator("last-epoch"));
+  Config config = engine_config({{"last-epoch", pools_.url(pool)}}, Strategy::failover);
+  config.max_epoch = 0;
+  config.prepare_next_epoch = true;
+  start(std::move(config));
+  ASSERT_TRUE(run_until([&] { return accepted("last-epoch") >= 1; }, 60s));
+  run_until([] { return false; }, NextEpochPreparer::delay + 2s);
+  ASSERT_TRUE(stop());
+  EXPECT_EQ(log.count("epoch 1"), 0u) << log.text();
+}
+
+// Candidates a device delivers while it stops are checked, sent and answered before the pools
+// close: none is dropped with the event loop.
+TEST_F(EngineTest, CandidatesDeliveredAtTheStopAreSettled) {
+  auto last = simulator("last");
+  last.job_interval = 0ms;  // one job: every candidate held is a share of the current job
+  const auto pool = pools_.add(last);
+  Config config = engine_config({{"last", pools_.url(pool)}}, Strategy::failover);
+  config.pools[0].max_share_rate = 100000;
+  std::vector<std::unique_ptr<SearchDevice>> devices;
+  devices.push_back(std::make_unique<LastLaunchesDevice>());
+  const auto& device = static_cast<const LastLaunchesDevice&>(*devices.back());
+  engine_ = std::make_unique<Engine>(io_, std::move(config), std::move(devices));
+  engine_->start();
+  ASSERT_TRUE(run_until([&] { return device.held() >= 5; }, 60s));
+  EXPECT_EQ(engine_->ledger().total().found, 0u);  // none delivered yet
+  ASSERT_TRUE(stop());
+  const auto& books = engine_->ledger().pool("last");
+  EXPECT_GE(device.delivered(), 5u);
+  EXPECT_EQ(books.found, device.delivered()) << "candidates dropped at the stop";
+  EXPECT_EQ(books.accepted, books.found) << "checked after the pools closed";
+  EXPECT_EQ(books.accepted, pools_.totals(pool).accepted);
 }
 
 // EthProxy has no extranonce: after a reconnect the pool sends the same job, whose nonces the

@@ -9,6 +9,7 @@ namespace dagminer {
 struct MemoryBudget {
   std::uint64_t bytes = 0;  // a byte count; 0: use `fraction`
   double fraction = 0.9;    // of the memory free when the device is opened
+  bool operator==(const MemoryBudget&) const = default;
 };
 
 }  // namespace dagminer

@@ -25,6 +25,7 @@ struct DeviceSelection {
   std::vector<int> gpus;     // explicit GPU indices
   unsigned cpu = 0;          // CPU backend devices: "cpu" listed n times (implied once by "all" without a GPU)
   unsigned cpu_threads = 0;  // per CPU device; 0: every hardware thread
+  bool operator==(const DeviceSelection&) const = default;
 };
 
 // The HTTP API and /metrics. Without a token the control endpoints are open, so the API may

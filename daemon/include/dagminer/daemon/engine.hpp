@@ -108,6 +108,7 @@ class Engine {
   void check_device_health();
   boost::asio::awaitable<void> keep_ticking();
   boost::asio::awaitable<void> settle_and_close(Clock::time_point deadline, std::function<void()> done);
+  bool prepares_after(int epoch) const;
   void log_summary() const;
 
   boost::asio::io_context& io_;

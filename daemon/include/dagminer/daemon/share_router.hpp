@@ -43,6 +43,7 @@ class ShareRouter {
   void abandon(const std::string& pool, const std::string& why);
 
   std::size_t pending() const noexcept { return pending_.size(); }  // submitted, not answered yet
+  std::size_t checking() const noexcept { return checking_; }       // candidates in their CPU check
   const ShareLedger& ledger() const noexcept { return ledger_; }
   void set_journal(ShareJournal journal) { journal_ = std::move(journal); }
   const ShareJournal& journal() const noexcept { return journal_; }
@@ -57,6 +58,7 @@ class ShareRouter {
   const JobBook& jobs_;
   SourceFinder sources_;
   boost::asio::thread_pool verifiers_{2};  // its own threads: never queued behind light-cache builds
+  std::size_t checking_ = 0;
   ShareLedger ledger_;
   ShareJournal journal_;
   RecentRing<ShareRecord> recent_{recent_share_count};
