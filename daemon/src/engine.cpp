@@ -51,6 +51,17 @@ std::vector<SearchDevice*> devices_of(std::vector<DeviceRecord>& records) {
   return out;
 }
 
+// Whether `next` changes what the pool's connection uses. The engine's own settings apply in
+// place: a pool's place in the list (its default priority), its weight, its share rate and
+// cool-down do not cost its connection and the answers it owes.
+bool reconnects_for(const PoolConfig& now, PoolConfig next) {
+  next.priority = now.priority;
+  next.weight = now.weight;
+  next.max_share_rate = now.max_share_rate;
+  next.rejection_cooldown = now.rejection_cooldown;
+  return !(next == now);
+}
+
 }  // namespace
 
 Engine::Engine(boost::asio::io_context& io, Config config, std::vector<std::unique_ptr<SearchDevice>> devices)
@@ -242,11 +253,16 @@ void Engine::reschedule() {
   if (selection.empty() && !mining_.empty() && !paused_) return;  // keep the current work meanwhile
   if (selection.empty() && !paused_) {
     // Keep mining the last jobs for a while: shares found are held by the pool clients and
-    // submitted if the job survives the reconnect. After the job timeout, idle.
+    // submitted if the job survives the reconnect. After the job timeout, idle. Not the jobs of
+    // a pool disabled or removed: no client holds its shares.
     std::chrono::seconds grace{0};
-    for (const auto& p : config_.pools) grace = std::max(grace, p.job_timeout);
+    for (const auto& name : worked_)
+      if (const auto it = pools_.find(name); it != pools_.end() && it->second.client)
+        grace = std::max(grace, it->second.config.job_timeout);
     if (now - idle_since_ < grace) return;
   }
+  worked_.clear();
+  for (const auto& s : selection) worked_.push_back(s.pool);
   for (std::size_t d = 0; d < devices_.size(); ++d)
     devices_[d].give_work(devices_[d].may_work() ? work_for(selection, d) : std::vector<WorkItem>{}, now);
 }
@@ -394,10 +410,12 @@ void Engine::log_summary() const {
 }
 
 void Engine::reload(Config config) {
-  // Pools: compare by name; an edited pool reconnects, an untouched one keeps its connection.
+  // Pools: compare by name; a pool whose connection settings changed reconnects, the others keep
+  // their connections.
   for (auto it = pools_.begin(); it != pools_.end();) {
     const PoolConfig* next = config.find_pool(it->first);
-    if (next && *next == it->second.config) {
+    if (next && !reconnects_for(it->second.config, *next)) {
+      it->second.config = *next;
       ++it;
       continue;
     }

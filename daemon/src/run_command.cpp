@@ -48,6 +48,7 @@ class ServiceMonitor {
       : engine_(engine), notifier_(notifier), timer_(io), on_fault_exit_(std::move(on_fault_exit)) {}
   void start() { tick(); }
   void cancel() { timer_.cancel(); }
+  bool ready() const noexcept { return ready_; }  // READY=1 was sent: the start is over
 
  private:
   void tick() {
@@ -132,7 +133,9 @@ int run_daemon(const std::string& config_file) {
     if (ec) return;
     if (signo == SIGHUP) {
       spdlog::info("SIGHUP: reloading {}", config_file);
-      notifier.reloading();
+      // Before the first READY, systemd would take the reload's READY for the end of the start.
+      const bool started = monitor.ready();
+      if (started) notifier.reloading();
       ConfigLoad next = load_config(config_file);
       if (!next.config) {
         for (const auto& e : next.errors) spdlog::error("reload refused, keeping the running configuration: {}", e.to_string());
@@ -144,7 +147,7 @@ int run_daemon(const std::string& config_file) {
         engine.reload(std::move(*next.config));
         spdlog::info("configuration reloaded");
       }
-      notifier.ready();
+      if (started) notifier.ready();
       signals.async_wait(on_signal);
       return;
     }

@@ -263,8 +263,8 @@ TEST_F(DaemonTest, ReloadAppliesOnlyWhatChangedAndRefusesAnInvalidFile) {
   auto sessions = [&](std::size_t i) { return pools_.with(i, [](stratum::PoolSimulator& p) { return p.sessions(); }); };
   ASSERT_EQ(sessions(a).size(), 1u);
 
-  // Add a pool: it connects and mines; the untouched one keeps its connection.
-  d.rewrite_config(daemon_config({{"alpha", pools_.url(a)}, {"beta", pools_.url(b)}}, "split"));
+  // Add a pool: it connects and mines; the other keeps its connection, its new weight too.
+  d.rewrite_config(daemon_config({{"alpha", pools_.url(a), 0, 2}, {"beta", pools_.url(b)}}, "split"));
   d.signal(SIGHUP);
   ASSERT_TRUE(eventually([&] { return pools_.totals(b).accepted >= 2; }, 60s)) << d.log();
   EXPECT_EQ(sessions(a).size(), 1u);

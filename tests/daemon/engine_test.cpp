@@ -323,6 +323,22 @@ TEST_F(EngineTest, APoolNoSourceCanUseDoesNotStopTheOthers) {
   EXPECT_TRUE(engine.ledger().total().balanced());
 }
 
+// The grace that keeps the last jobs mined while their pool reconnects is not for a pool the user
+// disabled: no client would hold its shares.
+TEST_F(EngineTest, ADisabledPoolsJobIsNotMinedOn) {
+  const auto pool = pools_.add(simulator("only"));
+  Engine& engine = start(engine_config({{"only", pools_.url(pool)}}, Strategy::failover));
+  ASSERT_TRUE(run_until([&] { return accepted("only") >= 2; }, 60s));
+  ASSERT_TRUE(engine.set_pool_enabled("only", false));
+  run_until([] { return false; }, 1s);  // a batch under way completes
+  const auto hashes = engine.devices().at(0).counters.hashes;
+  run_until([] { return false; }, 1500ms);
+  EXPECT_EQ(engine.devices().at(0).counters.hashes, hashes) << "the disabled pool's job is still mined";
+  EXPECT_FALSE(engine.mining());
+  ASSERT_TRUE(stop());
+  EXPECT_TRUE(engine.ledger().total().balanced());
+}
+
 // A pool at max_epoch: the epoch after it, which would be refused, is not prepared ahead.
 TEST_F(EngineTest, TheEpochPastMaxEpochIsNotPreparedAhead) {
   const CapturedLog log;

@@ -84,6 +84,20 @@ std::string joined(const std::vector<std::string>& messages) {
   return out;
 }
 
+// A reload before the start is over (no pool up yet, so no READY) says neither RELOADING nor
+// READY: systemd would take that READY for the end of the start.
+TEST_F(ServiceTest, AReloadBeforeTheFirstReadySaysNothing) {
+  NotifySocket notify;
+  DaemonProcess d(service_config("stratum+tcp://127.0.0.1:1", ""), {"NOTIFY_SOCKET=" + notify.path()});
+  ASSERT_TRUE(notify.receive_until([](const auto& all) { return find_message(all, "STATUS=", 0) >= 0; }, 30s)) << d.log();
+  d.signal(SIGHUP);
+  ASSERT_TRUE(d.wait_for_log("configuration reloaded", 10s)) << d.log();
+  notify.receive_until([](const auto&) { return false; }, 1500ms);
+  EXPECT_LT(find_message(notify.messages, "READY=1", 0), 0) << joined(notify.messages);
+  EXPECT_LT(find_message(notify.messages, "RELOADING=1", 0), 0) << joined(notify.messages);
+  stop_cleanly(d);
+}
+
 TEST_F(ServiceTest, NotifiesReadyStatusWatchdogReloadingStoppingInOrder) {
   NotifySocket notify;
   auto d = start("", {"NOTIFY_SOCKET=" + notify.path(), "WATCHDOG_USEC=2000000"});
@@ -216,6 +230,7 @@ TEST_F(ServiceTest, ApiControlNeedsTheToken) {
   ASSERT_EQ(paused.status, 200u) << paused.body;
   EXPECT_EQ(paused.json().at("paused"), true);
   ASSERT_TRUE(eventually([&] { return get(port, "/api/v1/summary").json().at("mining") == false; }, 10s));
+  EXPECT_EQ(get(port, "/api/v1/pools").json().at("pools").at(0).at("mining"), false) << "paused, no pool is mined";
   std::this_thread::sleep_for(500ms);  // a batch under way when the work went away completes
   const auto hashes = device_hashes(port);
   std::this_thread::sleep_for(1500ms);

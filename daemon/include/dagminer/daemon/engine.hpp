@@ -124,6 +124,7 @@ class Engine {
   RecentRing<HashrateSample> history_;
   std::vector<SelectedPool> mining_;  // the current selection
   Clock::time_point idle_since_{};    // when the selection last became empty
+  std::vector<std::string> worked_;   // the pools whose jobs the devices were last given
   Clock::time_point last_rate_{};
   Clock::time_point last_summary_{};
   Clock::time_point started_{};
