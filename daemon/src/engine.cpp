@@ -157,11 +157,15 @@ void Engine::on_job(const std::string& name, Job job) {
     pool.alive = true;
     pool.alive_since = Clock::now();
   }
-  epochs_.get(record->job.algo, record->job.epoch, [this, record](std::shared_ptr<const LightCache> cache) {
+  // Refused for the memory budget, the pool is passed over (another is mined) until a job of
+  // an epoch that fits; while the cache is on its way, it is waited for.
+  pool.cache_refused = false;
+  pool.cache_refused = !epochs_.get(record->job.algo, record->job.epoch, [this, record](std::shared_ptr<const LightCache> cache) {
     record->cache = std::move(cache);
     if (prepares_after(record->job.epoch)) next_epoch_.schedule_successor(record->job.algo, record->job.epoch, Clock::now());
     reschedule();
   });
+  if (pool.cache_refused) reschedule();
 }
 
 void Engine::on_state(const std::string& name, stratum::ConnectionState state) {
@@ -229,7 +233,7 @@ void Engine::reschedule() {
     std::vector<PoolCandidate> candidates;
     for (const auto& [name, p] : pools_)
       candidates.push_back({name, p.config.priority, p.config.weight, p.config.enabled,
-                            p.alive && !p.past_max_epoch && !p.wrong_algorithm &&
+                            p.alive && !p.past_max_epoch && !p.wrong_algorithm && !p.cache_refused &&
                                 (!pass_over_rejecting || now >= p.cooled_down_at) && jobs_.current(name),
                             pass_over_rejecting ? std::max(p.alive_since, p.cooled_down_at) : p.alive_since});
     return selector_.select(candidates, now);

@@ -26,45 +26,50 @@ std::shared_ptr<const LightCache> EpochProvider::find(Algorithm algo, int epoch)
   return it == ready_.end() ? nullptr : it->second;
 }
 
-void EpochProvider::get(Algorithm algo, int epoch, Ready ready) {
+bool EpochProvider::get(Algorithm algo, int epoch, Ready ready) {
   const Key key{algo, epoch};
   if (auto cache = find(algo, epoch)) {
     std::erase(recent_, key);
     recent_.push_back(key);
     ready(std::move(cache));
-    return;
+    return true;
   }
   if (auto it = builds_.find(key); it != builds_.end()) {
     it->second.waiters.push_back(std::move(ready));  // one build per epoch: wait for it
-    return;
+    return true;
   }
-  if (!make_room(key)) return;
+  if (!make_room(key)) return false;
   Build& build = builds_[key];
   build.id = next_build_id_++;
   build.waiters.push_back(std::move(ready));
   start_build(key, build.id, build.stop.get_token());
+  return true;
 }
 
 // Frees the least recently used caches until the new one fits the budget beside those kept and
-// those being built; false (logged) when it cannot fit.
+// those being built; false (logged) when it cannot fit, and then nothing is freed: the caches
+// kept may be those of the jobs mined now.
 bool EpochProvider::make_room(Key key) {
   const std::uint64_t wanted = light_cache_bytes(key.second);
-  auto held = [this] {
-    std::uint64_t bytes = 0;
+  std::uint64_t building = 0;
+  for (const auto& [k, build] : builds_) building += light_cache_bytes(k.second);
+  if (building + wanted > memory_budget_) {
+    spdlog::error(
+        "light cache {} epoch {}: not built: its {:.0f} MiB beside the {:.0f} MiB being built would exceed "
+        "light_cache_memory ({:.0f} MiB); raise it, or mine fewer epochs at once",
+        to_string(key.first), key.second, wanted / mib, building / mib, memory_budget_ / mib);
+    return false;
+  }
+  auto held = [&] {
+    std::uint64_t bytes = building;
     for (const auto& [k, cache] : ready_) bytes += cache->bytes().size();
-    for (const auto& [k, build] : builds_) bytes += light_cache_bytes(k.second);
     return bytes;
   };
   while (held() + wanted > memory_budget_ && !recent_.empty()) {
     ready_.erase(recent_.front());  // devices keep their own reference while they mine it
     recent_.erase(recent_.begin());
   }
-  if (held() + wanted <= memory_budget_) return true;
-  spdlog::error(
-      "light cache {} epoch {}: not built: its {:.0f} MiB beside the {:.0f} MiB being built would exceed "
-      "light_cache_memory ({:.0f} MiB); raise it, or mine fewer epochs at once",
-      to_string(key.first), key.second, wanted / mib, held() / mib, memory_budget_ / mib);
-  return false;
+  return true;
 }
 
 void EpochProvider::start_build(Key key, std::uint64_t id, std::stop_token stop) {

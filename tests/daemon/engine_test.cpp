@@ -339,6 +339,22 @@ TEST_F(EngineTest, ADisabledPoolsJobIsNotMinedOn) {
   EXPECT_TRUE(engine.ledger().total().balanced());
 }
 
+// A pool whose epoch's light cache cannot fit light_cache_memory is passed over: the backup is
+// mined (the devices waited for the refused cache for ever).
+TEST_F(EngineTest, APoolWhoseLightCacheCannotFitIsPassedOver) {
+  auto big = simulator("main");
+  big.epoch = 1;
+  const auto main = pools_.add(big);
+  const auto backup = pools_.add(simulator("backup"));
+  Config config = engine_config({{"main", pools_.url(main), 0}, {"backup", pools_.url(backup), 1}}, Strategy::failover);
+  config.light_cache_memory = light_cache_bytes(0);  // epoch 0's fits, epoch 1's does not
+  config.prepare_next_epoch = false;
+  Engine& engine = start(std::move(config));
+  ASSERT_TRUE(run_until([&] { return accepted("backup") >= 2; }, 60s));
+  EXPECT_FALSE(status_of(engine.pools(), "main").mining);
+  ASSERT_TRUE(stop());
+}
+
 // A pool at max_epoch: the epoch after it, which would be refused, is not prepared ahead.
 TEST_F(EngineTest, TheEpochPastMaxEpochIsNotPreparedAhead) {
   const CapturedLog log;

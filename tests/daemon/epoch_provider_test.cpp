@@ -38,11 +38,26 @@ TEST(EpochProvider, ABuildOverTheMemoryBudgetIsRefused) {
   boost::asio::thread_pool workers(1);
   EpochProvider epochs(io.get_executor(), workers, LightCacheStore(dir.path()), light_cache_bytes(10));
   bool called = false;
-  epochs.get(Algorithm::ethash, 30000, [&](auto) { called = true; });  // 3.9 GB: refused at once
+  EXPECT_FALSE(epochs.get(Algorithm::ethash, 30000, [&](auto) { called = true; }));  // 3.9 GB: refused at once
   EXPECT_FALSE(epochs.pending(Algorithm::ethash, 30000));
   workers.join();
   io.run();
   EXPECT_FALSE(called);
+}
+
+// A cache that cannot fit even alone frees nothing: the caches kept may be the ones mined now.
+TEST(EpochProvider, ARefusedBuildLeavesTheReadyCaches) {
+  shared_light_cache(Algorithm::ethash, 0);  // stored in the shared directory: loaded below
+  boost::asio::io_context io;
+  boost::asio::thread_pool workers(1);
+  EpochProvider epochs(io.get_executor(), workers, LightCacheStore(shared_cache_directory()), light_cache_bytes(0));
+  std::shared_ptr<const LightCache> zero;
+  ASSERT_TRUE(epochs.get(Algorithm::ethash, 0, [&](auto cache) { zero = std::move(cache); }));
+  workers.join();  // the load is done and posted
+  io.run();
+  ASSERT_NE(zero, nullptr);
+  EXPECT_FALSE(epochs.get(Algorithm::ethash, 1, [](auto) { ADD_FAILURE() << "over the budget"; }));
+  EXPECT_NE(epochs.find(Algorithm::ethash, 0), nullptr);
 }
 
 }  // namespace

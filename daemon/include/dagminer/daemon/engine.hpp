@@ -79,6 +79,7 @@ class Engine {
     Clock::time_point alive_since{};
     bool told_difficulty_raised = false;  // the max_share_rate error is said once
     bool past_max_epoch = false;          // its current job was refused: no work from it
+    bool cache_refused = false;           // its current job's light cache would exceed light_cache_memory
     std::set<int> refused_epochs;         // logged once each
     // Whether it accepts what is computed here (pool_health.hpp).
     bool wrong_algorithm = false;      // its current job settles that it computes the other one: refused

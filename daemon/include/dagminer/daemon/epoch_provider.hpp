@@ -34,9 +34,9 @@ class EpochProvider {
   // True while the cache is being built or loaded.
   bool pending(Algorithm algo, int epoch) const { return builds_.count({algo, epoch}) > 0; }
   // Calls ready(cache) on the loop once the cache exists (at once if it does already). A build
-  // that is cancelled, or refused because it would exceed the memory budget, calls no one (the
-  // refusal is logged as an error); a later get tries again.
-  void get(Algorithm algo, int epoch, Ready ready);
+  // that is cancelled calls no one. False, calling no one, when the build is refused because it
+  // would exceed the memory budget (logged as an error); a later get tries again.
+  bool get(Algorithm algo, int epoch, Ready ready);
   // Cancels the builds whose key is not in `wanted`; their waiters are dropped.
   void cancel_except(const std::set<Key>& wanted);
   void cancel_all() { cancel_except({}); }
