@@ -182,20 +182,20 @@ std::vector<std::string> read_lines(const std::filesystem::path& path) {
   return lines;
 }
 
-std::runtime_error failure(const std::string& what, const std::filesystem::path& path) {
+[[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
   const int error = errno;  // before anything below may set it
-  return std::runtime_error(what + " " + path.string() + ": " + std::system_category().message(error));
+  throw std::runtime_error(what + " " + path.string() + ": " + std::system_category().message(error));
 }
 
 // An exclusive lock on a file of its own, held until destruction (closing the file releases it).
 class LockFile {
  public:
   explicit LockFile(const std::filesystem::path& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    if (!fd_.is_open()) throw failure("cannot open", path);
+    if (!fd_.is_open()) fail("cannot open", path);
     int rc;
     while ((rc = ::flock(fd_.get(), LOCK_EX)) != 0 && errno == EINTR) {
     }
-    if (rc != 0) throw failure("cannot lock", path);
+    if (rc != 0) fail("cannot lock", path);
   }
 
  private:
