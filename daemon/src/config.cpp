@@ -239,10 +239,25 @@ void read_connection_settings(Reader& r, const YAML::Node& node, PoolConfig& d) 
     r.duration(node["rejection_cooldown"], "rejection_cooldown", interval_range, d.rejection_cooldown);
 }
 
+// Why a file cannot be read, or nothing: a trust anchor the daemon cannot read is said at the
+// start (or the reload), not at every connection attempt.
+std::optional<std::string> unreadable_file(const std::string& path) {
+  const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.is_open()) return std::strerror(errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return "not a regular file";
+  return std::nullopt;
+}
+
 void read_tls(Reader& r, const YAML::Node& node, TlsConfig& tls) {
   if (!r.check_map(node, "tls", {"verify", "ca_file", "fingerprint", "server_name"})) return;
   if (node["verify"]) tls.verify = r.boolean(node["verify"], "tls.verify").value_or(tls.verify);
-  if (node["ca_file"]) tls.ca_file = r.string(node["ca_file"], "tls.ca_file").value_or("");
+  if (node["ca_file"]) {
+    tls.ca_file = r.string(node["ca_file"], "tls.ca_file").value_or("");
+    if (!tls.ca_file.empty())
+      if (auto why = unreadable_file(tls.ca_file))
+        r.error(node["ca_file"], "tls.ca_file: cannot read '" + tls.ca_file + "': " + *why);
+  }
   if (node["server_name"]) tls.server_name = r.string(node["server_name"], "tls.server_name").value_or("");
   if (node["fingerprint"]) {
     tls.fingerprint = r.string(node["fingerprint"], "tls.fingerprint").value_or("");

@@ -42,7 +42,10 @@ TEST(Config, ExampleFileIsValidAndSetsEveryKey) {
 }
 
 TEST(Config, EveryKeyParsed) {
-  const Config c = parse_ok(R"(
+  const test::TempDir dir;
+  const auto ca = (dir.path() / "ca.pem").string();
+  std::ofstream(ca) << "-----BEGIN CERTIFICATE-----\n";  // read at load: it must be there
+  std::string text = R"(
 pools:
   - name: a
     url: stratum2+ssl://pool.example:4444
@@ -53,7 +56,7 @@ pools:
     priority: 5
     weight: 7
     enabled: false
-    tls: {verify: false, ca_file: /ca.pem, fingerprint: "AA:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99", server_name: pool.internal}
+    tls: {verify: false, ca_file: CA_FILE, fingerprint: "AA:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99", server_name: pool.internal}
     job_timeout: 45s
     response_timeout: 1500ms
     hashrate_interval: 0
@@ -76,7 +79,9 @@ response_timeout: 20s
 hashrate_interval: 30s
 max_protocol_errors: 9
 backoff: {initial: 2s, max: 30s}
-)");
+)";
+  text.replace(text.find("CA_FILE"), 7, ca);
+  const Config c = parse_ok(text);
   ASSERT_EQ(c.pools.size(), 2u);
   const PoolConfig& a = c.pools[0];
   EXPECT_EQ(a.url, "stratum2+ssl://pool.example:4444");
@@ -86,7 +91,7 @@ backoff: {initial: 2s, max: 30s}
   EXPECT_EQ(a.weight, 7u);
   EXPECT_FALSE(a.enabled);
   EXPECT_FALSE(a.tls.verify);
-  EXPECT_EQ(a.tls.ca_file, "/ca.pem");
+  EXPECT_EQ(a.tls.ca_file, ca);
   EXPECT_EQ(a.tls.server_name, "pool.internal");
   EXPECT_EQ(a.job_timeout, 45s);
   EXPECT_EQ(a.response_timeout, 1s);  // whole seconds
@@ -329,6 +334,16 @@ TEST(Config, NonRegularFilesAreRefusedWithoutBlocking) {
     const auto load = load_config(file);
     ASSERT_EQ(load.errors.size(), 1u) << file;
     EXPECT_NE(load.errors[0].message.find("not a regular file"), std::string::npos) << load.errors[0].to_string();
+  }
+}
+
+TEST(Config, AnUnreadableCaFileIsAnErrorAtItsLine) {
+  // Said once, at the start or the reload, rather than at every connection attempt.
+  const test::TempDir dir;
+  for (const auto& path : {(dir.path() / "missing.pem").string(), dir.path().string()}) {
+    const auto errors = parse_errors("pools:\n  - url: 'stratum+ssl://h:1'\n    user: u\n    tls: {ca_file: " + path + "}\n");
+    const auto e = error_about(errors, "tls.ca_file: cannot read '" + path + "'");
+    EXPECT_EQ(e.line, 4) << e.to_string();
   }
 }
 
