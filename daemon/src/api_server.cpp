@@ -79,6 +79,7 @@ ServiceSnapshot take_snapshot(const Engine& engine) {
   s.pools = engine.pools();
   s.devices = engine.devices();
   s.device_shares = engine.ledger().devices();
+  s.pool_shares = engine.ledger().pools();
   return s;
 }
 

@@ -187,14 +187,19 @@ std::string prometheus_metrics(const ServiceSnapshot& s) {
   device_health_families(m, s);
 
   m.family("dagminer_shares_total", "counter",
-           "Shares by pool and outcome (hardware_error: failed CPU verification, never sent).");
-  for (const auto& p : s.pools) {
-    const std::pair<const char*, std::uint64_t> outcomes[] = {{"accepted", p.shares.accepted},
-                                                              {"rejected", p.shares.rejected},
-                                                              {"stale", p.shares.stale},
-                                                              {"timed_out", p.shares.timed_out},
-                                                              {"hardware_error", p.shares.hardware_errors}};
-    for (const auto& [outcome, count] : outcomes) m.sample({{"pool", p.name}, {"outcome", outcome}}, d(count));
+           "Shares by pool and outcome (hardware_error: failed CPU verification, never sent). Pools removed by a reload "
+           "keep their counts; pool \"(expired)\" holds stale shares whose job was already forgotten.");
+  // Every configured pool (zeros before its first share), then the ledger's other names, so that
+  // the samples add up to the totals and a counter never disappears.
+  std::map<std::string, ShareCounts> by_pool = s.pool_shares;
+  for (const auto& p : s.pools) by_pool[p.name] = p.shares;
+  for (const auto& [pool, shares] : by_pool) {
+    const std::pair<const char*, std::uint64_t> outcomes[] = {{"accepted", shares.accepted},
+                                                              {"rejected", shares.rejected},
+                                                              {"stale", shares.stale},
+                                                              {"timed_out", shares.timed_out},
+                                                              {"hardware_error", shares.hardware_errors}};
+    for (const auto& [outcome, count] : outcomes) m.sample({{"pool", pool}, {"outcome", outcome}}, d(count));
   }
   m.family("dagminer_share_journal_errors_total", "counter",
            "Share records the share journal could not write (a full disk), since the journal was opened.");

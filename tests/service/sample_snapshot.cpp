@@ -45,6 +45,9 @@ ServiceSnapshot snapshot_with_gpu() {
   gpu.fault = "device lost";
   s.devices = {cpu, gpu};
   s.device_shares["gpu0"].hardware_errors = 4;
+  s.pool_shares["main"] = main.shares;
+  s.pool_shares["(expired)"].stale = 5;
+  s.pool_shares["removed"].accepted = 6;
   return s;
 }
 

@@ -52,6 +52,9 @@ TEST(Metrics, CarryTheSnapshotsValues) {
       {"accepted", 7}, {"rejected", 1}, {"stale", 2}, {"timed_out", 3}, {"hardware_error", 4}};
   for (const auto& [outcome, count] : outcomes)
     EXPECT_EQ(prom_value(f, "dagminer_shares_total", {{"pool", "main"}, {"outcome", outcome}}), count) << outcome;
+  // Shares of a pool a reload removed, and stale shares of forgotten jobs, still count.
+  EXPECT_EQ(prom_value(f, "dagminer_shares_total", {{"pool", "(expired)"}, {"outcome", "stale"}}), 5);
+  EXPECT_EQ(prom_value(f, "dagminer_shares_total", {{"pool", "removed"}, {"outcome", "accepted"}}), 6);
   EXPECT_EQ(prom_value(f, "dagminer_shares_pending", {{"pool", "main"}}), 1);
   EXPECT_EQ(prom_value(f, "dagminer_pool_accepted_difficulty_total", {{"pool", "main"}}), 1.5e9);
   EXPECT_EQ(prom_value(f, "dagminer_pool_up", {{"pool", "main"}}), 1);

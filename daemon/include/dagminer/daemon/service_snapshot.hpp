@@ -24,6 +24,7 @@ struct ServiceSnapshot {
   std::vector<PoolStatus> pools;
   std::vector<DeviceStatus> devices;
   std::map<std::string, ShareCounts> device_shares;              // by device id
+  std::map<std::string, ShareCounts> pool_shares;                // by pool name: removed pools and "(expired)" too
   std::map<std::string, std::uint64_t> api_refused_connections;  // by reason: total (every slot taken), per_address
 };
 
