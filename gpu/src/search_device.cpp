@@ -442,6 +442,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
   void complete(StreamSlot& s) {
     check_cuda(cudaEventSynchronize(s.done.handle), index_, "search launch");
     s.issued = 0;
+    const std::uint64_t dag_bytes = s.dag ? s.dag->buffers().dag_bytes : 0;  // none when its launch failed
     s.dag.reset();
     const auto* header = static_cast<const ResultsHeader*>(s.results.host());
     const std::uint32_t kept = std::min(header->found, options_.results_capacity);
@@ -467,10 +468,15 @@ class CudaSearchDevice final : public GpuSearchDevice {
       // candidate's shape, and would start its trial before its own launches ran.
       if (tuning_state_ == TuningReport::State::tuning && s.tuning == tuning_generation_) {
         trials_->completed(s.shape, header->searched, tuning_seconds(s));
+        trials_mixed_ = trials_mixed_ || dag_bytes != key_.dag_bytes;
         if (trials_->finished()) {
           shape_ = trials_->best();
           tuning_state_ = TuningReport::State::tuned;
-          tuned.emplace(key_, shape_);
+          if (!trials_mixed_) tuned.emplace(key_, shape_);
+          else
+            store_error_ =
+                "not stored, kept for this run only: its trials mined DAGs of two sizes at once (strategy split "
+                "across pools at different epochs)";
         }
       }
     }
@@ -513,6 +519,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
       tuning_state_ = TuningReport::State::stored;
     } else {
       trials_.emplace(options_.tuning->candidates, options_.tuning->trial_seconds, options_.tuning->rounds);
+      trials_mixed_ = false;
       ++tuning_generation_;
       tuning_state_ = TuningReport::State::tuning;
       // The trials' clock starts here, on a stream that holds only 8-byte copies: it is passed at
@@ -589,6 +596,9 @@ class CudaSearchDevice final : public GpuSearchDevice {
   TuneKey key_;        // this card's; dag_bytes of the DAG launches mine now
   bool tuned_dag_ = false;
   std::optional<ShapeTrials> trials_;
+  // A counted launch searched another DAG than key_'s (split across epochs): the trials measured
+  // the mix, so their best is not stored under key_.
+  bool trials_mixed_ = false;
   std::uint64_t tuning_generation_ = 0;  // raised for each tuning begun
   TuningReport::State tuning_state_ = TuningReport::State::off;
   std::string store_error_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -222,6 +223,32 @@ TEST_F(Gpu, TunedShapeIsStoredAndTakenByTheNextStart) {
   std::ifstream file(dir.path() / "tuned-launch-shapes.txt");
   const std::string stored((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   EXPECT_NE(stored.find(r.key + '\t' + to_string(r.shape)), std::string::npos) << stored;
+}
+
+// Split across pools at two epochs: the trials measure the mix of both DAGs, a rate that is
+// neither's, so the shape found is used for this run and not stored under either DAG's size.
+TEST_F(Gpu, TuningOnDagsOfTwoSizesIsNotStored) {
+  const test::TempDir dir;
+  GpuDeviceOptions o;
+  LaunchShape a, b;
+  a.launch_hashes = b.launch_hashes = 8192;
+  b.max_registers = 80;
+  o.tuning = LaunchTuning{dir.path(), false, {a, b}, 0.2, 1};
+  const WorkItem one = job(4, synthetic_epoch(9020, 1009, 4099), 20), other = job(5, synthetic_epoch(9021, 1013, 8191), 20);
+  ASSERT_NE(one.light_cache->dataset_bytes, other.light_cache->dataset_bytes);
+  Collected got;
+  auto gpu = open_gpu(0, o);
+  gpu->set_work({one, other});
+  gpu->start(got.sink());
+  const auto end = std::chrono::steady_clock::now() + 60s;
+  while (gpu->tuning().state != TuningReport::State::tuned && std::chrono::steady_clock::now() < end && gpu->fault().empty())
+    std::this_thread::sleep_for(10ms);
+  gpu->stop();
+  const TuningReport r = gpu->tuning();
+  ASSERT_EQ(r.state, TuningReport::State::tuned) << gpu->fault();
+  EXPECT_NE(r.store_error.find("DAGs of two sizes"), std::string::npos) << r.store_error;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "tuned-launch-shapes.txt"));
+  expect_verified(got.found, {one, other});
 }
 
 TEST_F(Gpu, Epoch0SearchMissesNoCandidate) {
