@@ -26,7 +26,7 @@ std::shared_ptr<const LightCache> EpochProvider::find(Algorithm algo, int epoch)
   return it == ready_.end() ? nullptr : it->second;
 }
 
-bool EpochProvider::get(Algorithm algo, int epoch, Ready ready) {
+bool EpochProvider::get(Algorithm algo, int epoch, Ready ready, Need need) {
   const Key key{algo, epoch};
   if (auto cache = find(algo, epoch)) {
     std::erase(recent_, key);
@@ -38,7 +38,7 @@ bool EpochProvider::get(Algorithm algo, int epoch, Ready ready) {
     it->second.waiters.push_back(std::move(ready));  // one build per epoch: wait for it
     return true;
   }
-  if (!make_room(key)) return false;
+  if (!make_room(key, need)) return false;
   Build& build = builds_[key];
   build.id = next_build_id_++;
   build.waiters.push_back(std::move(ready));
@@ -48,26 +48,40 @@ bool EpochProvider::get(Algorithm algo, int epoch, Ready ready) {
 
 // Frees the least recently used caches until the new one fits the budget beside those kept and
 // those being built; false (logged) when it cannot fit, and then nothing is freed: the caches
-// kept may be those of the jobs mined now.
-bool EpochProvider::make_room(Key key) {
+// kept may be those of the jobs mined now. A cache wanted ahead may free only caches that nobody
+// else holds: evicting one a job still uses would reload it at that pool's next job.
+bool EpochProvider::make_room(Key key, Need need) {
   const std::uint64_t wanted = light_cache_bytes(key.second);
-  std::uint64_t building = 0;
-  for (const auto& [k, build] : builds_) building += light_cache_bytes(k.second);
-  if (building + wanted > memory_budget_) {
-    spdlog::error(
-        "light cache {} epoch {}: not built: its {:.0f} MiB beside the {:.0f} MiB being built would exceed "
-        "light_cache_memory ({:.0f} MiB); raise it, or mine fewer epochs at once",
-        to_string(key.first), key.second, wanted / mib, building / mib, memory_budget_ / mib);
+  std::uint64_t held = 0;
+  for (const auto& [k, build] : builds_) held += light_cache_bytes(k.second);
+  const std::uint64_t building = held;
+  std::vector<Key> evictable;  // least recently used first
+  std::uint64_t freeable = 0;
+  for (const Key& k : recent_) {
+    const auto& cache = ready_.at(k);
+    held += cache->bytes().size();
+    if (need == Need::ahead && cache.use_count() > 1) continue;
+    evictable.push_back(k);
+    freeable += cache->bytes().size();
+  }
+  if (held - freeable + wanted > memory_budget_) {
+    if (need == Need::ahead)
+      spdlog::info(
+          "light cache {} epoch {}: not prepared ahead: its {:.0f} MiB would not fit light_cache_memory ({:.0f} MiB) beside "
+          "the caches in use; it is built when a job needs it",
+          to_string(key.first), key.second, wanted / mib, memory_budget_ / mib);
+    else
+      spdlog::error(
+          "light cache {} epoch {}: not built: its {:.0f} MiB beside the {:.0f} MiB being built would exceed "
+          "light_cache_memory ({:.0f} MiB); raise it, or mine fewer epochs at once",
+          to_string(key.first), key.second, wanted / mib, building / mib, memory_budget_ / mib);
     return false;
   }
-  auto held = [&] {
-    std::uint64_t bytes = building;
-    for (const auto& [k, cache] : ready_) bytes += cache->bytes().size();
-    return bytes;
-  };
-  while (held() + wanted > memory_budget_ && !recent_.empty()) {
-    ready_.erase(recent_.front());  // devices keep their own reference while they mine it
-    recent_.erase(recent_.begin());
+  for (const Key& k : evictable) {
+    if (held + wanted <= memory_budget_) break;
+    held -= ready_.at(k)->bytes().size();
+    ready_.erase(k);  // devices keep their own reference while they mine it
+    std::erase(recent_, k);
   }
   return true;
 }

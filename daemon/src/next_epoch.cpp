@@ -9,7 +9,7 @@ namespace dagminer {
 
 void NextEpochPreparer::schedule_successor(Algorithm algo, int epoch, Clock::time_point now) {
   const int next = epoch + 1;
-  if (next > max_epoch || epochs_.find(algo, next) || epochs_.pending(algo, next)) return;
+  if (next > max_epoch || refused_.count({algo, next}) || epochs_.find(algo, next) || epochs_.pending(algo, next)) return;
   due_.try_emplace({algo, next}, now + delay);
 }
 
@@ -19,17 +19,22 @@ void NextEpochPreparer::start_due(Clock::time_point now) {
       ++it;
       continue;
     }
-    epochs_.get(it->first.first, it->first.second, [this](std::shared_ptr<const LightCache> cache) {
-      for (SearchDevice* device : devices_)
-        boost::asio::post(workers_, [device, cache] {
-          name_thread("prepare");
-          try {
-            device->prepare(cache);
-          } catch (const std::exception& e) {
-            spdlog::warn("device {}: preparing epoch {} ahead of time failed: {}", device->describe().id, cache->epoch, e.what());
-          }
-        });
-    });
+    const bool taken = epochs_.get(
+        it->first.first, it->first.second,
+        [this](std::shared_ptr<const LightCache> cache) {
+          for (SearchDevice* device : devices_)
+            boost::asio::post(workers_, [device, cache] {
+              name_thread("prepare");
+              try {
+                device->prepare(cache);
+              } catch (const std::exception& e) {
+                spdlog::warn("device {}: preparing epoch {} ahead of time failed: {}", device->describe().id, cache->epoch,
+                             e.what());
+              }
+            });
+        },
+        EpochProvider::Need::ahead);
+    if (!taken) refused_.insert(it->first);  // said once; built when a job needs it
     it = due_.erase(it);
   }
 }

@@ -369,6 +369,26 @@ TEST_F(EngineTest, TheEpochPastMaxEpochIsNotPreparedAhead) {
   EXPECT_EQ(log.count("epoch 1"), 0u) << log.text();
 }
 
+// With room for one light cache, the next epoch is not prepared at the cost of the one mined:
+// it is said, and the mined epoch's cache is not loaded again at the next jobs.
+TEST_F(EngineTest, TheNextEpochIsNotPreparedInTheRoomOfTheMinedOne) {
+  const CapturedLog log;
+  auto small = simulator("small");
+  small.job_interval = 1000ms;
+  const auto pool = pools_.add(small);
+  Config config = engine_config({{"small", pools_.url(pool)}}, Strategy::failover);
+  config.light_cache_memory = light_cache_bytes(1);
+  config.prepare_next_epoch = true;
+  start(std::move(config));
+  ASSERT_TRUE(run_until([&] { return accepted("small") >= 1; }, 60s));
+  const auto jobs = pools_.totals(pool).jobs;
+  run_until([] { return false; }, NextEpochPreparer::delay + 3s);
+  ASSERT_TRUE(stop());
+  EXPECT_GT(pools_.totals(pool).jobs, jobs + 1) << "jobs after the preparation was due";
+  EXPECT_EQ(log.count("epoch 1: not prepared ahead"), 1u) << log.text();
+  EXPECT_EQ(log.count("epoch 0: loading or building"), 1u) << log.text();
+}
+
 // Candidates a device delivers while it stops are checked, sent and answered before the pools
 // close: none is dropped with the event loop.
 TEST_F(EngineTest, CandidatesDeliveredAtTheStopAreSettled) {

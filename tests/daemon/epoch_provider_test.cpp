@@ -60,5 +60,43 @@ TEST(EpochProvider, ARefusedBuildLeavesTheReadyCaches) {
   EXPECT_NE(epochs.find(Algorithm::ethash, 0), nullptr);
 }
 
+// Epoch 0's cache held by a job, in a budget with room for one cache of epoch 1's size.
+class OneCacheInUse : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    shared_light_cache(Algorithm::ethash, 0);  // stored in the shared directory: loaded below
+    ASSERT_TRUE(epochs.get(Algorithm::ethash, 0, [&](auto cache) { zero = std::move(cache); }));
+    workers.join();
+    io.run();
+    ASSERT_NE(zero, nullptr);
+  }
+  void TearDown() override { epochs.cancel_all(); }
+
+  boost::asio::io_context io;
+  boost::asio::thread_pool workers{1};
+  EpochProvider epochs{io.get_executor(), workers, LightCacheStore(shared_cache_directory()), light_cache_bytes(1)};
+  std::shared_ptr<const LightCache> zero;
+};
+
+// The next epoch prepared ahead may not push out a cache a job still holds (that pool's next job
+// would load it again); once nobody holds it, it makes room.
+TEST_F(OneCacheInUse, AnEpochWantedAheadLeavesIt) {
+  const auto refused = [](auto) { ADD_FAILURE() << "no room beside the cache in use"; };
+  EXPECT_FALSE(epochs.get(Algorithm::ethash, 1, refused, EpochProvider::Need::ahead));
+  EXPECT_FALSE(epochs.pending(Algorithm::ethash, 1));
+  EXPECT_NE(epochs.find(Algorithm::ethash, 0), nullptr);
+
+  zero.reset();  // the job is gone: only the provider holds it
+  const auto ready = [](auto) {};
+  EXPECT_TRUE(epochs.get(Algorithm::ethash, 1, ready, EpochProvider::Need::ahead));
+  EXPECT_EQ(epochs.find(Algorithm::ethash, 0), nullptr);
+}
+
+// A job's own epoch takes its room: mining what the pool sends comes first.
+TEST_F(OneCacheInUse, AnEpochAJobNeedsTakesItsRoom) {
+  EXPECT_TRUE(epochs.get(Algorithm::ethash, 1, [](auto) {}));
+  EXPECT_EQ(epochs.find(Algorithm::ethash, 0), nullptr);
+}
+
 }  // namespace
 }  // namespace dagminer::test

@@ -25,6 +25,9 @@ class EpochProvider {
  public:
   using Ready = std::function<void(std::shared_ptr<const LightCache>)>;
   using Key = std::pair<Algorithm, int>;
+  // Why a cache is wanted: a job mines it now, or the next epoch is prepared ahead. A cache
+  // prepared ahead only takes the room of caches no job or device holds.
+  enum class Need { mine, ahead };
 
   EpochProvider(boost::asio::any_io_executor loop, boost::asio::thread_pool& workers, LightCacheStore store,
                 std::uint64_t memory_budget, std::size_t keep = 4);
@@ -35,8 +38,8 @@ class EpochProvider {
   bool pending(Algorithm algo, int epoch) const { return builds_.count({algo, epoch}) > 0; }
   // Calls ready(cache) on the loop once the cache exists (at once if it does already). A build
   // that is cancelled calls no one. False, calling no one, when the build is refused because it
-  // would exceed the memory budget (logged as an error); a later get tries again.
-  bool get(Algorithm algo, int epoch, Ready ready);
+  // would exceed the memory budget (logged); a later get tries again.
+  bool get(Algorithm algo, int epoch, Ready ready, Need need = Need::mine);
   // Cancels the builds whose key is not in `wanted`; their waiters are dropped.
   void cancel_except(const std::set<Key>& wanted);
   void cancel_all() { cancel_except({}); }
@@ -48,7 +51,7 @@ class EpochProvider {
     std::stop_source stop;
     std::vector<Ready> waiters;
   };
-  bool make_room(Key key);
+  bool make_room(Key key, Need need);
   void start_build(Key key, std::uint64_t id, std::stop_token stop);
   void finished(Key key, std::uint64_t id, std::shared_ptr<const LightCache> cache);
 
