@@ -1,6 +1,7 @@
 // GetworkSource: a node's work over HTTP JSON-RPC. One coroutine polls eth_getWork (and backs off
 // while the node fails); submissions and hashrate reports are requests of their own; a listener
-// takes the node's --miner.notify POSTs. Requests reuse idle keep-alive connections.
+// takes the node's --miner.notify POSTs. Requests reuse idle keep-alive connections,
+// but for solutions, which go to the node at most once.
 #include "getwork_source.hpp"
 
 #include <algorithm>
@@ -187,12 +188,15 @@ class GetworkSourceState final : public JobSourceHandle::State, public std::enab
   }
 
   // One JSON-RPC call; throws NodeFault when no JSON-RPC answer came (the answer may still be an
-  // error). An idle connection the node has closed meanwhile is retried once on a fresh one.
-  awaitable<Message> call(const char* method, const json::value& params) {
+  // error). A call that may be repeated takes an idle connection, and is retried once on a fresh
+  // one when the node had closed it meanwhile; one that must reach the node at most once (a
+  // solution: the node may have carried out the first copy) goes on a fresh connection alone.
+  enum class Repeat { safe, never };
+  awaitable<Message> call(const char* method, const json::value& params, Repeat repeat = Repeat::safe) {
     const std::string body = request_line(PoolProtocol::getwork, next_request_id_++, method, params);
     const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(config_.response_timeout);
     for (bool first_try = true;; first_try = false) {
-      const bool reused = !idle_.empty();
+      const bool reused = repeat == Repeat::safe && !idle_.empty();
       std::unique_ptr<Connection> c;
       if (reused) {
         c = std::move(idle_.back());
@@ -373,7 +377,7 @@ class GetworkSourceState final : public JobSourceHandle::State, public std::enab
     const json::array params{json::string("0x" + to_hex_u64(share.nonce)), json::string("0x" + to_hex(share.header)),
                              json::string("0x" + to_hex(share.mix_hash))};
     try {
-      const Message reply = co_await self->call("eth_submitWork", params);
+      const Message reply = co_await self->call("eth_submitWork", params, Repeat::never);
       const auto round_trip = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - sent_at);
       if (reply.error) co_return self->report(id, classify_rejection(*reply.error, round_trip));
       if (reply.result == json::value(true)) {

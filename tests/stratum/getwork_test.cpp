@@ -177,6 +177,24 @@ TEST_F(Getwork, HeldSolutionsForWorkTheNodeLeftAreStale) {
   EXPECT_EQ(rig.node->stats().stale, 0u);  // never sent
 }
 
+// A solution goes to the node once: when the node carries it out and closes the connection
+// without answering, it is not sent again (a second copy of a block is refused, and the first
+// would be booked by that refusal); its outcome is unknown, so timed out. It goes on a fresh
+// connection, not on one the node may have closed while it was idle.
+TEST_F(Getwork, ASolutionWhoseAnswerIsLostIsNotSentTwice) {
+  SoloRig rig(node_config());
+  rig.connect();
+  ASSERT_TRUE(rig.wait_alive(true));
+  test::run_for(rig.io, 300ms);  // polls answered: an idle keep-alive connection waits
+  const Share share = rig.share();
+  rig.node->set_close_unanswered(true);
+  const ShareResult r = rig.submit(share);
+  EXPECT_EQ(r.outcome, ShareOutcome::timed_out) << r.reason;
+  const auto& s = rig.node->stats();
+  EXPECT_EQ(s.blocks_accepted, 1u);
+  EXPECT_EQ(s.stale + s.invalid, 0u) << "the solution was sent again";
+}
+
 // Each fault: the node is dead while it lasts, polls back off, and it is alive again after.
 struct NodeFaultCase {
   const char* name;

@@ -96,6 +96,7 @@ class GetworkNode::Impl : public std::enable_shared_from_this<Impl> {
   void set_syncing(bool syncing) { syncing_ = syncing; }
   void set_reply_delay(std::chrono::milliseconds delay) { reply_delay_ = delay; }
   void set_http_error(unsigned status) { http_error_ = status; }
+  void set_close_unanswered(bool close) { close_unanswered_ = close; }
 
   void set_down(bool down) {
     if (down == down_) return;
@@ -164,6 +165,7 @@ class GetworkNode::Impl : public std::enable_shared_from_this<Impl> {
         }
         const bool keep_alive = request->keep_alive();
         const std::string answer = serialize(self->answer(*request, keep_alive));
+        if (self->close_unanswered_) break;
         co_await transport->write(answer);
         if (!keep_alive) break;
       }
@@ -262,6 +264,7 @@ class GetworkNode::Impl : public std::enable_shared_from_this<Impl> {
   bool down_ = false;
   bool syncing_ = false;
   unsigned http_error_ = 0;
+  bool close_unanswered_ = false;
   std::chrono::milliseconds reply_delay_{0};
   GetworkNodeStats stats_;
 };
@@ -280,6 +283,7 @@ void GetworkNode::new_block() { impl_->new_block(); }
 void GetworkNode::set_syncing(bool syncing) { impl_->set_syncing(syncing); }
 void GetworkNode::set_reply_delay(std::chrono::milliseconds delay) { impl_->set_reply_delay(delay); }
 void GetworkNode::set_http_error(unsigned status) { impl_->set_http_error(status); }
+void GetworkNode::set_close_unanswered(bool close) { impl_->set_close_unanswered(close); }
 void GetworkNode::set_down(bool down) { impl_->set_down(down); }
 const GetworkNodeStats& GetworkNode::stats() const noexcept { return impl_->stats(); }
 

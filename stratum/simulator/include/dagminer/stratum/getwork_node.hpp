@@ -66,6 +66,9 @@ class GetworkNode {
   void set_reply_delay(std::chrono::milliseconds delay);
   // Every request is answered with this HTTP status and no JSON-RPC (0: normal answers).
   void set_http_error(unsigned status);
+  // Every request is carried out, then its connection closed unanswered (a node that fails
+  // between its work and its answer).
+  void set_close_unanswered(bool close);
   // Down: not listening and every connection closed; up: listening again on the same port.
   void set_down(bool down);
 
