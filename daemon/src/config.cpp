@@ -241,11 +241,12 @@ void read_connection_settings(Reader& r, const YAML::Node& node, PoolConfig& d) 
 
 // Why a file cannot be read, or nothing: a trust anchor the daemon cannot read is said at the
 // start (or the reload), not at every connection attempt.
+// Only a regular file is opened: opening a device or FIFO can have effects of its own.
 std::optional<std::string> unreadable_file(const std::string& path) {
-  const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  if (!fd.is_open()) return std::strerror(errno);
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return "not a regular file";
+  if (::stat(path.c_str(), &st) != 0) return std::strerror(errno);
+  if (!S_ISREG(st.st_mode)) return "not a regular file";
+  if (!FileDescriptor(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)).is_open()) return std::strerror(errno);
   return std::nullopt;
 }
 

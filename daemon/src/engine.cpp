@@ -441,8 +441,7 @@ void Engine::reload(Config config) {
     if (auto journal = open_journal(config.share_journal)) shares_.set_journal(std::move(*journal));
     else config.share_journal = config_.share_journal;  // so the next reload tries the new path again
   }
-  // Turned off, or a budget in which an epoch refused ahead may fit now.
-  if (!config.prepare_next_epoch || config.light_cache_memory != config_.light_cache_memory) next_epoch_.cancel();
+  if (!config.prepare_next_epoch) next_epoch_.cancel();
   epochs_.set_memory_budget(config.light_cache_memory);
   // Read only when the devices are opened: said, so that a reload is not taken for their change.
   std::string at_restart;

@@ -65,12 +65,7 @@ bool EpochProvider::make_room(Key key, Need need) {
     freeable += cache->bytes().size();
   }
   if (held - freeable + wanted > memory_budget_) {
-    if (need == Need::ahead)
-      spdlog::info(
-          "light cache {} epoch {}: not prepared ahead: its {:.0f} MiB would not fit light_cache_memory ({:.0f} MiB) beside "
-          "the caches in use; it is built when a job needs it",
-          to_string(key.first), key.second, wanted / mib, memory_budget_ / mib);
-    else
+    if (need == Need::mine)  // the preparer says its own, once
       spdlog::error(
           "light cache {} epoch {}: not built: its {:.0f} MiB beside the {:.0f} MiB being built would exceed "
           "light_cache_memory ({:.0f} MiB); raise it, or mine fewer epochs at once",
@@ -131,9 +126,15 @@ void EpochProvider::finished(Key key, std::uint64_t id, std::shared_ptr<const Li
   ready_[key] = cache;
   std::erase(recent_, key);
   recent_.push_back(key);
-  while (recent_.size() > keep_) {  // devices keep their own reference while they mine it
-    ready_.erase(recent_.front());
-    recent_.erase(recent_.begin());
+  // Past keep_ caches the least recently used that no job holds go: dropping one in use would
+  // free nothing (its holders keep it) and load it again at its next job; the budget bounds all.
+  for (auto k = recent_.begin(); recent_.size() > keep_ && k != recent_.end();) {
+    if (ready_.at(*k).use_count() > 1) {
+      ++k;
+      continue;
+    }
+    ready_.erase(*k);
+    k = recent_.erase(k);
   }
   for (auto& w : waiters) w(cache);
 }

@@ -9,7 +9,7 @@ namespace dagminer {
 
 void NextEpochPreparer::schedule_successor(Algorithm algo, int epoch, Clock::time_point now) {
   const int next = epoch + 1;
-  if (next > max_epoch || refused_.count({algo, next}) || epochs_.find(algo, next) || epochs_.pending(algo, next)) return;
+  if (next > max_epoch || epochs_.find(algo, next) || epochs_.pending(algo, next)) return;
   due_.try_emplace({algo, next}, now + delay);
 }
 
@@ -34,7 +34,12 @@ void NextEpochPreparer::start_due(Clock::time_point now) {
             });
         },
         EpochProvider::Need::ahead);
-    if (!taken) refused_.insert(it->first);  // said once; built when a job needs it
+    // Tried again at the next job's schedule (old jobs let go of their caches); said once.
+    if (!taken && said_.insert(it->first).second)
+      spdlog::info(
+          "light cache {} epoch {}: not prepared ahead: no room in light_cache_memory beside the caches of the jobs in hand; "
+          "tried again later, and built when a job needs it",
+          to_string(it->first.first), it->first.second);
     it = due_.erase(it);
   }
 }

@@ -505,6 +505,7 @@ class CudaSearchDevice final : public GpuSearchDevice {
     if (!options_.tuning || (tuned_dag_ && key_.dag_bytes == epoch->dataset_bytes)) return;
     tuned_dag_ = true;
     key_.dag_bytes = epoch->dataset_bytes;
+    store_error_.clear();  // said of the DAG size before
     trials_.reset();
     std::optional<LaunchShape> stored;
     if (!options_.tuning->retune) {

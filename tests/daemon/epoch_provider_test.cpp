@@ -98,5 +98,24 @@ TEST_F(OneCacheInUse, AnEpochAJobNeedsTakesItsRoom) {
   EXPECT_EQ(epochs.find(Algorithm::ethash, 0), nullptr);
 }
 
+// Past the count of caches kept, one a job still holds stays: dropping it would free nothing and
+// load it again at that job's next share.
+TEST(EpochProvider, PastItsCountACacheInUseIsKept) {
+  shared_light_cache(Algorithm::ethash, 0);
+  shared_light_cache(Algorithm::ethash, 1);
+  boost::asio::io_context io;
+  boost::asio::thread_pool workers(1);
+  EpochProvider epochs(io.get_executor(), workers, LightCacheStore(shared_cache_directory()), 1ull << 30, 1);
+  std::shared_ptr<const LightCache> zero, one;
+  ASSERT_TRUE(epochs.get(Algorithm::ethash, 0, [&](auto cache) { zero = std::move(cache); }));
+  ASSERT_TRUE(epochs.get(Algorithm::ethash, 1, [&](auto cache) { one = std::move(cache); }));
+  workers.join();  // both loads are done and posted
+  io.run();
+  ASSERT_NE(zero, nullptr);
+  ASSERT_NE(one, nullptr);
+  EXPECT_NE(epochs.find(Algorithm::ethash, 0), nullptr);
+  EXPECT_NE(epochs.find(Algorithm::ethash, 1), nullptr);
+}
+
 }  // namespace
 }  // namespace dagminer::test

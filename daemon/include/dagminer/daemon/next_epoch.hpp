@@ -30,18 +30,15 @@ class NextEpochPreparer {
   void schedule_successor(Algorithm algo, int epoch, Clock::time_point now);
   // Starts the preparations that are due.
   void start_due(Clock::time_point now);
-  // Forgets what is scheduled and refused (a reload turned preparation off or changed the budget).
-  void cancel() {
-    due_.clear();
-    refused_.clear();
-  }
+  // Forgets what is scheduled (preparation turned off by a reload).
+  void cancel() { due_.clear(); }
 
  private:
   EpochProvider& epochs_;
   boost::asio::thread_pool& workers_;
   std::vector<SearchDevice*> devices_;
   std::map<std::pair<Algorithm, int>, Clock::time_point> due_;
-  std::set<std::pair<Algorithm, int>> refused_;  // not prepared ahead: no room beside the caches in use
+  std::set<std::pair<Algorithm, int>> said_;  // epochs refused for want of room, once logged
 };
 
 }  // namespace dagminer
