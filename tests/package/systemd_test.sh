@@ -73,11 +73,15 @@ done
 [ -n "$leader" ] || { cat "$work/console.log" >&2; echo "the container did not start" >&2; exit 1; }
 ct() { nsenter --target "$leader" --all -- "$@"; }
 state=
-for _ in $(seq 100); do  # until the container's systemd answers
-  state=$(ct systemctl is-system-running --wait 2>/dev/null || true)
+for _ in $(seq 150); do  # until the container's systemd answers
+  # The first child seen may be nspawn's short-lived intermediate one: the leader is looked up
+  # again until the container's init answers.
+  leader=$(pgrep -P "$nspawn" | tail -n 1 || true)
+  [ -n "$leader" ] && state=$(ct systemctl is-system-running --wait 2>/dev/null || true)
   [ -n "$state" ] && break
   sleep 0.2
 done
+[ -n "$state" ] || { tail -20 "$work/console.log" >&2; echo "the container's systemd did not answer" >&2; exit 1; }
 echo "container booted: $state ($(seconds) s)"
 property() { ct systemctl show dagminer.service -p "$1" --value; }
 eventually() {  # eventually SECONDS COMMAND...: true once the command succeeds
