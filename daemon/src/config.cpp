@@ -240,8 +240,8 @@ void read_connection_settings(Reader& r, const YAML::Node& node, PoolConfig& d) 
 }
 
 // Why a file cannot be read, or nothing: a trust anchor the daemon cannot read is said at the
-// start (or the reload), not at every connection attempt.
-// Only a regular file is opened: opening a device or FIFO can have effects of its own.
+// start (or the reload), not at every connection attempt. Only a regular file is opened (opening
+// a device or FIFO can have effects of its own).
 std::optional<std::string> unreadable_file(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return std::strerror(errno);
