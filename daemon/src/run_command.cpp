@@ -31,8 +31,8 @@ std::string status_line(const Engine& engine) {
   const auto pools = engine.pools();
   for (const auto& p : pools) up += p.alive;
   const auto& t = engine.ledger().total();
-  std::string line = fmt::format("{}, {}/{} pools up, shares A/R/S {}/{}/{}, hw errors {}", format_rate(engine.hashrate()), up,
-                                 pools.size(), t.accepted, t.rejected + t.timed_out, t.stale, t.hardware_errors);
+  std::string line = fmt::format("{}, {}/{} pools up, shares {}, hw errors {}", format_rate(engine.hashrate()), up, pools.size(),
+                                 format_shares(t), t.hardware_errors);
   for (const auto& d : engine.devices())
     if (const auto health = device_health_text(d); !health.empty()) line += fmt::format(" | {} {}", d.info.id, health);
   return line;

@@ -5,6 +5,7 @@
 
 #include "dagminer/core/hex.hpp"
 #include "dagminer/core/target.hpp"
+#include "dagminer/daemon/summary.hpp"
 #include "thread_name.hpp"
 
 namespace dagminer {
@@ -93,12 +94,10 @@ void ShareRouter::settle(const Share& share, const ShareResult& result) {
   ledger_.resolved(share.pool, share.device, result, share.job_difficulty);
   journal_.record(share, result);
   recent_.push({unix_seconds(std::chrono::system_clock::now()), share, result});
-  const auto counts = ledger_.pool(share.pool);
-  const auto line =
-      fmt::format("pool {}: share {} (job {}, nonce {}, difficulty {:.4g} of {:.4g}, device {}, {} ms){}{} [A/R/S {}/{}/{}]",
-                  share.pool, to_string(result.outcome), share.job_id, to_hex_u64(share.nonce), share.difficulty,
-                  share.job_difficulty, share.device, result.round_trip.count(), result.reason.empty() ? "" : ": ", result.reason,
-                  counts.accepted, counts.rejected + counts.timed_out, counts.stale);
+  const auto line = fmt::format("pool {}: share {} (job {}, nonce {}, difficulty {:.4g} of {:.4g}, device {}, {} ms){}{} [{}]",
+                                share.pool, to_string(result.outcome), share.job_id, to_hex_u64(share.nonce), share.difficulty,
+                                share.job_difficulty, share.device, result.round_trip.count(), result.reason.empty() ? "" : ": ",
+                                result.reason, format_shares(ledger_.pool(share.pool)));
   if (result.outcome == ShareOutcome::accepted) spdlog::info("{}", line);
   else spdlog::warn("{}", line);
   if (settled_) settled_(share, result);

@@ -29,9 +29,22 @@ TEST(Summary, LineNamesEveryDeviceAndPool) {
   pools[0].shares.stale = 3;
   pools[1].name = "backup";
   EXPECT_EQ(summary_line(3000, devices, pools, 4, std::chrono::seconds(3725)),
-            "speed 3.00 kH/s [cpu0 1.00 kH/s cpu1 2.00 kH/s] | main up A/R/S 5/2/3 | backup down A/R/S 0/0/0 | hw errors 4 | "
+            "speed 3.00 kH/s [cpu0 1.00 kH/s cpu1 2.00 kH/s] | main up A/R/S 5/1/3 (1 timed out) | backup down A/R/S 0/0/0 | "
+            "hw errors 4 | "
             "uptime 1h02m05s");
   EXPECT_EQ(summary_line(0, {}, {}, 0, std::chrono::seconds(0)), "speed 0.00 H/s [] | hw errors 0 | uptime 0h00m00s");
+}
+
+// Timed-out shares are not counted as the pool's refusals: the dashboard, the API and the
+// metrics keep them apart too.
+TEST(Summary, SharesNameTimedOutOnesApartFromRejected) {
+  ShareCounts counts;
+  counts.accepted = 7;
+  counts.rejected = 2;
+  counts.stale = 1;
+  EXPECT_EQ(format_shares(counts), "A/R/S 7/2/1");
+  counts.timed_out = 3;
+  EXPECT_EQ(format_shares(counts), "A/R/S 7/2/1 (3 timed out)");
 }
 
 }  // namespace
