@@ -353,6 +353,12 @@ void ApiServer::start() {
     spdlog::info("api: off (api.listen is empty)");
     return;
   }
+  // Mining matters more than watching it: carry on without the API rather than exit.
+  if (auto acceptor = listen(c)) serve(std::move(acceptor));
+  else spdlog::error("api: running without the API until a reload");
+}
+
+std::shared_ptr<boost::asio::ip::tcp::acceptor> ApiServer::listen(const ApiConfig& c) {
   auto acceptor = std::make_shared<tcp::acceptor>(io_);
   try {
     const tcp::endpoint endpoint(boost::asio::ip::make_address(c.host), c.port);
@@ -361,11 +367,14 @@ void ApiServer::start() {
     acceptor->bind(endpoint);
     acceptor->listen();
   } catch (const boost::system::system_error& e) {
-    // Mining matters more than watching it: carry on without the API rather than exit.
-    spdlog::error("api: cannot listen on {}: {}; running without the API until a reload", endpoint_text(c, c.port),
-                  e.code().message());
-    return;
+    spdlog::error("api: cannot listen on {}: {}", endpoint_text(c, c.port), e.code().message());
+    return nullptr;
   }
+  return acceptor;
+}
+
+void ApiServer::serve(std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor) {
+  const ApiConfig& c = state_->config;
   state_->engine = &engine_;
   state_->acceptor = acceptor;
   spdlog::info(
@@ -390,8 +399,22 @@ void ApiServer::reconfigure(const ApiConfig& config) {
     if (config.token != old.token) spdlog::info("api: token changed");
     return;
   }
+  if (!listening || !config.enabled) {
+    stop();
+    start();
+    return;
+  }
+  // A new address is taken before the old one is let go: where it cannot be had, the API stays
+  // where it is (with the new token) rather than going away until the next reload.
+  auto acceptor = listen(config);
+  if (!acceptor) {
+    spdlog::error("api: keeping {} until a reload", endpoint_text(old, port()));
+    state_->config.host = old.host;
+    state_->config.port = old.port;
+    return;
+  }
   stop();
-  start();
+  serve(std::move(acceptor));
 }
 
 std::uint16_t ApiServer::port() const noexcept {

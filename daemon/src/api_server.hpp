@@ -7,6 +7,7 @@
 #include <memory>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include "dagminer/daemon/config.hpp"
 #include "dagminer/daemon/engine.hpp"
@@ -26,13 +27,18 @@ class ApiServer {
   // Closes the listener and every connection.
   void stop();
   // Applies a reloaded configuration: a new token takes effect at once; a new address, or one
-  // that could not be had before, (re)starts the listener.
+  // that could not be had before, (re)starts the listener. A new address that cannot be had
+  // leaves the API listening where it was.
   void reconfigure(const ApiConfig& config);
   std::uint16_t port() const noexcept;  // bound port; 0 when not listening
 
   struct State;
 
  private:
+  // Opens, binds and listens on the configuration's address; null (the reason logged) when it cannot.
+  std::shared_ptr<boost::asio::ip::tcp::acceptor> listen(const ApiConfig& config);
+  void serve(std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor);  // accepts on it from now on
+
   boost::asio::io_context& io_;
   Engine& engine_;
   std::shared_ptr<State> state_;  // shared with the connections, which may outlive a stop

@@ -161,7 +161,8 @@ class Reader {
     if (!text) return std::nullopt;
     T value{};
     const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-    if (ec != std::errc{} || end != text->data() + text->size() || value < min || value > max) {
+    // Written so that NaN, which compares false with everything, is out of every range.
+    if (ec != std::errc{} || end != text->data() + text->size() || !(value >= min && value <= max)) {
       std::ostringstream range;
       range << min << " to " << max;
       error(node, std::string(key) + ": expected a number from " + range.str() + ", got '" + *text + "'");
@@ -321,6 +322,20 @@ PoolConfig read_pool(Reader& r, const YAML::Node& node, std::size_t index, const
   return p;
 }
 
+// A device's index, the digits of "gpu1", "cpu2" or the bare "1" of the devices list: 0 to 255.
+std::optional<int> device_index(std::string_view digits) {
+  int index = -1;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || index < 0 || index > 255) return std::nullopt;
+  return index;
+}
+
+// "1" or "gpu1" (the devices list and launch_shapes name GPUs either way).
+std::optional<int> gpu_index(std::string_view text) {
+  if (text.starts_with("gpu")) text.remove_prefix(3);
+  return device_index(text);
+}
+
 void read_devices(Reader& r, const YAML::Node& node, DeviceSelection& d) {
   if (node.IsScalar()) {
     if (node.Scalar() == "all") return;
@@ -344,15 +359,11 @@ void read_devices(Reader& r, const YAML::Node& node, DeviceSelection& d) {
       ++d.cpu;
       continue;
     }
-    std::string_view digits = *text;
-    if (digits.starts_with("gpu")) digits.remove_prefix(3);
-    int index = -1;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
-    if (ec != std::errc{} || end != digits.data() + digits.size() || index < 0 || index > 255)
-      r.error(item, "devices: expected a GPU index (0, 1, ... or gpu0, gpu1, ...) or cpu, got '" + *text + "'");
-    else if (std::find(d.gpus.begin(), d.gpus.end(), index) != d.gpus.end())
-      r.error(item, "devices: GPU " + std::to_string(index) + " is listed twice");
-    else d.gpus.push_back(index);
+    const auto index = gpu_index(*text);
+    if (!index) r.error(item, "devices: expected a GPU index (0, 1, ... or gpu0, gpu1, ...) or cpu, got '" + *text + "'");
+    else if (std::find(d.gpus.begin(), d.gpus.end(), *index) != d.gpus.end())
+      r.error(item, "devices: GPU " + std::to_string(*index) + " is listed twice");
+    else d.gpus.push_back(*index);
   }
 }
 
@@ -363,11 +374,8 @@ void read_launch_shapes(Reader& r, const YAML::Node& node, std::map<int, std::st
   }
   for (const auto& kv : node) {
     const std::string key = kv.first.Scalar();
-    std::string_view digits = key;
-    if (digits.starts_with("gpu")) digits.remove_prefix(3);
-    int index = -1;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
-    if (ec != std::errc{} || end != digits.data() + digits.size() || index < 0 || index > 255) {
+    const auto index = gpu_index(key);
+    if (!index) {
       r.error(kv.first, "launch_shapes: expected a GPU index (0, 1, ... or gpu0, gpu1, ...), got '" + key + "'");
       continue;
     }
@@ -377,8 +385,8 @@ void read_launch_shapes(Reader& r, const YAML::Node& node, std::map<int, std::st
       r.error(kv.second, "launch_shapes." + key +
                              ": expected block=32..256 (a multiple of 32) registers=128|96|80|72|64 launch=1.." +
                              std::to_string(gpu::max_launch_hashes) + " streams=1..16, got '" + *text + "'");
-    else if (!shapes.emplace(index, *text).second)
-      r.error(kv.first, "launch_shapes: GPU " + std::to_string(index) + " is given twice");
+    else if (!shapes.emplace(*index, *text).second)
+      r.error(kv.first, "launch_shapes: GPU " + std::to_string(*index) + " is given twice");
   }
 }
 
@@ -483,13 +491,18 @@ void read_health(Reader& r, const YAML::Node& root, Config& c) {
   if (const auto section = root["device_settings"]; section && !section.IsMap()) {
     r.error(section, "device_settings must be a mapping of device ids (gpu0, ...) to their settings");
   } else if (section) {
+    std::map<std::string, YAML::Mark> seen;
     for (const auto& kv : section) {
-      const auto id = kv.first.as<std::string>();
-      const bool known_form =
-          id == "cpu" || ((id.starts_with("gpu") || id.starts_with("cpu")) && id.size() > 3 &&
-                          std::all_of(id.begin() + 3, id.end(), [](char ch) { return ch >= '0' && ch <= '9'; }));
-      if (!known_form) {
-        r.error(kv.first, "device_settings: '" + id + "' is not a device id (gpu0, gpu1, ..., cpu)");
+      const auto key = kv.first.as<std::string>();
+      // The id as the daemon names the device: "gpu01" is gpu1, as in the devices list.
+      const auto index = (key.starts_with("gpu") || key.starts_with("cpu")) ? device_index(key.substr(3)) : std::nullopt;
+      if (key != "cpu" && !index) {
+        r.error(kv.first, "device_settings: '" + key + "' is not a device id (gpu0, gpu1, ..., cpu)");
+        continue;
+      }
+      const std::string id = index ? key.substr(0, 3) + std::to_string(*index) : key;
+      if (const auto [first, inserted] = seen.emplace(id, kv.first.Mark()); !inserted) {
+        r.error(kv.first, "device_settings: " + id + " is given twice (first at " + key_at(first->second) + ")");
         continue;
       }
       ProtectionSettings p = c.protection.defaults;

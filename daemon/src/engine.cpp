@@ -489,7 +489,9 @@ std::vector<PoolStatus> Engine::pools() const {
                  p.problem};
     for (const auto& m : mining_) s.mining = s.mining || (m.pool == name && !paused_);  // paused: no pool is mined
     if (p.client) s.latency = p.client->latency();
-    if (p.client) s.blocks_found = p.client->counters().blocks_found;
+    if (const auto before = blocks_found_before_.find(name); before != blocks_found_before_.end())
+      s.blocks_found = before->second;
+    if (p.client) s.blocks_found += p.client->counters().blocks_found;
     if (const auto current = jobs_.current(name)) {
       s.current_job = current->job.id;
       s.epoch = current->job.epoch;
@@ -511,6 +513,7 @@ void Engine::close(Pool& pool, const std::string& why) {
   if (!pool.client) return;
   shares_.abandon(pool.config.name, why);
   pool.client->stop();
+  if (const auto blocks = pool.client->counters().blocks_found) blocks_found_before_[pool.config.name] += blocks;
   pool.client.reset();
   pool.alive = false;
 }

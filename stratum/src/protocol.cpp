@@ -112,7 +112,7 @@ std::chrono::milliseconds backoff_delay(const BackoffConfig& config, unsigned fa
   const double multiplier = std::max(1.0, config.multiplier);
   for (unsigned i = 1; i < failures && base < max; ++i) base *= multiplier;
   base = std::min(base, max);
-  const double jitter = std::clamp(config.jitter, 0.0, 1.0);
+  const double jitter = config.jitter > 0 ? std::min(config.jitter, 1.0) : 0.0;  // NaN: none
   const double r = std::clamp(unit_random, 0.0, 1.0);
   const double delay = std::clamp(base * (1.0 + jitter * (2.0 * r - 1.0)), 0.0, max);
   return std::chrono::milliseconds(static_cast<std::int64_t>(delay));

@@ -220,6 +220,16 @@ TEST(Config, EveryErrorHasItsLineAndColumn) {
   for (const auto& e : errors) EXPECT_EQ(e.file, "test.yaml");
 }
 
+// NaN compares false with both ends of a range: it must not pass for a number within it.
+TEST(Config, NotANumberIsOutOfEveryRange) {
+  for (const char* key : {"max_share_rate: nan", "backoff: {jitter: nan}", "backoff: {multiplier: .NaN}", "weight: nan",
+                          "backoff: {jitter: inf}"}) {
+    const auto errors = parse_errors(std::string("pools:\n  - url: 'stratum+tcp://h:1'\n    user: u\n    ") + key + "\n");
+    EXPECT_EQ(errors.size(), 1u) << key;
+    for (const auto& e : errors) EXPECT_NE(e.message.find("expected a number from"), std::string::npos) << e.message;
+  }
+}
+
 TEST(Config, SyntaxErrorHasItsPosition) {
   const auto errors = parse_errors("pools:\n  - url: [unclosed\n");
   ASSERT_EQ(errors.size(), 1u);

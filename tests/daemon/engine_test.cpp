@@ -425,7 +425,7 @@ TEST_F(EngineTest, TheSameJobAfterAReconnectIsNotSearchedAgain) {
   config.pools[0].job_timeout = std::chrono::seconds(60);
   config.pools[0].max_share_rate = 100000;  // the pool's target from the first hash: every share of the nonces searched is found
   config.share_journal = dir.path() / "shares.jsonl";
-  Engine& engine = start(config);
+  start(config);
   ASSERT_TRUE(run_until([&] { return accepted("proxy") >= 3; }, 60s));
   pools_.with(pool, [](stratum::PoolSimulator& p) {
     p.inject(stratum::Fault::drop_connections);
@@ -640,6 +640,24 @@ TEST_F(SoloTest, BlocksFoundAreInTheBooksAndPushedWorkIsTimed) {
   EXPECT_GE(blocks_shown, 2u);
   EXPECT_LE(blocks_shown, books.accepted);
   EXPECT_GE(node_->stats().pushes, 1u);
+}
+
+// The count is a Prometheus counter: closing the pool's connection must not take it back to 0.
+TEST_F(SoloTest, BlocksFoundOutliveThePoolsConnection) {
+  Engine& engine = start(solo_config());
+  ASSERT_TRUE(run_until([&] { return status("node").blocks_found >= 1; }, 60s));
+  ASSERT_TRUE(engine.set_pool_enabled("node", false));
+  const std::uint64_t blocks = status("node").blocks_found;
+  EXPECT_GE(blocks, 1u) << "disabling the pool dropped its blocks";
+  ASSERT_TRUE(engine.set_pool_enabled("node", true));
+  EXPECT_EQ(status("node").blocks_found, blocks);
+  ASSERT_TRUE(run_until([&] { return status("node").blocks_found > blocks; }, 60s));
+  Config changed = solo_config();
+  changed.pools.front().getwork_poll = std::chrono::milliseconds(400);  // reconnects for its new settings
+  engine.reload(changed);
+  EXPECT_GE(status("node").blocks_found, blocks + 1) << "a reload that reconnected the pool dropped its blocks";
+  ASSERT_TRUE(stop());
+  EXPECT_EQ(status("node").blocks_found, engine.ledger().pool("node").accepted);
 }
 
 TEST_F(SoloTest, FailsOverToAStratumPoolWhileTheNodeIsDownAndBack) {

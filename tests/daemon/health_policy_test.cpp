@@ -115,6 +115,14 @@ device_settings:
   EXPECT_EQ(load.config->gpu_fault_action, GpuFaultAction::continue_);
 }
 
+TEST(HealthConfig, DeviceIdsTakeTheDevicesOwnNames) {
+  const auto load =
+      parse_config(pools + "device_settings:\n  gpu01: {temperature_limit: 70, temperature_resume: 60}\n", "t.yaml");
+  for (const auto& e : load.errors) ADD_FAILURE() << e.to_string();
+  ASSERT_TRUE(load.config);
+  EXPECT_EQ(load.config->protection.for_device("gpu1").core, (TemperatureLimit{70, 60}));
+}
+
 TEST(HealthConfig, BadValuesAreNamedWithTheirPlace) {
   const auto first_error = [](const std::string& extra) {
     auto load = parse_config(pools + extra, "t.yaml");
@@ -133,6 +141,12 @@ TEST(HealthConfig, BadValuesAreNamedWithTheirPlace) {
   EXPECT_NE(first_error("device_settings:\n  gpu0: {fan: 100}\n").find("unknown key 'fan' in device_settings.gpu0"),
             std::string::npos);
   EXPECT_NE(first_error("device_settings: [gpu0]\n").find("device_settings must be a mapping"), std::string::npos);
+  // Ids are the devices' own names: gpu01 is gpu1, so it and gpu1 are one device given twice.
+  EXPECT_NE(first_error("device_settings:\n  gpu1: {temperature_limit: 80}\n  gpu01: {temperature_limit: 90}\n")
+                .find("t.yaml:5:3: device_settings: gpu1 is given twice (first at 4:3)"),
+            std::string::npos);
+  EXPECT_NE(first_error("temperature_limit: nan\n").find("temperature_limit: expected a number from 0 to 150, got 'nan'"),
+            std::string::npos);
   EXPECT_NE(first_error("gpu_fault_action: reboot\n").find("gpu_fault_action: expected restart or continue, got 'reboot'"),
             std::string::npos);
 }

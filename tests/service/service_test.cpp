@@ -393,6 +393,14 @@ TEST_F(ServiceTest, AddressInUseLeavesMiningAndAReloadRetries) {
   d->signal(SIGHUP);
   ASSERT_TRUE(d->wait_for_log("api: listening on http://127.0.0.1:" + std::to_string(port), 10s)) << d->log();
   EXPECT_EQ(get(port, "/api/v1/summary").status, 200u);
+
+  // Moved by a reload to an address in use: the API stays where it is.
+  squatter = std::make_unique<tcp::acceptor>(io, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  const auto taken = squatter->local_endpoint().port();
+  d->rewrite_config(service_config(pools_.url(pool_), "", "{listen: '127.0.0.1:" + std::to_string(taken) + "'}"));
+  d->signal(SIGHUP);
+  ASSERT_TRUE(d->wait_for_log("api: keeping http://127.0.0.1:" + std::to_string(port) + " until a reload", 10s)) << d->log();
+  EXPECT_EQ(get(port, "/api/v1/summary").status, 200u);
   stop_cleanly(*d);
 }
 

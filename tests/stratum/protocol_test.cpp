@@ -2,6 +2,8 @@
 // examples of the EthereumStratum/1.0.0 and EIP-1571 specifications as known answers.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -32,6 +34,8 @@ TEST(Backoff, GrowsExponentiallyWithinJitterAndNeverPassesTheCap) {
   EXPECT_EQ(backoff_delay(c, 1000, 0.5).count(), 60000);  // no overflow for long outages
   EXPECT_EQ(backoff_delay(c, 1000, 0.999).count(), 60000);
   c.jitter = 0;
+  EXPECT_EQ(backoff_delay(c, 2, 0.9).count(), 2000);
+  c.jitter = std::numeric_limits<double>::quiet_NaN();  // no jitter, not a delay of -2^63 ms
   EXPECT_EQ(backoff_delay(c, 2, 0.9).count(), 2000);
 }
 

@@ -119,6 +119,9 @@ class Engine {
   std::vector<DeviceRecord> devices_;
   NextEpochPreparer next_epoch_;
   std::map<std::string, Pool> pools_;
+  // Per pool name, the blocks found over its closed connections: the count outlives a disable,
+  // a reconnect for new settings or a removal and return, as the share ledger does.
+  std::map<std::string, std::uint64_t> blocks_found_before_;
   JobBook jobs_;
   ShareRouter shares_;
   PoolSelector selector_;

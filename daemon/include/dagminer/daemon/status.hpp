@@ -41,7 +41,7 @@ struct PoolStatus {
   ShareCounts shares;
   std::optional<std::chrono::milliseconds> latency;  // round trip of the last answered request, while connected
   std::string problem;             // why the pool is marked unhealthy (its shares rejected, a wrong algorithm); empty if not
-  std::uint64_t blocks_found = 0;  // getwork: solutions the node accepted, since the pool started
+  std::uint64_t blocks_found = 0;  // getwork: solutions the node accepted, since the daemon started
 };
 
 }  // namespace dagminer
