@@ -59,6 +59,9 @@ struct DialectSettings {
   Algorithm algo = Algorithm::ethash;
   Hash256 client_id{};         // eth_submitHashrate's miner id
   bool may_fall_back = false;  // stratum+tcp: EthereumStratum/1.0.0 may hand over to EthProxy
+  // stratum+tcp: this connection begins in EthProxy as a guess (the last one got no answer in
+  // EthereumStratum/1.0.0), so a refused login says the pool speaks the other dialect.
+  bool ethproxy_guessed = false;
   // EthereumStratum/2.0.0: what one connection leaves for the next to resume (shared by all the
   // client's connections); null: never resume.
   std::shared_ptr<Es2Resume> es2_resume;

@@ -26,6 +26,11 @@ class EthProxy final : public Dialect {
   Reaction on_reply(Request kind, const Message& reply) override {
     Reaction r;
     if (kind == Request::login) {
+      if (reply.error && settings_.ethproxy_guessed) {
+        r.verdict = Reaction::Verdict::wrong_dialect;
+        r.reason = "eth_submitLogin refused (" + error_text(*reply.error) + "): not EthProxy, EthereumStratum/1.0.0 next";
+        return r;
+      }
       if (reply.error || reply.result != json::value(true)) {
         r.verdict = Reaction::Verdict::user_refused;
         if (reply.error) r.reason = error_text(*reply.error);

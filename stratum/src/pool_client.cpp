@@ -185,8 +185,11 @@ class PoolClientState final : public JobSourceHandle::State,
       const Session::End end = co_await self->serve(host, port);  // `self` keeps this alive
       if (self->stopped_) break;
       ++self->counters_.reconnects;
-      // An automatic dialect that got no answer at all tries the other one next time.
-      if (self->protocol_ == PoolProtocol::automatic && !end.answered) self->ethproxy_first_ = !self->ethproxy_first_;
+      // An automatic dialect that reached the pool and got no answer at all, or was refused as the
+      // wrong one, tries the other one next time. A pool not reached (refused, no route, DNS)
+      // says nothing of its dialect.
+      if (self->protocol_ == PoolProtocol::automatic && end.reached && (!end.answered || end.wrong_dialect))
+        self->ethproxy_first_ = !self->ethproxy_first_;
       redirect = end.redirect;
 
       std::chrono::milliseconds delay;
@@ -219,6 +222,7 @@ class PoolClientState final : public JobSourceHandle::State,
   awaitable<Session::End> serve(std::string host, std::uint16_t port) {
     DialectSettings settings = settings_;
     settings.may_fall_back = protocol_ == PoolProtocol::automatic;
+    settings.ethproxy_guessed = settings.may_fall_back && ethproxy_first_;
     auto session =
         std::make_shared<Session>(config_, make_dialect(next_dialect(), settings), settings, owner(), jobs_, counters_);
     session_ = session;

@@ -30,6 +30,7 @@ Session::Session(const PoolConfig& config, std::unique_ptr<Dialect> dialect, con
 
 void Session::connected() {
   phase_ = Phase::handshaking;
+  end_.reached = true;
   apply(dialect_->begin(), Clock::now());
 }
 
@@ -124,7 +125,10 @@ void Session::apply(Reaction reaction, Clock::time_point read_at) {
       owner_.authorized(protocol());
       break;
     case Verdict::user_refused: return refuse_user(reaction.reason);
-    case Verdict::wrong_dialect: spdlog::error("pool {}: {}", config_.name, reaction.reason); return fail(reaction.reason);
+    case Verdict::wrong_dialect:
+      spdlog::error("pool {}: {}", config_.name, reaction.reason);
+      end_.wrong_dialect = true;
+      return fail(reaction.reason);
     case Verdict::goodbye: return fail(reaction.reason);
     case Verdict::fall_back:
       spdlog::info("pool {}: {}; trying EthProxy", config_.name, reaction.reason);

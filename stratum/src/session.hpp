@@ -53,6 +53,8 @@ class Session {
     bool user_refused = false;  // already reported as auth_failed
     bool got_job = false;
     bool answered = false;  // the pool replied to something (automatic detection)
+    bool reached = false;   // the transport (TCP, TLS) was up: the pool, not the way to it, had its say
+    bool wrong_dialect = false;
     std::optional<Redirect> redirect;
   };
 

@@ -4,6 +4,7 @@
 // specification's worked example end to end.
 #include <gtest/gtest.h>
 
+#include <boost/asio/ip/tcp.hpp>
 #include <spdlog/spdlog.h>
 
 #include "dagminer/core/hex.hpp"
@@ -166,6 +167,26 @@ TEST(Detection, AutomaticSchemeFallsBackToEthProxy) {
   EXPECT_EQ(rig.client->protocol(), PoolProtocol::ethproxy);
   EXPECT_EQ(rig.client->counters().reconnects, 0u);  // on the same connection
   EXPECT_EQ(rig.submit(rig.share_for_last_job(true)).outcome, ShareOutcome::accepted);
+}
+
+// A pool not reached (down at the daemon's start) says nothing of its dialect: once it is up,
+// the detection begins with EthereumStratum/1.0.0 again, whatever the count of refused connects.
+TEST(Detection, ConnectionsThatNeverReachedThePoolDoNotChangeTheDialect) {
+  for (const std::uint64_t refused : {1u, 2u}) {
+    Rig rig(test::simulator_config(PoolProtocol::ethereum_stratum_1));
+    boost::asio::ip::tcp::acceptor squat(rig.io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = squat.local_endpoint().port();
+    squat.close();  // nothing listens there: connects are refused
+    rig.connect_to("stratum+tcp://127.0.0.1:" + std::to_string(port));
+    ASSERT_TRUE(test::run_until(rig.io, [&] { return rig.client->counters().reconnects >= refused; }));
+    stratum::SimulatorConfig up = test::simulator_config(PoolProtocol::ethereum_stratum_1);
+    up.port = port;
+    stratum::PoolSimulator pool(rig.io, up);
+    ASSERT_TRUE(rig.wait_jobs(1)) << "after " << refused << " refused connects";
+    EXPECT_EQ(rig.client->protocol(), PoolProtocol::ethereum_stratum_1);
+    EXPECT_FALSE(rig.recorder.has_state(ConnectionState::auth_failed));
+    rig.client->stop();
+  }
 }
 
 TEST(Detection, AWrongExplicitDialectIsReportedAndRetried) {

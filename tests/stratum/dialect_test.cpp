@@ -124,6 +124,19 @@ TEST(EthProxy, LoginThenGetWorkThenPushedWork) {
   EXPECT_FALSE(d->on_unsolicited(decode_message(R"({"id":0,"result":true})")));
 }
 
+// Automatic detection: a connection begun in EthProxy as a guess that the pool refuses is the
+// wrong dialect, not a refused user; one handed over by EthereumStratum/1.0.0 is a refused user.
+TEST(EthProxy, ARefusedLoginOfAGuessIsTheWrongDialect) {
+  const auto refusal = decode_message(R"({"id":1,"result":null,"error":[20,"Unsupported method eth_submitLogin",null]})");
+  DialectSettings guessed = settings(true);
+  guessed.ethproxy_guessed = true;
+  const auto wrong = make_dialect(PoolProtocol::ethproxy, guessed)->on_reply(Request::login, refusal);
+  EXPECT_EQ(wrong.verdict, Verdict::wrong_dialect);
+  EXPECT_NE(wrong.reason.find("not EthProxy"), std::string::npos) << wrong.reason;
+  EXPECT_EQ(make_dialect(PoolProtocol::ethproxy, settings(true))->on_reply(Request::login, refusal).verdict,
+            Verdict::user_refused);
+}
+
 TEST(EthProxy, SubmitsNonceHeaderAndMix) {
   auto d = make_dialect(PoolProtocol::ethproxy, settings());
   const Outgoing o = d->submit(share("x", 0x0102030405060708ull), {});
