@@ -44,6 +44,10 @@ const char* to_string(ConnectionState state) noexcept {
 
 namespace {
 
+// A connection that lasted this long with a job was a working one: the next failure backs off
+// from backoff.initial again.
+constexpr auto stable_connection = std::chrono::seconds(60);
+
 // How often the watchdog looks at the session's deadlines: a fraction of the shortest timeout.
 std::chrono::milliseconds watchdog_period(const PoolConfig& config) {
   const auto shortest =
@@ -182,7 +186,9 @@ class PoolClientState final : public JobSourceHandle::State,
     while (!self->stopped_) {
       const std::string host = redirect ? redirect->host : self->url_.host;
       const std::uint16_t port = redirect ? redirect->port : self->url_.port;
+      const auto began = Clock::now();
       const Session::End end = co_await self->serve(host, port);  // `self` keeps this alive
+      const bool lasted = Clock::now() - began >= stable_connection;
       if (self->stopped_) break;
       ++self->counters_.reconnects;
       // An automatic dialect that reached the pool and got no answer at all, or was refused as the
@@ -195,12 +201,13 @@ class PoolClientState final : public JobSourceHandle::State,
       std::chrono::milliseconds delay;
       if (end.user_refused) {
         delay = self->config_.backoff.max;  // a refusal will not change in a few seconds
-      } else if (end.redirect) {
-        delay = end.redirect->wait;  // capped at backoff.max by the session
-        failures = 0;
       } else {
-        failures = end.got_job ? 1 : failures + 1;
+        // Only a connection that mined for a while starts the backoff afresh: a pool that sends a
+        // job, or asks to reconnect, and then drops every connection at once is backed off from
+        // like one that refuses them.
+        failures = end.got_job && lasted ? 1 : failures + 1;
         delay = backoff_delay(self->config_.backoff, failures, std::uniform_real_distribution<double>(0, 1)(self->random_));
+        if (end.redirect) delay = std::max(delay, end.redirect->wait);  // its wait is capped at backoff.max by the session
       }
       spdlog::info("pool {}: reconnecting in {} ms", self->config_.name, delay.count());
       self->retry_timer_.expires_after(delay);

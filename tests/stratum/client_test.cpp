@@ -235,6 +235,23 @@ TEST(HeldShares, ASharesJobRenewedAfterAReconnectIsSent) {
   EXPECT_EQ(rig.sim->totals().accepted, 1u);
 }
 
+// A pool that asks every connection to reconnect at once (or drops it after its job) is backed
+// off from, not called again every backoff.initial for ever.
+TEST(Reconnects, APoolThatEndsEveryConnectionAtOnceIsBackedOffFrom) {
+  Rig rig(test::simulator_config(PoolProtocol::ethereum_stratum_1));
+  rig.sim->schedule({Fault::request_reconnect, 20ms, 0ms});
+  rig.connect([](PoolConfig& p) {
+    p.backoff.initial = 50ms;
+    p.backoff.max = 10s;
+    p.backoff.jitter = 0;
+  });
+  test::run_for(rig.io, 2500ms);
+  // Waits of 50, 100, 200, 400, 800 and 1600 ms: 5 or 6 reconnects; at 50 ms each, over 30.
+  EXPECT_GE(rig.client->counters().reconnects, 3u);
+  EXPECT_LE(rig.client->counters().reconnects, 8u);
+  EXPECT_FALSE(rig.recorder.jobs.empty());
+}
+
 TEST(HeldShares, AJobReplacedDuringTheOutageMakesItStale) {
   Rig rig(test::simulator_config(PoolProtocol::ethproxy));
   rig.connect();
