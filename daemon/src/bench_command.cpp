@@ -104,7 +104,6 @@ class PowerWatch {
 int run_bench(const BenchOptions& o) {
   const auto algo = parse_algorithm(o.algo);
   if (!algo) throw UsageError("--algo: expected ethash or etchash, got '" + o.algo + "'");
-  if (!(o.seconds > 0)) throw UsageError("--seconds must be positive");
 
   // Which device: an explicit choice must exist; by default the first GPU, else the CPU.
   std::optional<int> gpu_index;
@@ -336,7 +335,7 @@ Runner add_bench_command(CLI::App& root) {
   cmd->add_option("--algo", o->algo, "ethash or etchash")->required();
   cmd->add_option("--epoch", o->epoch, "DAG epoch")->required()->check(CLI::Range(0, max_epoch));
   cmd->add_option("--device", o->device, "cpu, or a GPU index (default: GPU 0 if present, else the CPU)");
-  cmd->add_option("--seconds", o->seconds, "measured time, after a warm-up (default 10)");
+  cmd->add_option("--seconds", o->seconds, "measured time, after a warm-up (default 10)")->check(decimal_range(0.1, 86400));
   cmd->add_flag("--json", o->json, "print JSON");
   cmd->add_option("--cache-dir", o->cache_dir,
                   "light cache directory (default: " + LightCacheStore::default_directory().string() + ")");
@@ -347,9 +346,11 @@ Runner add_bench_command(CLI::App& root) {
       ->check(CLI::Range(32, 256));
   cmd->add_option("--registers", o->gpu.shape.max_registers, "GPU: the search kernel build by registers per thread")
       ->check(CLI::IsMember({128, 96, 80, 72, 64}));
-  cmd->add_option("--threads", o->cpu_threads, "CPU: worker threads (default: all)");
-  cmd->add_option("--job-interval-ms", o->job_interval_ms, "replace the job this often (measures job-change cost)");
-  cmd->add_option("--dag-samples", o->dag_samples, "GPU: DAG items checked against the CPU (first, last, random)");
+  cmd->add_option("--threads", o->cpu_threads, "CPU: worker threads (default: all)")->check(CLI::Range(0u, 4096u));
+  cmd->add_option("--job-interval-ms", o->job_interval_ms, "replace the job this often (measures job-change cost)")
+      ->check(decimal_range(0, 3.6e6));
+  cmd->add_option("--dag-samples", o->dag_samples, "GPU: DAG items checked against the CPU (first, last, random)")
+      ->check(CLI::Range(4u, 1u << 20));
   return [o] { return run_bench(*o); };
 }
 

@@ -2,7 +2,9 @@
 // that runs it once parsed; that function returns the process exit code.
 #pragma once
 
+#include <cstdlib>
 #include <functional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -18,6 +20,22 @@ struct UsageError : std::runtime_error {
 };
 
 inline constexpr int exit_usage = 2;
+
+// CLI::Range for a decimal option, refusing NaN too (it compares false with both ends, so
+// CLI::Range lets it through, and a duration of NaN seconds is undefined behaviour).
+inline CLI::Validator decimal_range(double min, double max) {
+  std::ostringstream range;
+  range << "[" << min << " - " << max << "]";
+  return CLI::Validator(
+      [min, max, range = range.str()](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size() || !(value >= min && value <= max))
+          return "Value " + text + " not in range " + range;
+        return {};
+      },
+      "FLOAT in " + range.str());
+}
 
 Runner add_hash_command(CLI::App& root);
 Runner add_demo_command(CLI::App& root);

@@ -77,7 +77,8 @@ std::optional<MemoryBudget> parse_memory_budget(std::string_view text) {
   for (const auto& [name, scale] : units)
     if (unit == name) {
       // Beyond 2^64 bytes the conversion would be undefined (the config fuzzer found 4.8e112).
-      if (!(value * scale < 18446744073709551615.0)) return std::nullopt;
+      // Below one byte it would be 0, which MemoryBudget reads as "use the fraction".
+      if (!(value * scale < 18446744073709551615.0) || value * scale < 1) return std::nullopt;
       b.bytes = static_cast<std::uint64_t>(value * scale);
       return b;
     }
@@ -582,10 +583,15 @@ Config read_config(Reader& r, const YAML::Node& root) {
   if (root["cpu_threads"]) c.devices.cpu_threads = r.number(root["cpu_threads"], "cpu_threads", 0u, 4096u).value_or(0);
   if (root["memory_budget"]) {
     if (auto text = r.string(root["memory_budget"], "memory_budget")) {
-      if (auto b = parse_memory_budget(*text)) c.memory = *b;
+      // A size below the smallest DAG (epoch 0's, 1 GiB less 1920 bytes) would never mine: most
+      // likely a unit left out ("8", bytes).
+      const auto b = parse_memory_budget(*text);
+      if (b && (b->bytes == 0 || b->bytes >= 1ull << 30)) c.memory = *b;  // bytes 0: a percentage
       else
         r.error(root["memory_budget"],
-                "memory_budget: expected a size (8GiB, 4000MiB, 5G) or a percentage of free memory (90%), got '" + *text + "'");
+                "memory_budget: expected a size of at least 1GiB (8GiB, 4000MiB, 5G) or a percentage "
+                "of free memory (90%), got '" +
+                    *text + "'");
     }
   }
   if (root["prepare_next_epoch"])

@@ -153,13 +153,13 @@ int run_demo(const DemoOptions& o) {
 Runner add_demo_command(CLI::App& root) {
   auto o = std::make_shared<DemoOptions>();
   auto* cmd = root.add_subcommand("demo", "Mine a synthetic job on the CPU backend and verify every share (no pool, no GPU)");
-  cmd->add_option("--seconds", o->seconds, "how long to mine")->capture_default_str()->check(CLI::Range(0.1, 86400.0));
+  cmd->add_option("--seconds", o->seconds, "how long to mine")->capture_default_str()->check(decimal_range(0.1, 86400));
   cmd->add_option("--threads", o->threads, "CPU threads (0: all hardware threads)")
       ->capture_default_str()
       ->check(CLI::Range(0u, 1024u));
   cmd->add_option("--difficulty", o->difficulty, "share difficulty (1 = target 0x00000000ffff0000...)")
       ->capture_default_str()
-      ->check(CLI::Range(min_difficulty, 1e12));
+      ->check(decimal_range(min_difficulty, 1e12));
   cmd->add_option("--cache-dir", o->cache_dir,
                   "light cache directory (default: " + LightCacheStore::default_directory().string() + ")");
   return [o] { return run_demo(*o); };

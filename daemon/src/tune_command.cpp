@@ -104,7 +104,7 @@ Runner add_tune_command(CLI::App& root) {
       "--cache-dir", o->cache_dir,
       "light cache directory, where the tuned shape is stored (default: " + LightCacheStore::default_directory().string() + ")");
   cmd->add_option("--trial-seconds", o->trial_seconds, "seconds per candidate shape and round (default 2)")
-      ->check(CLI::Range(0.1, 600.0));
+      ->check(decimal_range(0.1, 600));
   cmd->add_option("--rounds", o->rounds, "rounds over the candidates (default 2)")->check(CLI::Range(1, 10));
   return [o] { return run_tune(*o); };
 }

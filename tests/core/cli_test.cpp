@@ -105,11 +105,23 @@ TEST(DemoCommand, MinesAndVerifiesShares) {
   EXPECT_EQ(r.out.find("INVALID"), std::string::npos) << r.out;
 }
 
+// NaN too: CLI::Range lets it through.
 TEST(DemoCommand, RejectsBadOptions) {
-  for (const std::string args : {"demo --seconds 0", "demo --seconds abc", "demo --difficulty -1", "demo --threads -2"}) {
+  for (const std::string args : {"demo --seconds 0", "demo --seconds abc", "demo --seconds nan", "demo --difficulty -1",
+                                 "demo --difficulty nan", "demo --threads -2"}) {
     const Outcome r = dagminer(args + cache_dir_arg());
     EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.err;
     EXPECT_FALSE(r.err.empty()) << args;
+  }
+}
+
+// A NaN or infinite --seconds ran a bench of 0 s that exited 0.
+TEST(BenchCommand, RejectsNonFiniteAndOutOfRangeOptions) {
+  for (const std::string args : {"--seconds inf", "--seconds nan", "--seconds 0", "--job-interval-ms nan",
+                                 "--dag-samples 4294967295", "--threads 100000"}) {
+    const Outcome r = dagminer("bench --algo ethash --epoch 0 --device cpu " + args + cache_dir_arg());
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(args.substr(0, args.find(' '))), std::string::npos) << args << "\n" << r.err;
   }
 }
 

@@ -377,10 +377,22 @@ TEST(Config, MemoryBudgets) {
   EXPECT_DOUBLE_EQ(parse_memory_budget("75%")->fraction, 0.75);
   EXPECT_FALSE(parse_memory_budget("75%")->bytes);
   EXPECT_FALSE(parse_memory_budget("0"));
+  EXPECT_FALSE(parse_memory_budget("0.5"));  // 0 bytes
   EXPECT_FALSE(parse_memory_budget("101%"));
   EXPECT_FALSE(parse_memory_budget("8 GiB"));
   EXPECT_FALSE(parse_memory_budget("4.8e112TiB"));  // more than 2^64 bytes
   EXPECT_FALSE(parse_memory_budget("18446744073709551616"));
+}
+
+// A size that holds no DAG (a unit left out: bytes) is an error, not a daemon that never mines.
+TEST(Config, AMemoryBudgetBelowTheSmallestDagIsAnError) {
+  for (const char* value : {"8", "0.5", "1000MiB"}) {
+    const auto errors = parse_errors(one_pool + "memory_budget: " + value + "\n");
+    ASSERT_EQ(errors.size(), 1u) << value;
+    EXPECT_NE(errors[0].message.find("at least 1GiB"), std::string::npos) << errors[0].message;
+  }
+  EXPECT_EQ(parse_config(one_pool + "memory_budget: 1GiB\n", "t.yaml").config->memory.bytes, 1ull << 30);
+  EXPECT_DOUBLE_EQ(parse_config(one_pool + "memory_budget: 5%\n", "t.yaml").config->memory.fraction, 0.05);
 }
 
 TEST(Config, RejectionCooldownForAllPoolsOrOneWithinItsRange) {
