@@ -399,13 +399,14 @@ void ApiServer::reconfigure(const ApiConfig& config) {
     if (config.token != old.token) spdlog::info("api: token changed");
     return;
   }
-  if (!listening || !config.enabled) {
+  // A new port is taken before the old one is let go: where it cannot be had, the API stays where
+  // it is (with the new token) rather than going away until the next reload. A new host on the
+  // same port (127.0.0.1:4067 to 0.0.0.0:4067) would collide with the old listener: it goes first.
+  if (!listening || !config.enabled || config.port == port()) {
     stop();
     start();
     return;
   }
-  // A new address is taken before the old one is let go: where it cannot be had, the API stays
-  // where it is (with the new token) rather than going away until the next reload.
   auto acceptor = listen(config);
   if (!acceptor) {
     spdlog::error("api: keeping {} until a reload", endpoint_text(old, port()));

@@ -27,7 +27,7 @@ class ApiServer {
   // Closes the listener and every connection.
   void stop();
   // Applies a reloaded configuration: a new token takes effect at once; a new address, or one
-  // that could not be had before, (re)starts the listener. A new address that cannot be had
+  // that could not be had before, (re)starts the listener. A new port that cannot be had
   // leaves the API listening where it was.
   void reconfigure(const ApiConfig& config);
   std::uint16_t port() const noexcept;  // bound port; 0 when not listening
